@@ -1,0 +1,154 @@
+package osv
+
+import (
+	"strings"
+
+	"golang.org/x/mod/semver"
+)
+
+// The Go vulnerability database writes SEMVER versions without the leading
+// "v" that Go modules use; these helpers convert and compare.
+
+// CanonicalGo returns v with a leading "v", as Go modules write versions.
+// Go toolchain versions ("go1.22.3", "1.22") become "v1.22.3" and "v1.22.0".
+func CanonicalGo(v string) string {
+	v = strings.TrimPrefix(v, "go")
+	if v == "" {
+		return ""
+	}
+	if !strings.HasPrefix(v, "v") {
+		v = "v" + v
+	}
+	// Go release candidates are written go1.22rc1; semver needs 1.22.0-rc.1.
+	if i := strings.Index(v, "rc"); i > 0 && !strings.Contains(v, "-") {
+		v = v[:i] + "-rc." + v[i+2:]
+	} else if i := strings.Index(v, "beta"); i > 0 && !strings.Contains(v, "-") {
+		v = v[:i] + "-beta." + v[i+4:]
+	}
+	core, pre := v, ""
+	if i := strings.IndexAny(v, "-+"); i >= 0 {
+		core, pre = v[:i], v[i:]
+	}
+	// semver accepts "v1.22" as shorthand; spell it out.
+	switch strings.Count(core, ".") {
+	case 0:
+		core += ".0.0"
+	case 1:
+		core += ".0"
+	}
+	if semver.IsValid(core + pre) {
+		return core + pre
+	}
+	return v
+}
+
+// lessSemver compares two OSV SEMVER versions ("" and "0" sort first).
+func lessSemver(a, b string) bool {
+	if a == "" || a == "0" {
+		return b != "" && b != "0"
+	}
+	if b == "" || b == "0" {
+		return false
+	}
+	return semver.Compare(CanonicalGo(a), CanonicalGo(b)) < 0
+}
+
+// LatestFix returns the fixed version govulncheck's module index pre-filters
+// on: the highest "fixed" event over the SEMVER ranges, or "" when the
+// vulnerability was introduced again after that fix (no version is safe by
+// being new enough). Without a leading "v", as OSV writes it.
+func LatestFix(ranges []Range) string {
+	var latest string
+	for _, r := range ranges {
+		if r.Type != RangeSemver {
+			continue
+		}
+		for _, e := range r.Events {
+			if e.Fixed != "" && lessSemver(latest, e.Fixed) {
+				latest = e.Fixed
+			}
+		}
+		for _, e := range r.Events {
+			if e.Introduced != "" && e.Introduced != "0" && lessSemver(latest, e.Introduced) {
+				latest = ""
+				break
+			}
+		}
+	}
+	return latest
+}
+
+// Affects reports whether version (Go form, with or without "v") falls in
+// one of the SEMVER ranges. An entry with no SEMVER range affects every
+// version.
+func Affects(ranges []Range, version string) bool {
+	v := CanonicalGo(version)
+	any := false
+	for _, r := range ranges {
+		if r.Type != RangeSemver {
+			continue
+		}
+		any = true
+		if rangeAffects(r.Events, v) {
+			return true
+		}
+	}
+	return !any
+}
+
+func rangeAffects(events []Event, v string) bool {
+	type point struct {
+		at    string
+		intro bool
+		last  bool
+	}
+	var pts []point
+	for _, e := range events {
+		switch {
+		case e.Introduced != "":
+			at := e.Introduced
+			if at == "0" {
+				at = ""
+			} else {
+				at = CanonicalGo(at)
+			}
+			pts = append(pts, point{at: at, intro: true})
+		case e.Fixed != "":
+			pts = append(pts, point{at: CanonicalGo(e.Fixed)})
+		case e.LastAffected != "":
+			pts = append(pts, point{at: CanonicalGo(e.LastAffected), last: true})
+		}
+	}
+	// Walk the events in version order; the state after the last event at
+	// or below v decides.
+	sortPoints := func(i, j int) bool {
+		if pts[i].at == "" {
+			return pts[j].at != ""
+		}
+		if pts[j].at == "" {
+			return false
+		}
+		return semver.Compare(pts[i].at, pts[j].at) < 0
+	}
+	for i := 1; i < len(pts); i++ {
+		for j := i; j > 0 && sortPoints(j, j-1); j-- {
+			pts[j], pts[j-1] = pts[j-1], pts[j]
+		}
+	}
+	affected := false
+	for _, p := range pts {
+		c := -1
+		if p.at != "" {
+			c = semver.Compare(p.at, v)
+		}
+		switch {
+		case p.intro && c <= 0:
+			affected = true
+		case p.last && c < 0:
+			affected = false
+		case !p.intro && !p.last && c <= 0:
+			affected = false
+		}
+	}
+	return affected
+}
