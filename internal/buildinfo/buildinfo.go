@@ -3,6 +3,7 @@
 package buildinfo
 
 import (
+	"runtime"
 	"runtime/debug"
 	"sync"
 )
@@ -12,6 +13,11 @@ const ToolName = "vexloom"
 
 // EngineModule is the module whose scanner vexloom runs in-process.
 const EngineModule = "golang.org/x/vuln"
+
+// engineRequired is the version of EngineModule that go.mod requires. It is
+// reported when the binary carries no module information (test binaries);
+// a test keeps it equal to go.mod.
+const engineRequired = "v1.9.0"
 
 // Versions describes the running binary.
 type Versions struct {
@@ -32,7 +38,7 @@ var (
 // Get returns the versions of the running binary.
 func Get() Versions {
 	once.Do(func() {
-		versions = Versions{Tool: "devel", Engine: "unknown", Go: "unknown"}
+		versions = Versions{Tool: "devel", Engine: engineRequired, Go: runtime.Version()}
 		bi, ok := debug.ReadBuildInfo()
 		if !ok {
 			return

@@ -163,20 +163,33 @@ func hasEnv(env []string, key string) bool {
 	return false
 }
 
-// engineError turns the engine's error and stderr into one readable error.
+// engineError turns the engine's error and stderr into one line: the
+// engine writes a paragraph (a go list error per package, advice about
+// package patterns); the errors themselves are what matter.
 func engineError(err error, stderr string) error {
 	msg := strings.TrimSpace(stderr)
 	if msg == "" {
 		msg = err.Error()
 	}
-	msg = strings.TrimPrefix(msg, "govulncheck: ")
-	// The engine's messages can be long (a go list error per package); keep
-	// the first lines, which say what went wrong.
-	lines := strings.Split(msg, "\n")
-	if len(lines) > 12 {
-		lines = append(lines[:12], fmt.Sprintf("... (%d more lines)", len(lines)-12))
+	var parts []string
+	for _, line := range strings.Split(msg, "\n") {
+		line = strings.TrimSpace(line)
+		line = strings.TrimPrefix(line, "govulncheck: ")
+		switch {
+		case line == "",
+			strings.HasPrefix(line, "There are errors with the provided package patterns"),
+			strings.HasPrefix(line, "For details on package patterns"):
+			continue
+		}
+		parts = append(parts, line)
 	}
-	return fmt.Errorf("%w: %s", ErrEngine, strings.Join(lines, "\n"))
+	const max = 6
+	if len(parts) > max {
+		parts = append(parts[:max], fmt.Sprintf("and %d more", len(parts)-max))
+	}
+	one := strings.Join(parts, "; ")
+	one = strings.ReplaceAll(one, ":; ", ": ")
+	return fmt.Errorf("%w: %s", ErrEngine, one)
 }
 
 type boundedBuffer struct {

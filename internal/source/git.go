@@ -441,16 +441,36 @@ func (g *git) runBytes(ctx context.Context, dir string, args ...string) ([]byte,
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		msg := strings.TrimSpace(stderr.String())
-		if i := strings.LastIndex(msg, "\n"); i >= 0 && strings.HasPrefix(msg[i+1:], "fatal:") {
-			msg = msg[i+1:]
-		}
+		msg := gitMessage(stderr.String())
 		if msg == "" {
 			msg = err.Error()
 		}
-		return nil, errors.New(strings.TrimPrefix(Redact(msg), "fatal: "))
+		return nil, errors.New(Redact(msg))
 	}
 	return stdout.Bytes(), nil
+}
+
+// gitMessage condenses git's stderr into one line, without the advice git
+// adds to every failed network operation.
+func gitMessage(stderr string) string {
+	var parts []string
+	for _, line := range strings.Split(stderr, "\n") {
+		line = strings.TrimSpace(line)
+		line = strings.TrimPrefix(line, "fatal: ")
+		line = strings.TrimPrefix(line, "error: ")
+		switch {
+		case line == "",
+			strings.HasPrefix(line, "Please make sure you have the correct access rights"),
+			line == "and the repository exists.",
+			strings.HasPrefix(line, "hint:"):
+			continue
+		}
+		parts = append(parts, line)
+	}
+	if len(parts) > 3 {
+		parts = parts[:3]
+	}
+	return strings.Join(parts, "; ")
 }
 
 // sshCommand keeps ssh from prompting (BatchMode) unless the user configured
