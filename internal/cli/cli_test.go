@@ -366,7 +366,7 @@ func TestScanBadInputs(t *testing.T) {
 	t.Run("bad go.mod and a module that does not load, beside a good one", func(t *testing.T) {
 		dir := demoTree(t, demo.ReleaseBranch)
 		writeTree(t, dir, map[string]string{
-			"broken/go.mod":  "module example.com/broken\n\nrequire (\n\tbad\n",
+			"broken/go.mod":    "module example.com/broken\n\nrequire (\n\tbad\n",
 			"nocompile/go.mod": "module example.com/nocompile\n\ngo 1.24.0\n",
 			"nocompile/x.go":   "package main\n\nfunc main() { undefinedThing() }\n",
 		})
