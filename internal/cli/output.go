@@ -19,6 +19,26 @@ func writeOutput(stdout io.Writer, path string, fill func(w io.Writer) error) er
 	if err := fill(&buf); err != nil {
 		return err
 	}
+	// A device, pipe or other special file (/dev/null, /dev/stdout, a FIFO)
+	// is written to, never replaced.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return fmt.Errorf("writing %s: it is a directory", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		if _, err := f.Write(buf.Bytes()); err != nil {
+			f.Close()
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		return f.Close()
+	}
+	// A symbolic link is followed: its target is replaced, not the link.
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
 	return writeFileAtomic(path, buf.Bytes(), 0o644)
 }
 
