@@ -1,0 +1,322 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vexloom/vexloom/internal/scan"
+)
+
+// Scan is one recorded scan of a branch at a commit.
+type Scan struct {
+	ID         int64
+	Branch     string
+	Commit     string
+	CommitTime time.Time
+	Tool       string
+	Engine     string
+	DBSource   string
+	DBVersion  string
+	DBDigest   string
+	At         time.Time
+	Modules    []ScannedModule
+}
+
+// ScannedModule is a module of a scan.
+type ScannedModule struct {
+	Path      string `json:"path"`
+	Dir       string `json:"dir"`
+	Version   string `json:"version,omitempty"`
+	GoVersion string `json:"go_version,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+// Finding is a finding of a scan in one of its modules.
+type Finding struct {
+	Module        string
+	ModuleVersion string
+	GoVersion     string
+	scan.Finding
+}
+
+// RecordScan stores a scan with its findings and the descriptions of the
+// vulnerabilities found, in one transaction.
+func (s *Store) RecordScan(ctx context.Context, sc *Scan, findings []Finding, vulns []scan.Vulnerability) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO scans (branch, commit_hash, commit_time, tool, engine, db_source, db_version, db_digest, at, modules) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+			sc.Branch, sc.Commit, stamp(sc.CommitTime), sc.Tool, sc.Engine, sc.DBSource, sc.DBVersion, sc.DBDigest, stamp(sc.At), mustJSON(sc.Modules))
+		if err != nil {
+			return fmt.Errorf("recording the scan of %s: %w", sc.Branch, err)
+		}
+		if sc.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		for _, f := range findings {
+			detail := mustJSON(f.Finding)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO findings (scan_id, module, module_version, vuln_id, dependency, dependency_version, level, fixed_version, go_version, detail) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+				sc.ID, f.Module, f.ModuleVersion, f.ID, f.Finding.Module, f.Version, int(f.Level), f.FixedVersion, f.GoVersion, detail); err != nil {
+				return fmt.Errorf("recording a finding of %s: %w", sc.Branch, err)
+			}
+		}
+		for _, v := range vulns {
+			if err := putVulnerability(ctx, tx, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func putVulnerability(ctx context.Context, tx *sql.Tx, v scan.Vulnerability) error {
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO vulnerabilities (id, modified, data) VALUES (?,?,?)`, v.ID, v.Modified, mustJSON(v)); err != nil {
+		return fmt.Errorf("recording %s: %w", v.ID, err)
+	}
+	for _, a := range append([]string{v.ID}, v.Aliases...) {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO aliases (alias, vuln_id) VALUES (?,?)`, strings.ToUpper(a), v.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PutVulnerability records a vulnerability's description (an advisory that
+// no scan found, say).
+func (s *Store) PutVulnerability(ctx context.Context, v scan.Vulnerability) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return putVulnerability(ctx, tx, v) })
+}
+
+// Vulnerability returns the latest description of id.
+func (s *Store) Vulnerability(ctx context.Context, id string) (scan.Vulnerability, error) {
+	var data string
+	err := s.db.QueryRowContext(ctx, `SELECT data FROM vulnerabilities WHERE id = ? ORDER BY modified DESC, rowid DESC LIMIT 1`, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return scan.Vulnerability{ID: id}, fmt.Errorf("vulnerability %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return scan.Vulnerability{}, err
+	}
+	var v scan.Vulnerability
+	if err := json.Unmarshal([]byte(data), &v); err != nil {
+		return scan.Vulnerability{}, err
+	}
+	return v, nil
+}
+
+// ResolveAlias returns the vulnerability IDs known under id (a GO-, CVE- or
+// GHSA- identifier), case-insensitively.
+func (s *Store) ResolveAlias(ctx context.Context, id string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT vuln_id FROM aliases WHERE alias = ? ORDER BY vuln_id`, strings.ToUpper(strings.TrimSpace(id)))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// LatestScans returns the latest scan of each branch, by branch.
+func (s *Store) LatestScans(ctx context.Context) (map[string]*Scan, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, branch, commit_hash, commit_time, tool, engine, db_source, db_version, db_digest, at, modules FROM scans WHERE id IN (SELECT MAX(id) FROM scans GROUP BY branch)`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]*Scan{}
+	for rows.Next() {
+		sc, err := scanScan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[sc.Branch] = sc
+	}
+	return out, rows.Err()
+}
+
+// Scans returns the scans of a branch, oldest first.
+func (s *Store) Scans(ctx context.Context, branch string) ([]*Scan, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, branch, commit_hash, commit_time, tool, engine, db_source, db_version, db_digest, at, modules FROM scans WHERE branch = ? ORDER BY id`, branch)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Scan
+	for rows.Next() {
+		sc, err := scanScan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	return out, rows.Err()
+}
+
+func scanScan(rows *sql.Rows) (*Scan, error) {
+	var sc Scan
+	var ct, at, mods string
+	if err := rows.Scan(&sc.ID, &sc.Branch, &sc.Commit, &ct, &sc.Tool, &sc.Engine, &sc.DBSource, &sc.DBVersion, &sc.DBDigest, &at, &mods); err != nil {
+		return nil, err
+	}
+	sc.CommitTime, sc.At = parseStamp(ct), parseStamp(at)
+	if mods != "" {
+		if err := json.Unmarshal([]byte(mods), &sc.Modules); err != nil {
+			return nil, err
+		}
+	}
+	return &sc, nil
+}
+
+// Findings returns the findings of a scan.
+func (s *Store) Findings(ctx context.Context, scanID int64) ([]Finding, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT module, module_version, go_version, detail FROM findings WHERE scan_id = ? ORDER BY rowid`, scanID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Finding
+	for rows.Next() {
+		var f Finding
+		var detail string
+		if err := rows.Scan(&f.Module, &f.ModuleVersion, &f.GoVersion, &detail); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(detail), &f.Finding); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Triage is one conversation about one vulnerability in one dependency
+// module, across every branch.
+type Triage struct {
+	ID         string
+	VulnID     string
+	Dependency string
+	Created    time.Time
+}
+
+// TriageID derives the short, stable ID of the triage of vuln in dependency.
+func TriageID(vuln, dependency string) string {
+	sum := sha256.Sum256([]byte(vuln + "\x00" + dependency))
+	enc := base32.NewEncoding("abcdefghijkmnpqrstuvwxyz23456789").WithPadding(base32.NoPadding)
+	return "vx-" + enc.EncodeToString(sum[:])[:6]
+}
+
+// EnsureTriage returns the triage of (vuln, dependency), creating it with
+// its first events in the same transaction if it does not exist. Concurrent
+// callers get the same triage; exactly one of them creates it.
+func (s *Store) EnsureTriage(ctx context.Context, vuln, dependency string, first []Event) (Triage, bool, error) {
+	var t Triage
+	created := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		created = false
+		var id, at string
+		err := tx.QueryRowContext(ctx, `SELECT id, created_at FROM triages WHERE vuln_id = ? AND dependency = ?`, vuln, dependency).Scan(&id, &at)
+		if err == nil {
+			t = Triage{ID: id, VulnID: vuln, Dependency: dependency, Created: parseStamp(at)}
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		id = TriageID(vuln, dependency)
+		// A collision of the short ID with another triage: lengthen it.
+		for n := 0; ; n++ {
+			var other string
+			err := tx.QueryRowContext(ctx, `SELECT vuln_id FROM triages WHERE id = ?`, id).Scan(&other)
+			if errors.Is(err, sql.ErrNoRows) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			id = fmt.Sprintf("%s%d", TriageID(vuln, dependency), n+2)
+		}
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO triages (id, vuln_id, dependency, created_at) VALUES (?,?,?,?)`, id, vuln, dependency, stamp(now)); err != nil {
+			return err
+		}
+		t = Triage{ID: id, VulnID: vuln, Dependency: dependency, Created: now}
+		created = true
+		for _, ev := range first {
+			ev.TriageID = id
+			if _, err := appendEvent(ctx, tx, ev, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return t, created, err
+}
+
+// Triages returns every triage, by ID.
+func (s *Store) Triages(ctx context.Context) ([]Triage, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, vuln_id, dependency, created_at FROM triages ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Triage
+	for rows.Next() {
+		var t Triage
+		var at string
+		if err := rows.Scan(&t.ID, &t.VulnID, &t.Dependency, &at); err != nil {
+			return nil, err
+		}
+		t.Created = parseStamp(at)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// FindTriage resolves a reference to one triage: its ID, or a vulnerability
+// ID or alias (GO-, CVE-, GHSA-) when exactly one triage has it.
+func (s *Store) FindTriage(ctx context.Context, ref string) (Triage, error) {
+	ref = strings.TrimSpace(ref)
+	all, err := s.Triages(ctx)
+	if err != nil {
+		return Triage{}, err
+	}
+	for _, t := range all {
+		if strings.EqualFold(t.ID, ref) {
+			return t, nil
+		}
+	}
+	ids, err := s.ResolveAlias(ctx, ref)
+	if err != nil {
+		return Triage{}, err
+	}
+	var match []Triage
+	for _, t := range all {
+		if slices.Contains(ids, t.VulnID) || strings.EqualFold(t.VulnID, ref) {
+			match = append(match, t)
+		}
+	}
+	switch len(match) {
+	case 0:
+		return Triage{}, fmt.Errorf("triage %q: %w (give a triage ID such as vx-abc123, or a GO-, CVE- or GHSA- ID that vexloom has found)", ref, ErrNotFound)
+	case 1:
+		return match[0], nil
+	}
+	var names []string
+	for _, t := range match {
+		names = append(names, t.ID+" ("+t.Dependency+")")
+	}
+	return Triage{}, fmt.Errorf("%q is in %d triages, %w: %s", ref, len(match), ErrAmbiguous, strings.Join(names, ", "))
+}
