@@ -297,6 +297,23 @@ func (s *Store) Ack(ctx context.Context, ref, kind, remoteRef string) error {
 	})
 }
 
+// Claim acknowledges (ref, kind) unless it already was, and reports
+// whether this call was the first: of two processes claiming the same
+// webhook delivery or reply, exactly one gets true.
+func (s *Store) Claim(ctx context.Context, ref, kind, remoteRef string) (bool, error) {
+	var first bool
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO acks (ref, kind, at, remote_ref) VALUES (?,?,?,?)`, ref, kind, stamp(s.now()), remoteRef)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		first = n == 1
+		return err
+	})
+	return first, err
+}
+
 // Acked reports whether (ref, kind) was acknowledged, with the remote ref.
 func (s *Store) Acked(ctx context.Context, ref, kind string) (bool, string, error) {
 	var remote string

@@ -236,3 +236,41 @@ func TestLock(t *testing.T) {
 		t.Errorf("lock after release: %v", err)
 	}
 }
+
+func TestClaimIsFirstOnce(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	firsts := 0
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Open(ctx, dir, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer s.Close()
+			first, err := s.Claim(ctx, "delivery-1", "webhook", "")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if first {
+				mu.Lock()
+				firsts++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firsts != 1 {
+		t.Fatalf("%d claims were first", firsts)
+	}
+	s := open(t, dir)
+	if ok, _, err := s.Acked(ctx, "delivery-1", "webhook"); !ok || err != nil {
+		t.Fatalf("claimed delivery not acknowledged: %v %v", ok, err)
+	}
+}
