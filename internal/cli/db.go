@@ -156,10 +156,20 @@ func newDBVerifyCmd(g *globals) *cobra.Command {
 // openDB opens the cached database, fetching the default one first if the
 // cache has none yet.
 func openDB(ctx context.Context, g *globals, cacheDir string, p *progress.Reporter) (*vulndb.DB, error) {
+	return openDBFrom(ctx, g, cacheDir, "", p)
+}
+
+// openDBFrom opens the cached database, fetching it from source (default
+// the Go vulnerability database) when the cache has none.
+func openDBFrom(ctx context.Context, g *globals, cacheDir, source string, p *progress.Reporter) (*vulndb.DB, error) {
 	db, err := vulndb.Open(cacheDir)
 	if errors.Is(err, vulndb.ErrNoDatabase) {
-		p.Printf("no vulnerability database in the cache yet: fetching %s", defaultDBSource)
-		res, err := updateDB(ctx, g, cacheDir, "", false, p)
+		from := source
+		if from == "" {
+			from = defaultDBSource
+		}
+		p.Printf("no vulnerability database in the cache yet: fetching %s", from)
+		res, err := updateDB(ctx, g, cacheDir, source, false, p)
 		if err != nil {
 			return nil, err
 		}

@@ -98,6 +98,12 @@ cannot matter, and writes what it proved as OpenVEX.`,
 		newDBCmd(g),
 		newScanCmd(g),
 		newDemoCmd(g),
+		newInitCmd(g),
+		newUpdateCmd(g),
+		newTriageCmd(g),
+		newVEXCmd(g),
+		newHistoryCmd(g),
+		newStatusCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vexloom/vexloom/internal/config"
+	"github.com/vexloom/vexloom/internal/owners"
+	"github.com/vexloom/vexloom/internal/progress"
+	"github.com/vexloom/vexloom/internal/source"
+	"github.com/vexloom/vexloom/internal/store"
+)
+
+// projectFlags are the flags of every command that works on a project: its
+// configuration file and its store.
+type projectFlags struct {
+	config string
+	store  string
+}
+
+func (f *projectFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.config, "config", "c", "", "project `file` (default: "+config.FileName+" in the current directory or a parent)")
+	cmd.Flags().StringVar(&f.store, "store", "", "store `directory` (default: store.path of the project file, "+config.DefaultStorePath+" next to it)")
+}
+
+// project is a loaded project file with its store.
+type project struct {
+	cfg   *config.Config
+	store *store.Store
+}
+
+func (p *project) Close() error {
+	if p.store == nil {
+		return nil
+	}
+	return p.store.Close()
+}
+
+// loadConfig reads the project file named by --config, or found from the
+// current directory upwards.
+func (f *projectFlags) loadConfig() (*config.Config, error) {
+	p := f.config
+	if p == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		found, err := config.Find(wd)
+		if err != nil {
+			if errors.Is(err, config.ErrNotFound) {
+				return nil, fmt.Errorf("%w in %s or its parents; run `vexloom init` to create one, or pass --config", config.ErrNotFound, wd)
+			}
+			return nil, err
+		}
+		p = found
+	}
+	return config.Load(p)
+}
+
+// storeDir is where the project's store lives.
+func (f *projectFlags) storeDir(cfg *config.Config) string {
+	if f.store != "" {
+		return f.store
+	}
+	if cfg.Store.Path != "" {
+		return cfg.Resolve(cfg.Store.Path)
+	}
+	return cfg.Resolve(config.DefaultStorePath)
+}
+
+// open loads the project file and opens its store. A read-only command
+// refuses to create a store where none exists.
+func (f *projectFlags) open(ctx context.Context, g *globals, create bool) (*project, error) {
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	dir := f.storeDir(cfg)
+	if !create {
+		if _, err := os.Stat(filepath.Join(dir, store.FileName)); err != nil {
+			return nil, fmt.Errorf("no store in %s yet: run `vexloom update` first", dir)
+		}
+	}
+	st, err := store.Open(ctx, dir, g.now)
+	if err != nil {
+		return nil, err
+	}
+	return &project{cfg: cfg, store: st}, nil
+}
+
+// maintained returns the branches the project maintains as the store knows
+// them: those with a recorded scan that match the configured patterns. It
+// needs no network, unlike matching against the repository.
+func (p *project) maintained(ctx context.Context) ([]string, error) {
+	scans, err := p.store.LatestScans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for b := range scans {
+		for _, pat := range p.cfg.Branches {
+			if ok, _ := path.Match(pat, b); ok || pat == b {
+				out = append(out, b)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// vexDir is where branch documents are written.
+func (p *project) vexDir() string {
+	if p.cfg.VEX.Dir != "" {
+		return p.cfg.Resolve(p.cfg.VEX.Dir)
+	}
+	return p.cfg.Resolve(config.DefaultVEXDir)
+}
+
+// author is the author of the project's documents.
+func (p *project) author() string {
+	if p.cfg.Project.Author != "" {
+		return p.cfg.Project.Author
+	}
+	return p.cfg.Project.Module + " maintainers"
+}
+
+// openRepository opens the project repository through the cache's mirror.
+func (p *project) openRepository(ctx context.Context, g *globals, prog *progress.Reporter) (*source.Repository, error) {
+	cacheDir, err := g.cache()
+	if err != nil {
+		return nil, err
+	}
+	return source.OpenRepository(ctx, p.cfg.RepositorySpec(), cacheDir, prog)
+}
+
+// policy reads the OWNERS files: from owners.path when configured, else
+// from the repository's default branch. Files that cannot be parsed are
+// reported on stderr and left out; they never widen who may decide.
+func (p *project) policy(ctx context.Context, repo *source.Repository, prog *progress.Reporter) (*owners.Policy, error) {
+	var (
+		tree     *owners.Tree
+		warnings []owners.Warning
+		err      error
+	)
+	if p.cfg.Owners.Path != "" {
+		tree, warnings, err = owners.LoadDir(p.cfg.Resolve(p.cfg.Owners.Path))
+		if err != nil {
+			return nil, fmt.Errorf("reading OWNERS files: %w", err)
+		}
+	} else {
+		branch, err := repo.DefaultBranch(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c, err := repo.ResolveBranch(ctx, branch)
+		if err != nil {
+			return nil, err
+		}
+		files, err := repo.Files(ctx, c.Hash)
+		if err != nil {
+			return nil, err
+		}
+		tree, warnings, err = owners.Load(files, func(f string) ([]byte, error) { return repo.ReadFile(ctx, c.Hash, f) })
+		if err != nil {
+			return nil, fmt.Errorf("reading OWNERS files on %s: %w", branch, err)
+		}
+	}
+	for _, w := range warnings {
+		prog.Printf("warning: OWNERS: %v", w)
+	}
+	if tree == nil || len(tree.Dirs()) == 0 {
+		prog.Printf("warning: no OWNERS files found: only the security team can decide triages")
+	}
+	return &owners.Policy{Tree: tree, SecurityTeam: slices.Clone(p.cfg.Owners.SecurityTeam)}, nil
+}

@@ -1,0 +1,359 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vexloom/vexloom/internal/config"
+	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/store"
+	"github.com/vexloom/vexloom/internal/triage"
+	"github.com/vexloom/vexloom/internal/vex"
+)
+
+func newInitCmd(g *globals) *cobra.Command {
+	var (
+		o      config.InitOptions
+		output string
+		force  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write a commented starter " + config.FileName,
+		Long: `Write a starter project file, every key explained, holding the values
+given as flags. It refuses to replace an existing file unless --force is
+given. Example:
+
+  vexloom init --module k8s.io/kubernetes \
+    --repository https://github.com/kubernetes/kubernetes \
+    --branch master --branch 'release-1.*' --security-team security-response-committee`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := config.Starter(o)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			if output == "-" {
+				_, err := cmd.OutOrStdout().Write(data)
+				return err
+			}
+			if _, err := os.Stat(output); err == nil && !force {
+				return fmt.Errorf("%s exists; pass --force to replace it", output)
+			}
+			if err := writeFileAtomic(output, data, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s; next: vexloom update\n", output)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Module, "module", "", "the project's main Go `module` path (required)")
+	f.StringVar(&o.Repository, "repository", "", "the project's git `repository`: a URL or a path relative to the file (default: the directory of the file)")
+	f.StringArrayVarP(&o.Branches, "branch", "b", nil, "a maintained `branch` name or pattern such as release-1.* (repeatable; required)")
+	f.StringVar(&o.Owners, "owners", "", "a `directory` holding OWNERS files (default: read them from the repository's default branch)")
+	f.StringVar(&o.Triage, "triage", "", "triage `backend`: local (default) or github")
+	f.StringVar(&o.TriageRepository, "triage-repository", "", "the `owner/repo` holding GitHub triage issues (default: the .vexloom repository of the project's owner)")
+	f.StringArrayVar(&o.SecurityTeam, "security-team", nil, "an OWNERS_ALIASES `alias` or login who may decide any triage (repeatable)")
+	f.StringVar(&o.Author, "author", "", "the `author` of the VEX documents (default: \"<module> maintainers\")")
+	f.StringVarP(&output, "output", "o", config.FileName, "`file` to write, - for stdout")
+	f.BoolVar(&force, "force", false, "replace an existing file")
+	return cmd
+}
+
+func newVEXCmd(g *globals) *cobra.Command {
+	var (
+		pf      projectFlags
+		branch  string
+		version int
+		output  string
+	)
+	cmd := &cobra.Command{
+		Use:   "vex --branch BRANCH",
+		Short: "Print a branch's VEX document as last written by update",
+		Long: `Print the OpenVEX document of a maintained branch from the store: the
+latest version, or --version N. Every version ever written stays readable.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if branch == "" {
+				return usageError("--branch is required")
+			}
+			ctx := cmd.Context()
+			p, err := pf.open(ctx, g, false)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			var doc *store.Document
+			if version == 0 {
+				doc, err = p.store.LatestDocument(ctx, branch)
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("no VEX written for %s yet: run `vexloom update`", branch)
+				}
+				if err != nil {
+					return err
+				}
+			} else {
+				docs, err := p.store.Documents(ctx, branch)
+				if err != nil {
+					return err
+				}
+				for i := range docs {
+					if docs[i].Version == version {
+						doc = &docs[i]
+					}
+				}
+				if doc == nil {
+					return fmt.Errorf("%s has no VEX version %d (%d written)", branch, version, len(docs))
+				}
+			}
+			// What the store holds is checked before it is handed out.
+			if _, err := vex.Parse(doc.Body); err != nil {
+				return fmt.Errorf("the stored VEX of %s version %d does not parse: %w", branch, doc.Version, err)
+			}
+			return writeOutput(cmd.OutOrStdout(), output, func(w io.Writer) error {
+				_, err := w.Write(doc.Body)
+				return err
+			})
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringVarP(&branch, "branch", "b", "", "the `branch`")
+	cmd.Flags().IntVar(&version, "version", 0, "a document `version` (default: the latest)")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `file` instead of stdout")
+	return cmd
+}
+
+func newHistoryCmd(g *globals) *cobra.Command {
+	var (
+		pf     projectFlags
+		format string
+		since  string
+	)
+	cmd := &cobra.Command{
+		Use:   "history [TRIAGE]",
+		Short: "Show the append-only history of one triage or of all",
+		Long: `Show the events of the store's history, oldest first: observations, the
+scanner's automatic assessments, maintainers' decisions with their comment,
+withdrawals, state changes and publications. Nothing in it is ever changed
+or deleted.`,
+		Args: maxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
+			}
+			var after time.Time
+			if since != "" {
+				t, err := time.Parse(time.RFC3339, since)
+				if err != nil {
+					d, derr := time.ParseDuration(since)
+					if derr != nil {
+						return usageError("--since takes an RFC 3339 time or a duration such as 72h, not %q", since)
+					}
+					t = g.now().Add(-d)
+				}
+				after = t
+			}
+			ctx := cmd.Context()
+			p, err := pf.open(ctx, g, false)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			var evs []store.Event
+			comments := map[string]store.Comment{}
+			if len(args) == 1 {
+				t, err := p.store.FindTriage(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				evs, err = p.store.Events(ctx, t.ID)
+				if err != nil {
+					return err
+				}
+				cs, err := p.store.Comments(ctx, t.ID)
+				if err != nil {
+					return err
+				}
+				for _, c := range cs {
+					comments[c.Ref] = c
+				}
+			} else {
+				all, err := p.store.AllEvents(ctx)
+				if err != nil {
+					return err
+				}
+				for _, e := range all {
+					evs = append(evs, e...)
+				}
+				sort.Slice(evs, func(i, j int) bool { return evs[i].Seq < evs[j].Seq })
+			}
+			var out []store.Event
+			for _, ev := range evs {
+				if ev.At.Before(after) {
+					continue
+				}
+				out = append(out, ev)
+			}
+			if format == "json" {
+				list := []eventOutput{}
+				for _, ev := range out {
+					list = append(list, eventJSON(ev))
+				}
+				return jsonx.Write(cmd.OutOrStdout(), struct {
+					Schema string        `json:"schema"`
+					Events []eventOutput `json:"events"`
+				}{schemaBase + "history/v1", list})
+			}
+			w := cmd.OutOrStdout()
+			for _, ev := range out {
+				prefix := ""
+				if len(args) == 0 {
+					prefix = ev.TriageID + " "
+				}
+				fmt.Fprintf(w, "%s%s\n", prefix, eventLine(ev))
+				if c, ok := comments[ev.CommentRef]; ok && ev.CommentRef != "" {
+					for _, l := range splitLines(c.Body) {
+						fmt.Fprintf(w, "    > %s\n", l)
+					}
+				}
+			}
+			return nil
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "table", "output `format`: table or json")
+	cmd.Flags().StringVar(&since, "since", "", "only events at or after this `time` (RFC 3339, or a duration back from now such as 72h)")
+	return cmd
+}
+
+func newStatusCmd(g *globals) *cobra.Command {
+	var (
+		pf     projectFlags
+		format string
+	)
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Summarise the project: branches scanned, VEX versions, triages by state",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			p, err := pf.open(ctx, g, false)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			st, err := p.status(cmd)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return jsonx.Write(cmd.OutOrStdout(), st)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "project %s (%s)\n\n", st.Project, st.Store)
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "BRANCH\tCOMMIT\tSCANNED\tFINDINGS\tVEX\tFILE")
+			for _, b := range st.Branches {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\tv%d\t%s\n", b.Branch, shortHash(b.Commit), b.Scanned.Format(time.RFC3339), b.Findings, b.VEXVersion, b.VEXFile)
+			}
+			tw.Flush()
+			fmt.Fprintf(w, "\ntriages: %d open, %d assessed, %d published, %d closed\n", st.Triages["open"], st.Triages["assessed"], st.Triages["published"], st.Triages["closed"])
+			for _, id := range st.NeedsPerson {
+				fmt.Fprintf(w, "  needs a person: %s\n", id)
+			}
+			return nil
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "table", "output `format`: table or json")
+	return cmd
+}
+
+type statusOutput struct {
+	Schema      string         `json:"schema"`
+	Project     string         `json:"project"`
+	Store       string         `json:"store"`
+	Branches    []branchStatus `json:"branches"`
+	Triages     map[string]int `json:"triages"`
+	NeedsPerson []string       `json:"needs_person"`
+}
+
+type branchStatus struct {
+	Branch     string    `json:"branch"`
+	Commit     string    `json:"commit"`
+	Scanned    time.Time `json:"scanned"`
+	Database   string    `json:"database"`
+	Findings   int       `json:"findings"`
+	VEXVersion int       `json:"vex_version"`
+	VEXFile    string    `json:"vex_file,omitempty"`
+}
+
+func (p *project) status(cmd *cobra.Command) (*statusOutput, error) {
+	ctx := cmd.Context()
+	maintained, err := p.maintained(ctx)
+	if err != nil {
+		return nil, err
+	}
+	scans, err := p.store.LatestScans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &statusOutput{
+		Schema: schemaBase + "status/v1", Project: p.cfg.Project.Module, Store: p.store.Dir(),
+		Branches: []branchStatus{}, Triages: map[string]int{"open": 0, "assessed": 0, "published": 0, "closed": 0},
+		NeedsPerson: []string{},
+	}
+	for _, b := range maintained {
+		sc := scans[b]
+		fs, err := p.store.Findings(ctx, sc.ID)
+		if err != nil {
+			return nil, err
+		}
+		bs := branchStatus{Branch: b, Commit: sc.Commit, Scanned: sc.At.UTC(), Database: sc.DBSource + "@" + sc.DBVersion, Findings: len(fs)}
+		if d, err := p.store.LatestDocument(ctx, b); err == nil {
+			bs.VEXVersion = d.Version
+			bs.VEXFile = filepath.Join(p.vexDir(), triage.DocumentFileName(b))
+		}
+		st.Branches = append(st.Branches, bs)
+	}
+	views, err := triage.Views(ctx, p.store, maintained)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range views {
+		st.Triages[string(v.State)]++
+		if v.State == triage.Open {
+			st.NeedsPerson = append(st.NeedsPerson, fmt.Sprintf("%s %s in %s (%s)", v.ID, v.Name(), v.Dependency, branchSummary(v)))
+		}
+	}
+	sort.Strings(st.NeedsPerson)
+	return st, nil
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		out = append(out, s[:i])
+		if i < len(s) {
+			i++
+		}
+		s = s[i:]
+	}
+	return out
+}

@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/progress"
+	"github.com/vexloom/vexloom/internal/scan"
+	"github.com/vexloom/vexloom/internal/triage"
+)
+
+func newUpdateCmd(g *globals) *cobra.Command {
+	var (
+		pf       projectFlags
+		branches []string
+		format   string
+	)
+	cmd := &cobra.Command{
+		Use:   "update",
+		Short: "Run the main job: scan every maintained branch, apply answers, write each branch's VEX",
+		Long: `Run vexloom's main job for the project in vexloom.yaml:
+
+  1. refresh the project repository's mirror and scan each maintained branch
+     (the configured names and patterns) at its current commit;
+  2. record what changed: a vulnerability appearing on a branch opens or
+     extends its triage (one per vulnerability and dependency module), one
+     disappearing from every branch closes it, and the scanner's automatic
+     assessments are recorded with their evidence;
+  3. apply maintainers' answers (slash commands) from the triage backend,
+     checked against the OWNERS files;
+  4. derive every triage's state and write each branch's OpenVEX document
+     into the VEX directory, with a new version only when its statements
+     changed.
+
+Everything is recorded in the store first, then written out, so a run that
+is interrupted is completed by the next one. Two runs on the same store take
+turns.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "table" && format != "json" {
+				return usageError("--format must be table or json, not %q", format)
+			}
+			ctx := cmd.Context()
+			prog := g.progress(cmd)
+			p, err := pf.open(ctx, g, true)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			sum, err := runUpdate(ctx, g, p, branches, prog)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return jsonx.Write(cmd.OutOrStdout(), updateJSON(sum))
+			}
+			writeUpdateSummary(cmd.OutOrStdout(), sum)
+			if len(sum.Failures) > 0 {
+				return fmt.Errorf("%d %s could not be scanned; see above", len(sum.Failures), plural(len(sum.Failures), "module"))
+			}
+			return nil
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringArrayVarP(&branches, "branch", "b", nil, "scan only these maintained `branch`es (names or patterns; repeatable)")
+	cmd.Flags().StringVar(&format, "format", "table", "output `format`: table or json")
+	return cmd
+}
+
+// runUpdate runs the main job on an open project.
+func runUpdate(ctx context.Context, g *globals, p *project, only []string, prog *progress.Reporter) (*triage.Summary, error) {
+	cacheDir, err := g.cache()
+	if err != nil {
+		return nil, err
+	}
+	var dbSource string
+	if p.cfg.Database.Source != "" {
+		dbSource = p.cfg.DatabaseSpec()
+	}
+	db, err := openDBFrom(ctx, g, cacheDir, dbSource, prog)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := p.openRepository(ctx, g, prog)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := p.policy(ctx, repo, prog)
+	if err != nil {
+		return nil, err
+	}
+	scanner := scan.NewScanner(scan.Options{
+		DB:        scanDatabase(db),
+		Cache:     &scan.Cache{Dir: filepath.Join(cacheDir, "scans")},
+		Progress:  prog,
+		Env:       g.env,
+		Modules:   p.cfg.Scan.Modules,
+		Patterns:  p.cfg.Scan.Packages,
+		Tags:      p.cfg.Scan.Tags,
+		GoVersion: p.cfg.Scan.GoVersion,
+	})
+	backend, err := p.backend(ctx, g, prog)
+	if err != nil {
+		return nil, err
+	}
+	r := &triage.Runner{
+		Store: p.store, Repo: repo, Scanner: scanner, DB: scanDatabase(db), Policy: policy,
+		Backend: backend, Progress: prog, Now: g.now,
+		Branches: p.cfg.Branches, Only: only, Author: p.author(), VEXDir: p.vexDir(),
+	}
+	return r.Run(ctx)
+}
+
+func writeUpdateSummary(w io.Writer, sum *triage.Summary) {
+	for _, b := range sum.Branches {
+		doc := "unchanged"
+		if b.Changed {
+			doc = "written"
+		}
+		fmt.Fprintf(w, "%-16s %s  %d %s  VEX v%d %s: %s\n", b.Branch, shortHash(b.Commit), b.Findings, plural(b.Findings, "finding"), b.Version, doc, b.Document)
+	}
+	for _, c := range sum.Comments {
+		fmt.Fprintf(w, "comment by %s on %s: %s\n", c.Author, c.TriageID, c.Outcome)
+	}
+	// Transitions into open (a person is needed) and closed are listed one
+	// by one; the rest are counted.
+	counts := map[string]int{}
+	var order []string
+	for _, t := range sum.Transitions {
+		from := string(t.From)
+		if from == "" {
+			from = "new"
+		}
+		if t.To == triage.Open || t.To == triage.Closed {
+			fmt.Fprintf(w, "%s: %s → %s (%s)\n", t.TriageID, from, t.To, t.Reason)
+			continue
+		}
+		k := from + " → " + string(t.To)
+		if counts[k] == 0 {
+			order = append(order, k)
+		}
+		counts[k]++
+	}
+	for _, k := range order {
+		fmt.Fprintf(w, "%d %s: %s\n", counts[k], plural(counts[k], "triage"), k)
+	}
+	for _, f := range sum.Failures {
+		fmt.Fprintf(w, "failed: %s\n", f)
+	}
+}
+
+type updateOutput struct {
+	Schema      string                  `json:"schema"`
+	Branches    []triage.BranchSummary  `json:"branches"`
+	Transitions []transitionOutput      `json:"transitions"`
+	Comments    []triage.CommentSummary `json:"comments"`
+	Failures    []string                `json:"failures"`
+}
+
+type transitionOutput struct {
+	Triage string `json:"triage"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Reason string `json:"reason"`
+}
+
+func updateJSON(sum *triage.Summary) updateOutput {
+	out := updateOutput{
+		Schema:   schemaBase + "update/v1",
+		Branches: sum.Branches, Comments: sum.Comments, Failures: sum.Failures,
+		Transitions: []transitionOutput{},
+	}
+	for _, t := range sum.Transitions {
+		out.Transitions = append(out.Transitions, transitionOutput{Triage: t.TriageID, From: string(t.From), To: string(t.To), Reason: t.Reason})
+	}
+	if out.Branches == nil {
+		out.Branches = []triage.BranchSummary{}
+	}
+	if out.Comments == nil {
+		out.Comments = []triage.CommentSummary{}
+	}
+	if out.Failures == nil {
+		out.Failures = []string{}
+	}
+	return out
+}
+
+// schemaBase prefixes the schema URIs of vexloom's JSON outputs.
+const schemaBase = "https://github.com/vexloom/vexloom/schema/"
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// (p *project) backend returns the configured triage backend.
+func (p *project) backend(ctx context.Context, g *globals, prog *progress.Reporter) (triage.Backend, error) {
+	switch strings.ToLower(p.cfg.Triage.Backend) {
+	case "", "local":
+		return triage.Local{}, nil
+	default:
+		return nil, fmt.Errorf("triage backend %q is not available in this build", p.cfg.Triage.Backend)
+	}
+}

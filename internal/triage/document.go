@@ -1,0 +1,209 @@
+package triage
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	openvex "github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/store"
+	"github.com/vexloom/vexloom/internal/vex"
+)
+
+// DocumentInput is what a branch's VEX document is made from.
+type DocumentInput struct {
+	// Repository and Branch identify the document.
+	Repository string
+	Branch     string
+	// Scan is the branch's latest scan: its modules are the products.
+	Scan *store.Scan
+	// Views are every triage's view.
+	Views   []View
+	Author  string
+	Tooling string
+	// Previous is the branch's last written document (nil if none).
+	Previous *store.Document
+	Now      time.Time
+	// Link returns where a triage can be read (an issue URL), if anywhere.
+	Link func(triageID string) string
+}
+
+// BranchDocument is a branch's VEX document with what it was made of.
+type BranchDocument struct {
+	Doc         *openvex.VEX
+	ContentHash string
+	// Changed is true when the statements differ from Previous (the
+	// version was incremented).
+	Changed bool
+	// Decisions maps each triage in the document to the Seq of the
+	// decision it states.
+	Decisions map[string]int64
+}
+
+// priority orders statuses when two dependencies of the same product
+// carry the same vulnerability with different decisions: the statement
+// claims no more than the weakest of them.
+var priority = map[string]int{
+	string(openvex.StatusAffected):           4,
+	string(openvex.StatusUnderInvestigation): 3,
+	string(openvex.StatusFixed):              2,
+	string(openvex.StatusNotAffected):        1,
+}
+
+// BuildBranchDocument derives the current VEX of a branch: one statement per
+// product (a module of the branch at the scanned revision) and
+// vulnerability, stating the decision in force. Its version is incremented
+// and last_updated set only when the statements change.
+func BuildBranchDocument(in DocumentInput) (*BranchDocument, error) {
+	versions := map[string]string{}
+	if in.Scan != nil {
+		for _, m := range in.Scan.Modules {
+			versions[m.Path] = m.Version
+		}
+	}
+	type part struct {
+		view     *View
+		decision *store.Event
+		obs      Observation
+	}
+	groups := map[string][]part{}
+	var keys []string
+	decisions := map[string]int64{}
+	for i := range in.Views {
+		v := &in.Views[i]
+		b := v.Branch(in.Branch)
+		if b == nil {
+			continue
+		}
+		if b.Decision != nil {
+			decisions[v.ID] = b.Decision.Seq
+		}
+		for _, o := range b.Observations {
+			mv := versions[o.Module]
+			if mv == "" {
+				mv = o.ModuleVersion
+			}
+			product := vex.GoPURL(o.Module, mv)
+			k := product + "\x00" + v.VulnID
+			if _, ok := groups[k]; !ok {
+				keys = append(keys, k)
+			}
+			groups[k] = append(groups[k], part{view: v, decision: b.Decision, obs: o})
+		}
+	}
+	slices.Sort(keys)
+
+	ts := in.Now.UTC().Truncate(time.Second)
+	doc := vex.NewDocument(in.Author, in.Tooling, ts)
+	doc.ID = openvex.PublicNamespace + "/public/vex-" + hashOf(in.Repository, in.Branch)
+	for _, k := range keys {
+		parts := groups[k]
+		product, _, _ := strings.Cut(k, "\x00")
+		// The weakest decision speaks for the statement.
+		slices.SortStableFunc(parts, func(a, b part) int {
+			return priority[status(b.decision)] - priority[status(a.decision)]
+		})
+		lead := parts[0]
+		st := openvex.Statement{
+			Vulnerability: vex.Vulnerability{ID: lead.view.VulnID, Aliases: lead.view.Vulnerability.Aliases, Description: lead.view.Vulnerability.Summary}.OpenVEX(),
+			Products:      []openvex.Product{{Component: openvex.Component{ID: product}}},
+		}
+		var notes []string
+		for _, p := range parts {
+			sub := vex.GoPURL(p.view.Dependency, p.obs.DependencyVersion)
+			if !slices.ContainsFunc(st.Products[0].Subcomponents, func(s openvex.Subcomponent) bool { return s.ID == sub }) {
+				st.Products[0].Subcomponents = append(st.Products[0].Subcomponents, openvex.Subcomponent{Component: openvex.Component{ID: sub}})
+			}
+		}
+		d := lead.decision
+		if d == nil {
+			st.Status = openvex.StatusUnderInvestigation
+			notes = append(notes, "No assessment yet.")
+		} else {
+			st.Status = openvex.Status(d.Status)
+			st.Justification = openvex.Justification(d.Justification)
+			st.ImpactStatement = d.Impact
+			st.ActionStatement = d.Action
+			t := d.At.UTC().Truncate(time.Second)
+			st.Timestamp = &t
+			if d.Notes != "" {
+				notes = append(notes, d.Notes)
+			}
+			if st.Status == openvex.StatusAffected && st.ActionStatement == "" {
+				st.ActionStatement = openvex.NoActionStatementMsg
+			}
+			if st.Status == openvex.StatusNotAffected && st.Justification == "" && st.ImpactStatement == "" {
+				st.ImpactStatement = "Assessed not affected."
+			}
+		}
+		if st.Timestamp == nil {
+			st.Timestamp = &ts
+		}
+		var who []string
+		for _, p := range parts {
+			if p.decision == nil {
+				continue
+			}
+			line := fmt.Sprintf("%s: %s by %s (%s) in triage %s", p.view.Dependency, p.decision.Status, p.decision.Author, p.decision.Source, p.view.ID)
+			if in.Link != nil {
+				if l := in.Link(p.view.ID); l != "" {
+					line += " " + l
+				}
+			}
+			if !slices.Contains(who, line) {
+				who = append(who, line)
+			}
+		}
+		notes = append(notes, "Assessed "+strings.Join(who, "; ")+".")
+		st.StatusNotes = strings.Join(notes, " ")
+		doc.Statements = append(doc.Statements, st)
+	}
+	if err := vex.Finalize(doc); err != nil {
+		return nil, err
+	}
+	stmts, err := jsonx.Compact(doc.Statements)
+	if err != nil {
+		return nil, err
+	}
+	hash := "sha256:" + hashOf(doc.ID, doc.Author, string(stmts))
+	out := &BranchDocument{Doc: doc, ContentHash: hash, Decisions: decisions}
+	prev := in.Previous
+	switch {
+	case prev == nil:
+		out.Changed = true
+	case prev.ContentHash == hash:
+		// Same statements: the previous document stands as it was.
+		old, err := vex.Parse(prev.Body)
+		if err != nil {
+			return nil, fmt.Errorf("reading the stored VEX of %s (version %d): %w", in.Branch, prev.Version, err)
+		}
+		out.Doc = old
+	default:
+		out.Changed = true
+		old, err := vex.Parse(prev.Body)
+		if err == nil && old.Timestamp != nil {
+			first := old.Timestamp.UTC()
+			doc.Timestamp = &first
+		}
+		doc.Version = prev.Version + 1
+		doc.LastUpdated = &ts
+	}
+	return out, nil
+}
+
+func status(ev *store.Event) string {
+	if ev == nil {
+		return string(openvex.StatusUnderInvestigation)
+	}
+	return ev.Status
+}
+
+func hashOf(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,351 @@
+package triage
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vexloom/vexloom/internal/assess"
+	"github.com/vexloom/vexloom/internal/buildinfo"
+	"github.com/vexloom/vexloom/internal/owners"
+	"github.com/vexloom/vexloom/internal/progress"
+	"github.com/vexloom/vexloom/internal/scan"
+	"github.com/vexloom/vexloom/internal/source"
+	"github.com/vexloom/vexloom/internal/store"
+	"github.com/vexloom/vexloom/internal/vex"
+)
+
+// Backend is where triages are discussed: the local store alone, or a
+// hosted service such as GitHub.
+type Backend interface {
+	// Name is how progress and history name it ("local", "github").
+	Name() string
+	// Comments returns the comments made since the last run, oldest first.
+	Comments(ctx context.Context) ([]Comment, error)
+	// Answer tells a commenter what their comment did (a reaction when it
+	// was applied, a reply when it was not), at most once per comment.
+	Answer(ctx context.Context, c Comment, o Outcome) error
+	// Sync makes the backend show each triage's current state.
+	Sync(ctx context.Context, views []View) error
+	// Link returns where a triage is discussed, if anywhere.
+	Link(triageID string) string
+}
+
+// Local is the backend of a project without a hosted service: comments are
+// made with `vexloom triage comment` and applied at once.
+type Local struct{}
+
+func (Local) Name() string                                   { return "local" }
+func (Local) Comments(context.Context) ([]Comment, error)    { return nil, nil }
+func (Local) Answer(context.Context, Comment, Outcome) error { return nil }
+func (Local) Sync(context.Context, []View) error             { return nil }
+func (Local) Link(string) string                             { return "" }
+
+// Runner is one run of the main job (`vexloom update`).
+type Runner struct {
+	Store    *store.Store
+	Repo     *source.Repository
+	Scanner  *scan.Scanner
+	DB       scan.Database
+	Policy   *owners.Policy
+	Backend  Backend
+	Progress *progress.Reporter
+	Now      func() time.Time
+
+	// Branches are the configured names and patterns: the maintained
+	// branches.
+	Branches []string
+	// Only, when set, restricts this run's scans to the maintained branches
+	// matching these names or patterns; the others keep their last scan.
+	Only []string
+	// Author and VEXDir: the documents' author and where they are written.
+	Author string
+	VEXDir string
+}
+
+// Summary is what a run did.
+type Summary struct {
+	Branches    []BranchSummary
+	Transitions []Transition
+	Comments    []CommentSummary
+	Failures    []string
+}
+
+// BranchSummary is one branch's part of a run.
+type BranchSummary struct {
+	Branch   string
+	Commit   string
+	Findings int
+	// Document is where the branch's VEX was written, its version, and
+	// whether this run changed it.
+	Document string
+	Version  int
+	Changed  bool
+}
+
+// CommentSummary is a comment applied during the run.
+type CommentSummary struct {
+	TriageID string
+	Author   string
+	Outcome  string
+}
+
+// Run scans every maintained branch, records what changed, applies new
+// comments, derives every triage's state and writes each branch's VEX.
+func (r *Runner) Run(ctx context.Context) (*Summary, error) {
+	if r.Backend == nil {
+		r.Backend = Local{}
+	}
+	if err := r.Store.Lock(ctx); err != nil {
+		return nil, err
+	}
+	branches, err := r.Repo.MatchBranches(ctx, r.Branches)
+	if err != nil {
+		return nil, err
+	}
+	sum := &Summary{}
+	if _, err := Unmaintained(ctx, r.Store, branches); err != nil {
+		return nil, err
+	}
+	toScan := branches
+	if len(r.Only) > 0 {
+		toScan = nil
+		for _, b := range branches {
+			if ScopeMatches(r.Only, b) {
+				toScan = append(toScan, b)
+			}
+		}
+		if len(toScan) == 0 {
+			return nil, fmt.Errorf("no maintained branch matches %s (maintained: %s)", strings.Join(r.Only, ", "), strings.Join(branches, ", "))
+		}
+	}
+	v := buildinfo.Get()
+	evidence := assess.Evidence{
+		Analysis: "symbol",
+		Tool:     buildinfo.ToolName + " " + v.Tool,
+		Engine:   buildinfo.EngineModule + " " + v.Engine,
+		Database: databaseName(r.DB),
+	}
+	for i, b := range toScan {
+		r.Progress.Printf("[%d/%d] branch %s", i+1, len(toScan), b)
+		c, err := r.Repo.ResolveBranch(ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		t, err := r.Scanner.ScanCommit(ctx, r.Repo, b, c)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.recordScan(ctx, t, v); err != nil {
+			return nil, err
+		}
+		obs := ObservedFromTarget(t, evidence)
+		for _, m := range t.Failed() {
+			sum.Failures = append(sum.Failures, fmt.Sprintf("%s: module %s: %s", t.Name(), moduleName(m), m.Error))
+		}
+		changes, err := Observe(ctx, r.Store, obs)
+		if err != nil {
+			return nil, err
+		}
+		created := 0
+		for _, ch := range changes {
+			if ch.Created {
+				created++
+			}
+		}
+		if created > 0 {
+			r.Progress.Printf("  %d new %s", created, plural(created, "triage", "triages"))
+		}
+		sum.Branches = append(sum.Branches, BranchSummary{Branch: b, Commit: c.Hash, Findings: len(obs.Findings)})
+	}
+
+	comments, err := r.Backend.Comments(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading comments from %s: %w", r.Backend.Name(), err)
+	}
+	rules := Rules{Policy: r.Policy, Maintained: branches}
+	for _, c := range comments {
+		out, err := Apply(ctx, r.Store, rules, c)
+		if errors.Is(err, store.ErrNotFound) {
+			r.Progress.Printf("  skipping a comment on %s: %v", c.TriageID, err)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := r.Backend.Answer(ctx, c, out); err != nil {
+			return nil, fmt.Errorf("answering comment %s: %w", c.Ref, err)
+		}
+		if !out.Duplicate && out.Kind != OutcomeIgnored {
+			sum.Comments = append(sum.Comments, CommentSummary{TriageID: c.TriageID, Author: c.Author, Outcome: out.Kind})
+		}
+	}
+
+	trs, err := Reconcile(ctx, r.Store, branches)
+	if err != nil {
+		return nil, err
+	}
+	sum.Transitions = append(sum.Transitions, trs...)
+	for i := range sum.Branches {
+		if err := r.publish(ctx, &sum.Branches[i]); err != nil {
+			return nil, err
+		}
+	}
+	trs, err = Reconcile(ctx, r.Store, branches)
+	if err != nil {
+		return nil, err
+	}
+	sum.Transitions = append(sum.Transitions, trs...)
+	views, err := Views(ctx, r.Store, branches)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Backend.Sync(ctx, views); err != nil {
+		return nil, fmt.Errorf("updating %s: %w", r.Backend.Name(), err)
+	}
+	return sum, nil
+}
+
+func (r *Runner) recordScan(ctx context.Context, t *scan.Target, v buildinfo.Versions) error {
+	sc := &store.Scan{
+		Branch: t.Branch, Commit: t.Commit, Tool: v.Tool, Engine: v.Engine,
+		DBSource: r.DB.Source, DBVersion: r.DB.Version, DBDigest: r.DB.Digest, At: r.Now(),
+	}
+	if t.CommitTime != nil {
+		sc.CommitTime = *t.CommitTime
+	}
+	var findings []store.Finding
+	var vulns []scan.Vulnerability
+	for _, m := range t.Modules {
+		sc.Modules = append(sc.Modules, store.ScannedModule{Path: m.Path, Dir: m.Dir, Version: m.Version, GoVersion: m.GoVersion.Version, Error: m.Error})
+		for _, f := range m.Findings {
+			findings = append(findings, store.Finding{Module: m.Path, ModuleVersion: m.Version, GoVersion: m.GoVersion.Version, Finding: f})
+		}
+		vulns = append(vulns, m.Vulnerabilities...)
+	}
+	return r.Store.RecordScan(ctx, sc, findings, vulns)
+}
+
+// publish writes a branch's current VEX if it changed, and records which
+// decisions it states.
+func (r *Runner) publish(ctx context.Context, bs *BranchSummary) error {
+	branches, err := r.Repo.MatchBranches(ctx, r.Branches)
+	if err != nil {
+		return err
+	}
+	views, err := Views(ctx, r.Store, branches)
+	if err != nil {
+		return err
+	}
+	scans, err := r.Store.LatestScans(ctx)
+	if err != nil {
+		return err
+	}
+	prev, err := r.Store.LatestDocument(ctx, bs.Branch)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	bd, err := BuildBranchDocument(DocumentInput{
+		Repository: r.Repo.Spec, Branch: bs.Branch, Scan: scans[bs.Branch], Views: views,
+		Author: r.Author, Tooling: buildinfo.Tool(), Previous: prev, Now: r.Now(), Link: r.Backend.Link,
+	})
+	if err != nil {
+		return fmt.Errorf("building the VEX of %s: %w", bs.Branch, err)
+	}
+	path := filepath.Join(r.VEXDir, DocumentFileName(bs.Branch))
+	version := bd.Doc.Version
+	var body []byte
+	if bd.Changed {
+		body, err = vex.Marshal(bd.Doc)
+		if err != nil {
+			return err
+		}
+	} else {
+		body = prev.Body
+	}
+	var pubs []store.Event
+	for _, v := range views {
+		b := v.Branch(bs.Branch)
+		if b == nil || b.Decision == nil || b.PublishedDecision == b.Decision.Seq {
+			continue
+		}
+		data, _ := json.Marshal(publication{Branch: bs.Branch, Decision: b.Decision.Seq, Version: version, Path: path})
+		pubs = append(pubs, store.Event{TriageID: v.ID, Kind: store.KindPublished, Author: buildinfo.ToolName, Source: string(assess.SourceAutomatic), Branches: []string{bs.Branch}, Data: data})
+	}
+	if bd.Changed {
+		if err := r.Store.RecordDocument(ctx, store.Document{Branch: bs.Branch, Version: version, ContentHash: bd.ContentHash, Path: path, At: r.Now(), Body: body}, pubs); err != nil {
+			return err
+		}
+	} else if len(pubs) > 0 {
+		if _, err := r.Store.Append(ctx, pubs...); err != nil {
+			return err
+		}
+	}
+	// The file on disk follows the store: rewritten if missing or
+	// different (a run killed between the two writes heals here).
+	if cur, err := os.ReadFile(path); err != nil || !bytes.Equal(cur, body) {
+		if err := os.MkdirAll(r.VEXDir, 0o755); err != nil {
+			return err
+		}
+		if err := writeAtomic(path, body); err != nil {
+			return err
+		}
+	}
+	bs.Document, bs.Version, bs.Changed = path, version, bd.Changed
+	return nil
+}
+
+// DocumentFileName is the file a branch's VEX is written to.
+func DocumentFileName(branch string) string {
+	return strings.ReplaceAll(branch, "/", "_") + ".openvex.json"
+}
+
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func databaseName(db scan.Database) string {
+	if db.Version == "" {
+		return db.Source
+	}
+	return db.Source + "@" + db.Version
+}
+
+func moduleName(m scan.ModuleResult) string {
+	if m.Path != "" {
+		return m.Path
+	}
+	return m.Dir
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
