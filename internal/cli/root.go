@@ -72,6 +72,10 @@ func (g *globals) timestamp() (time.Time, error) {
 	return g.now().UTC(), nil
 }
 
+// commands are the commands that register themselves from their own file
+// (in init), so that adding one touches no other file.
+var commands []func(*globals) *cobra.Command
+
 // NewRootCmd returns the vexloom command tree.
 func NewRootCmd() *cobra.Command {
 	return newRoot(&globals{now: time.Now, env: os.Environ()})
@@ -105,6 +109,9 @@ cannot matter, and writes what it proved as OpenVEX.`,
 		newHistoryCmd(g),
 		newStatusCmd(g),
 	)
+	for _, c := range commands {
+		root.AddCommand(c(g))
+	}
 	return root
 }
 
