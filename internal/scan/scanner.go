@@ -173,6 +173,7 @@ func (s *Scanner) ScanCommit(ctx context.Context, repo *source.Repository, branc
 	if tags, err := repo.Tags(ctx, commit.Hash); err == nil {
 		t.Tags = tags
 	}
+	merged, _ := repo.MergedTags(ctx, commit.Hash)
 	s.opts.Progress.Printf("scanning %s (%d %s)", t.Name(), len(mods), plural(len(mods), "module"))
 
 	var wt *source.Worktree
@@ -197,7 +198,7 @@ func (s *Scanner) ScanCommit(ctx context.Context, repo *source.Repository, branc
 			t.Modules = append(t.Modules, res)
 			continue
 		}
-		res.Version = ModuleVersionAt(m, t.Tags, commit)
+		res.Version = ModuleVersionAt(m, t.Tags, merged, commit)
 		hash, err := repo.ContentHash(ctx, commit.Hash, m)
 		if err != nil {
 			return nil, fmt.Errorf("hashing module %s: %w", m.Dir, err)
@@ -387,33 +388,39 @@ func (s *Scanner) filter(mods []source.Module) ([]source.Module, error) {
 
 // ModuleVersionAt returns the version of module m at commit: the highest
 // semver tag for the module at that commit (tags of a module in a
-// subdirectory carry the directory as prefix), else a pseudo-version.
-func ModuleVersionAt(m source.Module, tags []string, commit source.Commit) string {
+// subdirectory carry the directory as prefix), else the pseudo-version the
+// go command would stamp, after the highest such tag among ancestors.
+func ModuleVersionAt(m source.Module, tags, ancestors []string, commit source.Commit) string {
 	prefix := ""
 	if m.Dir != "." {
 		prefix = m.Dir + "/"
 	}
 	_, major, _ := module.SplitPathVersion(m.Path)
-	best := ""
-	for _, t := range tags {
-		v, ok := strings.CutPrefix(t, prefix)
-		if !ok || !semver.IsValid(v) || semver.Build(v) != "" {
-			continue
+	best := func(tags []string) string {
+		best := ""
+		for _, t := range tags {
+			v, ok := strings.CutPrefix(t, prefix)
+			if !ok || !semver.IsValid(v) || semver.Build(v) != "" {
+				continue
+			}
+			if module.CheckPathMajor(v, major) != nil && !(major == "" && strings.HasSuffix(v, "+incompatible")) {
+				continue
+			}
+			if best == "" || semver.Compare(v, best) > 0 {
+				best = v
+			}
 		}
-		if module.CheckPathMajor(v, major) != nil && !(major == "" && strings.HasSuffix(v, "+incompatible")) {
-			continue
-		}
-		if best == "" || semver.Compare(v, best) > 0 {
-			best = v
-		}
-	}
-	if best != "" {
 		return best
+	}
+	if v := best(tags); v != "" {
+		return v
 	}
 	if len(commit.Hash) < 12 {
 		return ""
 	}
-	return module.PseudoVersion(strings.TrimLeft(major, "/."), "", commit.Time, commit.Hash[:12])
+	// As the go command stamps a build: a pseudo-version after the
+	// latest release tag among the commit's ancestors.
+	return module.PseudoVersion(strings.TrimLeft(major, "/."), best(ancestors), commit.Time, commit.Hash[:12])
 }
 
 func summarize(fs []Finding) string {

@@ -333,6 +333,18 @@ func (r *Repository) Tags(ctx context.Context, commit string) ([]string, error) 
 	return tags, nil
 }
 
+// MergedTags returns the tags reachable from commit (those at it and at
+// its ancestors), sorted.
+func (r *Repository) MergedTags(ctx context.Context, commit string) ([]string, error) {
+	out, err := r.git.run(ctx, r.Mirror, "tag", "--merged", commit)
+	if err != nil {
+		return nil, err
+	}
+	tags := strings.Fields(out)
+	slices.Sort(tags)
+	return tags, nil
+}
+
 // Files lists the paths of every file at commit.
 func (r *Repository) Files(ctx context.Context, commit string) ([]string, error) {
 	out, err := r.git.run(ctx, r.Mirror, "ls-tree", "-r", "-z", "--name-only", "--full-tree", commit)
