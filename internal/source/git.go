@@ -333,6 +333,24 @@ func (r *Repository) Tags(ctx context.Context, commit string) ([]string, error) 
 	return tags, nil
 }
 
+// Behind counts the commits on branch that are not ancestors of commit:
+// how far the branch has moved on since it. It is -1 when commit is not on
+// the branch.
+func (r *Repository) Behind(ctx context.Context, branch, commit string) int {
+	if !r.Contains(ctx, branch, commit) {
+		return -1
+	}
+	out, err := r.git.run(ctx, r.Mirror, "rev-list", "--count", commit+".."+"refs/heads/"+branch)
+	if err != nil {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
 // MergedTags returns the tags reachable from commit (those at it and at
 // its ancestors), sorted.
 func (r *Repository) MergedTags(ctx context.Context, commit string) ([]string, error) {

@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/spf13/cobra"
+
+	"github.com/vexloom/vexloom/internal/artifact"
+	"github.com/vexloom/vexloom/internal/release"
+	"github.com/vexloom/vexloom/internal/scan"
+	"github.com/vexloom/vexloom/internal/vex"
+)
+
+func init() { commands = append(commands, newAssembleCmd) }
+
+func newAssembleCmd(g *globals) *cobra.Command {
+	var (
+		pf              projectFlags
+		ref             string
+		branch          string
+		images          []string
+		binaries        []string
+		output          string
+		requireAssessed bool
+	)
+	cmd := &cobra.Command{
+		Use:   "assemble --release REF [--image REF]... [--binary FILE]... [-o FILE]",
+		Short: "Assemble the VEX of a release, with its binaries and container images",
+		Long: `Assemble the OpenVEX document of a release point (a tag or a commit on a
+maintained branch):
+
+  - the release commit is scanned (from the cache when it was scanned
+    before), and only vulnerabilities present there are stated; each gets the
+    decision in force on its branch when the release's own evidence still
+    supports it (a decision made when the code was not reached does not hold
+    for a release that reaches it), else under_investigation;
+  - the project's modules at the release version are products, with the
+    vulnerable dependency as subcomponent (what Trivy follows);
+  - each --binary and each platform of each --image is a product of its
+    own (the image as pkg:oci/<name>@sha256:…?repository_url=…, what Grype
+    matches), with statements from govulncheck's binary analysis of the Go
+    executables inside; a binary built from the project keeps the stronger
+    evidence of the source analysis.
+
+The document says nothing about an image's operating-system packages.
+The output is deterministic for the same inputs (SOURCE_DATE_EPOCH sets
+its time).`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if ref == "" {
+				return usageError("--release is required: a tag or commit")
+			}
+			ctx := cmd.Context()
+			prog := g.progress(cmd)
+			p, err := pf.open(ctx, g, true)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			cacheDir, err := g.cache()
+			if err != nil {
+				return err
+			}
+			var dbSource string
+			if p.cfg.Database.Source != "" {
+				dbSource = p.cfg.DatabaseSpec()
+			}
+			db, err := openDBFrom(ctx, g, cacheDir, dbSource, prog)
+			if err != nil {
+				return err
+			}
+			repo, err := p.openRepository(ctx, g, prog)
+			if err != nil {
+				return err
+			}
+			maintained, err := repo.MatchBranches(ctx, p.cfg.Branches)
+			if err != nil {
+				return err
+			}
+			var plats []artifact.Platform
+			for _, r := range images {
+				ps, err := artifact.ResolveImage(ctx, r, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+				if err != nil {
+					return fmt.Errorf("resolving the image %s: %w", r, err)
+				}
+				plats = append(plats, ps...)
+			}
+			work, err := os.MkdirTemp("", "vexloom-assemble-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(work)
+			now, err := g.timestamp()
+			if err != nil {
+				return err
+			}
+			res, err := release.Assemble(ctx, release.Options{
+				Store: p.store, Repo: repo,
+				Scanner: scan.NewScanner(scan.Options{
+					DB: scanDatabase(db), Cache: &scan.Cache{Dir: filepath.Join(cacheDir, "scans")}, Progress: prog, Env: g.env,
+					Modules: p.cfg.Scan.Modules, Patterns: p.cfg.Scan.Packages, Tags: p.cfg.Scan.Tags, GoVersion: p.cfg.Scan.GoVersion,
+				}),
+				DB: scanDatabase(db), Ref: ref, Maintained: maintained, Branch: branch,
+				Images: plats, Binaries: binaries, WorkDir: work,
+				RequireAssessed: requireAssessed, Author: p.author(), Now: now, Progress: prog,
+			})
+			if errors.Is(err, release.ErrUnassessed) {
+				return &exitError{code: ExitPolicy, err: err}
+			}
+			if err != nil {
+				return err
+			}
+			for _, u := range res.Unassessed {
+				prog.Printf("unassessed at %s: %s (stated as under_investigation)", ref, u)
+			}
+			for _, s := range res.Skipped {
+				prog.Printf("warning: not analysed: %s", s)
+			}
+			data, err := vex.Marshal(res.Doc)
+			if err != nil {
+				return err
+			}
+			if output != "" && output != "-" {
+				prog.Printf("release %s (%s on %s): %d statements → %s", ref, shortHash(res.Commit), res.Branch, len(res.Doc.Statements), output)
+			}
+			return writeOutput(cmd.OutOrStdout(), output, func(w io.Writer) error {
+				_, err := w.Write(data)
+				return err
+			})
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringVar(&ref, "release", "", "the release point: a `tag` or commit on a maintained branch")
+	cmd.Flags().StringVar(&branch, "branch", "", "the maintained `branch` the release was cut from (default: the one holding the release that moved on least since)")
+	cmd.Flags().StringArrayVar(&images, "image", nil, "a container `image` of the release (tag or digest; multi-arch indexes give one product per platform; repeatable)")
+	cmd.Flags().StringArrayVar(&binaries, "binary", nil, "a Go executable `file` of the release (repeatable)")
+	cmd.Flags().StringVarP(&output, "out", "o", "", "write the document to `file` (default stdout)")
+	cmd.Flags().BoolVar(&requireAssessed, "require-assessed", false, "refuse (exit 3) when a vulnerability present at the release has no assessment")
+	return cmd
+}

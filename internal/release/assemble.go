@@ -1,0 +1,330 @@
+// Package release assembles the VEX of a release: the statements of the
+// maintained branch that apply at the release commit, re-checked against
+// the release's own scan, for the project's modules at the release version
+// and for every binary and container image the release ships.
+package release
+
+import (
+	"context"
+	"crypto/sha256"
+	gobuildinfo "debug/buildinfo"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	openvex "github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/vexloom/vexloom/internal/artifact"
+	"github.com/vexloom/vexloom/internal/assess"
+	"github.com/vexloom/vexloom/internal/buildinfo"
+	"github.com/vexloom/vexloom/internal/progress"
+	"github.com/vexloom/vexloom/internal/scan"
+	"github.com/vexloom/vexloom/internal/source"
+	"github.com/vexloom/vexloom/internal/store"
+	"github.com/vexloom/vexloom/internal/triage"
+	"github.com/vexloom/vexloom/internal/vex"
+)
+
+// ErrUnassessed is returned with RequireAssessed when a vulnerability
+// present at the release has no assessment by a person or an advisory and
+// the scanner could not settle it.
+var ErrUnassessed = errors.New("vulnerabilities present at the release have no assessment")
+
+// Options are what Assemble needs.
+type Options struct {
+	Store   *store.Store
+	Repo    *source.Repository
+	Scanner *scan.Scanner
+	DB      scan.Database
+	// Ref is the release point: a tag or a commit.
+	Ref string
+	// Maintained are the maintained branches; the release must be on one.
+	Maintained []string
+	// Branch, when set, is the branch the release was cut from; by default
+	// the maintained branch holding the commit that moved on least since.
+	Branch string
+	// Images are the release's container images, resolved per platform.
+	Images []artifact.Platform
+	// Binaries are Go executables shipped with the release (files).
+	Binaries []string
+	// WorkDir holds the binaries extracted from images.
+	WorkDir string
+	// RequireAssessed refuses a release with unassessed vulnerabilities.
+	RequireAssessed bool
+	Author          string
+	Now             time.Time
+	Progress        *progress.Reporter
+}
+
+// Result is an assembled release document with what it was made of.
+type Result struct {
+	Doc    *openvex.VEX
+	Branch string
+	Commit string
+	// Version is the project's main module version at the release.
+	Version string
+	// Unassessed lists the vulnerabilities stated as under_investigation
+	// because no one has assessed them.
+	Unassessed []string
+	// Skipped lists executables in images that could not be analysed.
+	Skipped []string
+}
+
+// Assemble builds the release VEX.
+func Assemble(ctx context.Context, o Options) (*Result, error) {
+	c, err := o.Repo.ResolveRevision(ctx, o.Ref)
+	if err != nil {
+		return nil, err
+	}
+	// The release's branch is the maintained branch it was cut from: of
+	// those holding the commit, the one that moved on least since (a tag
+	// on release-1.0 is also an ancestor of master, far behind its tip).
+	branch := o.Branch
+	if branch == "" {
+		best := -1
+		for _, b := range o.Maintained {
+			n := o.Repo.Behind(ctx, b, c.Hash)
+			if n >= 0 && (best < 0 || n < best) {
+				branch, best = b, n
+			}
+		}
+	} else if !o.Repo.Contains(ctx, branch, c.Hash) {
+		return nil, fmt.Errorf("%s (%s) is not on %s", o.Ref, shortHash(c.Hash), branch)
+	}
+	if branch == "" {
+		return nil, fmt.Errorf("%s (%s) is on none of the maintained branches (%s)", o.Ref, shortHash(c.Hash), strings.Join(o.Maintained, ", "))
+	}
+	o.Progress.Printf("release %s: commit %s on %s", o.Ref, shortHash(c.Hash), branch)
+	t, err := o.Scanner.ScanCommit(ctx, o.Repo, "", c)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range t.Failed() {
+		return nil, fmt.Errorf("scanning %s at the release: %s", m.Path, m.Error)
+	}
+	v := buildinfo.Get()
+	evidence := assess.Evidence{
+		Analysis: "symbol",
+		Tool:     buildinfo.ToolName + " " + v.Tool,
+		Engine:   buildinfo.EngineModule + " " + v.Engine,
+		Database: dbName(o.DB),
+	}
+	rp := triage.ReleasePoint{Branch: branch, Name: o.Ref, Target: t, Evidence: evidence, Now: o.Now}
+	views, err := triage.ReleaseViews(ctx, o.Store, rp)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Branch: branch, Commit: c.Hash}
+	for _, m := range t.Modules {
+		if res.Version == "" {
+			res.Version = m.Version
+		}
+	}
+	for _, vw := range views {
+		b := vw.Branch(branch)
+		if b != nil && (b.Decision == nil || b.Decision.Source == string(assess.SourceAutomatic)) && b.NeedsPerson() {
+			res.Unassessed = append(res.Unassessed, vw.Name()+" in "+vw.Dependency)
+		}
+	}
+	if o.RequireAssessed && len(res.Unassessed) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrUnassessed, strings.Join(res.Unassessed, ", "))
+	}
+	in := triage.ReleaseDocumentInput(o.Repo.Spec, rp, views, o.Author, buildinfo.Tool(), o.Now)
+	bd, err := triage.BuildBranchDocument(in)
+	if err != nil {
+		return nil, err
+	}
+	doc := bd.Doc
+	doc.ID = openvex.PublicNamespace + "/public/vex-" + hashOf("release", o.Repo.Spec, o.Ref, c.Hash)
+	// Source statements by (vulnerability, dependency), for binaries built
+	// from the project.
+	source := map[string]openvex.Statement{}
+	for _, s := range doc.Statements {
+		for _, p := range s.Products {
+			for _, sub := range p.Subcomponents {
+				if mod, _, ok := vex.ModuleFromPURL(sub.ID); ok {
+					source[string(s.Vulnerability.Name)+"\x00"+mod] = s
+				}
+			}
+		}
+	}
+	projectModules := map[string]bool{}
+	for _, m := range t.Modules {
+		projectModules[m.Path] = true
+	}
+	ship := &shipper{o: o, source: source, projectModules: projectModules, evidence: evidence, ts: o.Now.UTC().Truncate(time.Second)}
+	for _, f := range o.Binaries {
+		b, err := binaryFromFile(f)
+		if err != nil {
+			return nil, err
+		}
+		sts, err := ship.statements(ctx, artifact.BinaryProduct(*b), []artifact.Binary{*b})
+		if err != nil {
+			return nil, err
+		}
+		doc.Statements = append(doc.Statements, sts...)
+	}
+	for i, img := range o.Images {
+		o.Progress.Printf("[%d/%d] image %s (%s)", i+1, len(o.Images), img.Ref(), img.String())
+		dir := filepath.Join(o.WorkDir, fmt.Sprintf("image-%d", i))
+		ex, err := artifact.GoBinaries(ctx, img.Image, dir)
+		if err != nil {
+			return nil, fmt.Errorf("reading the binaries of %s: %w", img.Ref(), err)
+		}
+		for _, s := range ex.Skipped {
+			res.Skipped = append(res.Skipped, fmt.Sprintf("%s %s: %s", img.Ref(), s.Path, s.Reason))
+		}
+		sts, err := ship.statements(ctx, artifact.ImageProduct(img), ex.Binaries)
+		if err != nil {
+			return nil, err
+		}
+		doc.Statements = append(doc.Statements, sts...)
+	}
+	if err := vex.Finalize(doc); err != nil {
+		return nil, err
+	}
+	for _, s := range doc.Statements {
+		if err := s.Validate(); err != nil {
+			return nil, fmt.Errorf("statement on %s: %w", s.Vulnerability.Name, err)
+		}
+	}
+	res.Doc = doc
+	return res, nil
+}
+
+// shipper makes the statements about shipped artifacts.
+type shipper struct {
+	o              Options
+	source         map[string]openvex.Statement
+	projectModules map[string]bool
+	evidence       assess.Evidence
+	ts             time.Time
+}
+
+// statements describes one artifact (a binary, or an image with its
+// binaries): one statement per vulnerability found in its binaries, with
+// the artifact as product and the vulnerable module as subcomponent.
+// Where the binary was built from the project and the source scan of the
+// release covered the vulnerability, the source statement (call-graph
+// evidence and people's decisions) speaks for it; otherwise the binary
+// analysis does.
+func (s *shipper) statements(ctx context.Context, product openvex.Product, bins []artifact.Binary) ([]openvex.Statement, error) {
+	type found struct {
+		f    scan.Finding
+		v    scan.Vulnerability
+		bin  artifact.Binary
+		from bool // built from the project
+	}
+	byKey := map[string]*found{}
+	var keys []string
+	for _, b := range bins {
+		r, err := artifact.ScanBinary(ctx, b.File, s.o.DB, s.o.Progress)
+		if err != nil {
+			return nil, fmt.Errorf("scanning %s: %w", b.Path, err)
+		}
+		for _, f := range r.Findings {
+			k := f.ID + "\x00" + f.Module
+			cur, ok := byKey[k]
+			if !ok {
+				keys = append(keys, k)
+				cur = &found{f: f, bin: b, from: s.projectModules[b.Module]}
+				for _, v := range r.Vulnerabilities {
+					if v.ID == f.ID {
+						cur.v = v
+					}
+				}
+				byKey[k] = cur
+				continue
+			}
+			if f.Level > cur.f.Level {
+				cur.f, cur.bin = f, b
+			}
+			cur.from = cur.from || s.projectModules[b.Module]
+		}
+	}
+	slices.Sort(keys)
+	var out []openvex.Statement
+	for _, k := range keys {
+		fd := byKey[k]
+		vuln := vex.Vulnerability{ID: fd.f.ID, Aliases: fd.f.Aliases, Description: fd.v.Summary}.OpenVEX()
+		st := openvex.Statement{
+			Vulnerability: vuln,
+			Products: []openvex.Product{{
+				Component:     product.Component,
+				Subcomponents: []openvex.Subcomponent{{Component: openvex.Component{ID: vex.GoPURL(fd.f.Module, fd.f.Version)}}},
+			}},
+		}
+		if src, ok := s.source[string(vuln.Name)+"\x00"+fd.f.Module]; ok && fd.from {
+			st.Status, st.Justification = src.Status, src.Justification
+			st.ImpactStatement, st.ActionStatement = src.ImpactStatement, src.ActionStatement
+			st.Timestamp = src.Timestamp
+			st.StatusNotes = strings.TrimSpace(src.StatusNotes + " Carried from the source analysis of the release, which covers this binary.")
+		} else {
+			ev := s.evidence
+			ev.Analysis = "binary"
+			ev.Module = fd.bin.Module
+			ev.Version = fd.bin.Version
+			ev.GoVersion = fd.bin.GoVersion
+			a := assess.Automatic(fd.f, ev)
+			st.Status, st.Justification = a.Status, a.Justification
+			st.ImpactStatement, st.ActionStatement = a.ImpactStatement, a.ActionStatement
+			st.StatusNotes = strings.TrimSpace(a.StatusNotes + " Binary analysis of " + fd.bin.Path + ".")
+			ts := s.ts
+			st.Timestamp = &ts
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// binaryFromFile describes a Go executable on disk.
+func binaryFromFile(path string) (*artifact.Binary, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the binary %s: %w", path, err)
+	}
+	defer f.Close()
+	info, err := gobuildinfo.Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a Go binary: %w", path, err)
+	}
+	h := sha256.New()
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return nil, fmt.Errorf("reading the binary %s: %w", path, err)
+	}
+	b := &artifact.Binary{Path: filepath.Base(path), File: path, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Package: info.Path, GoVersion: info.GoVersion}
+	b.Module = info.Main.Path
+	if info.Main.Version != "(devel)" {
+		b.Version = info.Main.Version
+	}
+	return b, nil
+}
+
+func dbName(db scan.Database) string {
+	if db.Version == "" {
+		return db.Source
+	}
+	return db.Source + "@" + db.Version
+}
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func hashOf(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:])
+}
