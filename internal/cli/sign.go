@@ -1,0 +1,564 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	openvex "github.com/openvex/go-vex/pkg/vex"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/spf13/cobra"
+
+	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/ghbackend"
+	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/publish"
+	"github.com/vexloom/vexloom/internal/vex"
+)
+
+func init() {
+	commands = append(commands, newKeygenCmd, newAttestCmd, newVerifyCmd, newPublishCmd)
+}
+
+// maxInputFile bounds a document or bundle read from a file.
+const maxInputFile = attest.MaxBundleSize
+
+func readInput(cmd *cobra.Command, path string) ([]byte, error) {
+	var r io.Reader
+	if path == "-" {
+		r = cmd.InOrStdin()
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, int64(maxInputFile)+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(data) > maxInputFile {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxInputFile)
+	}
+	return data, nil
+}
+
+func newKeygenCmd(g *globals) *cobra.Command {
+	var prefix string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "keygen [--out PREFIX]",
+		Short: "Generate an ECDSA P-256 key pair for signing VEX offline",
+		Long: `Write PREFIX.key (the private key, PKCS#8 PEM, readable by its owner only)
+and PREFIX.pub (the public key, PKIX PEM). vexloom also signs with
+cosign-format keys (cosign generate-key-pair), whose password it reads from
+VEXLOOM_KEY_PASSWORD or COSIGN_PASSWORD.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			priv, pub, err := attest.GenerateKey()
+			if err != nil {
+				return err
+			}
+			privPath, pubPath := prefix+".key", prefix+".pub"
+			for _, p := range []string{privPath, pubPath} {
+				if _, err := os.Stat(p); err == nil && !force {
+					return fmt.Errorf("%s exists; pass --force to replace it", p)
+				}
+			}
+			if err := writeFileAtomic(privPath, priv, 0o600); err != nil {
+				return err
+			}
+			if err := writeFileAtomic(pubPath, pub, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s\n", privPath, pubPath)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&prefix, "out", "vexloom", "file name `prefix` of the key pair")
+	cmd.Flags().BoolVar(&force, "force", false, "replace existing files")
+	return cmd
+}
+
+// signerFlags choose how a document is signed.
+type signerFlags struct {
+	key      string
+	keyless  bool
+	fulcio   string
+	rekor    string
+	tsa      string
+	idToken  string
+	password string
+}
+
+func (f *signerFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.key, "key", "", "private key `file` to sign with (PEM; cosign-format keys read their password from VEXLOOM_KEY_PASSWORD or COSIGN_PASSWORD)")
+	cmd.Flags().BoolVar(&f.keyless, "keyless", false, "sign keyless with a Fulcio certificate and a Rekor entry (needs the network and an OIDC token)")
+	cmd.Flags().StringVar(&f.fulcio, "fulcio-url", "https://fulcio.sigstore.dev", "Fulcio `URL` for --keyless")
+	cmd.Flags().StringVar(&f.rekor, "rekor-url", "https://rekor.sigstore.dev", "Rekor `URL` for --keyless")
+	cmd.Flags().StringVar(&f.tsa, "timestamp-url", "", "RFC 3161 timestamp authority `URL` for --keyless (optional)")
+	cmd.Flags().StringVar(&f.idToken, "identity-token", "", "OIDC ID `token` for --keyless (default $SIGSTORE_ID_TOKEN)")
+}
+
+func (f *signerFlags) signer(g *globals) (attest.Signer, error) {
+	switch {
+	case f.key != "" && f.keyless:
+		return nil, usageError("--key and --keyless exclude each other")
+	case f.key != "":
+		data, err := os.ReadFile(f.key)
+		if err != nil {
+			return nil, fmt.Errorf("reading the key: %w", err)
+		}
+		return attest.LoadPrivateKey(data, func() ([]byte, error) {
+			for _, v := range []string{"VEXLOOM_KEY_PASSWORD", "COSIGN_PASSWORD"} {
+				if p := g.getenv(v); p != "" {
+					return []byte(p), nil
+				}
+			}
+			return nil, errors.New("the key is encrypted: set VEXLOOM_KEY_PASSWORD or COSIGN_PASSWORD")
+		})
+	case f.keyless:
+		tok := f.idToken
+		if tok == "" {
+			tok = g.getenv("SIGSTORE_ID_TOKEN")
+		}
+		if tok == "" {
+			return nil, usageError("--keyless needs an OIDC token: --identity-token or SIGSTORE_ID_TOKEN")
+		}
+		return &attest.Keyless{FulcioURL: f.fulcio, RekorURL: f.rekor, TimestampAuthorityURL: f.tsa, IDToken: tok}, nil
+	}
+	return nil, usageError("say how to sign: --key FILE or --keyless")
+}
+
+func newAttestCmd(g *globals) *cobra.Command {
+	var (
+		sf     signerFlags
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "attest DOCUMENT --key FILE [-o BUNDLE]",
+		Short: "Sign an OpenVEX document as an in-toto attestation in a Sigstore bundle",
+		Long: `Wrap an OpenVEX document (a file, or - for stdin) in an in-toto v1 statement
+(predicate type https://openvex.dev/ns/v0.2.0; the subjects are the
+document's products that have a digest: images, binaries) and sign it into a
+Sigstore bundle with a DSSE envelope. The bundle verifies with vexloom
+verify and with cosign verify-blob-attestation --new-bundle-format.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			signer, err := sf.signer(g)
+			if err != nil {
+				return err
+			}
+			data, err := readInput(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			doc, err := vex.Parse(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			bundle, err := signDocument(cmd.Context(), doc, signer)
+			if err != nil {
+				return err
+			}
+			return writeOutput(cmd.OutOrStdout(), output, func(w io.Writer) error {
+				_, err := w.Write(bundle)
+				return err
+			})
+		},
+	}
+	sf.register(cmd)
+	cmd.Flags().StringVarP(&output, "out", "o", "", "write the bundle to `file` (default stdout)")
+	return cmd
+}
+
+func signDocument(ctx context.Context, doc *openvex.VEX, signer attest.Signer) ([]byte, error) {
+	st, err := attest.Statement(doc)
+	if err != nil {
+		return nil, err
+	}
+	return attest.Sign(ctx, st, signer)
+}
+
+// verifyFlags say what a bundle must satisfy.
+type verifyFlags struct {
+	key         string
+	identity    string
+	issuer      string
+	trustedRoot string
+}
+
+func (f *verifyFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.key, "key", "", "public key `file` the bundle must be signed with (PEM)")
+	cmd.Flags().StringVar(&f.identity, "certificate-identity", "", "keyless: a `regexp` the certificate's subject must match in full")
+	cmd.Flags().StringVar(&f.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer `URL` of the certificate")
+	cmd.Flags().StringVar(&f.trustedRoot, "trusted-root", "", "keyless: a Sigstore trusted root `file` (trusted_root.json)")
+}
+
+func (f *verifyFlags) policy() (attest.Policy, error) {
+	switch {
+	case f.key != "" && (f.identity != "" || f.issuer != ""):
+		return attest.Policy{}, usageError("--key and --certificate-identity exclude each other")
+	case f.key != "":
+		data, err := os.ReadFile(f.key)
+		if err != nil {
+			return attest.Policy{}, fmt.Errorf("reading the public key: %w", err)
+		}
+		pub, err := attest.LoadPublicKey(data)
+		if err != nil {
+			return attest.Policy{}, err
+		}
+		return attest.Policy{PublicKey: pub}, nil
+	case f.identity != "" || f.issuer != "":
+		if f.identity == "" || f.issuer == "" {
+			return attest.Policy{}, usageError("keyless verification needs both --certificate-identity and --certificate-oidc-issuer")
+		}
+		if f.trustedRoot == "" {
+			return attest.Policy{}, usageError("keyless verification needs --trusted-root (the Sigstore trusted_root.json; vexloom does not fetch it)")
+		}
+		tr, err := root.NewTrustedRootFromPath(f.trustedRoot)
+		if err != nil {
+			return attest.Policy{}, fmt.Errorf("reading the trusted root: %w", err)
+		}
+		return attest.Policy{Identity: &attest.Identity{Issuer: f.issuer, SubjectRegexp: f.identity}, TrustedMaterial: tr}, nil
+	}
+	return attest.Policy{}, usageError("say what to verify against: --key FILE, or --certificate-identity and --certificate-oidc-issuer")
+}
+
+func newVerifyCmd(g *globals) *cobra.Command {
+	var (
+		vf              verifyFlags
+		digests         []string
+		withoutArtifact bool
+		format          string
+		output          string
+	)
+	cmd := &cobra.Command{
+		Use:   "verify BUNDLE (--key FILE | --certificate-identity RE --certificate-oidc-issuer URL --trusted-root FILE) (--digest sha256:HEX... | --without-artifact)",
+		Short: "Verify a signed VEX bundle and print its statements only if it verifies",
+		Long: `Verify a Sigstore bundle holding an OpenVEX attestation: the signature
+against a public key or a keyless identity, and each --digest (an image or
+binary digest) against the statement's subjects. Only when every check
+passes is the OpenVEX document printed. A failure names its reason:
+malformed bundle, bad signature (tampered or another key), identity,
+expired certificate, digest not a subject, predicate not OpenVEX.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "openvex", "json"); err != nil {
+				return err
+			}
+			pol, err := vf.policy()
+			if err != nil {
+				return err
+			}
+			if len(digests) == 0 && !withoutArtifact {
+				return usageError("name the artifacts with --digest sha256:HEX (repeatable), or pass --without-artifact to check the signature alone")
+			}
+			for _, d := range digests {
+				pd, err := attest.ParseDigest(d)
+				if err != nil {
+					return usageError("--digest %s: %v", d, err)
+				}
+				pol.ArtifactDigests = append(pol.ArtifactDigests, pd)
+			}
+			pol.WithoutArtifact = withoutArtifact
+			pol.Now = g.now()
+			data, err := readInput(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			res, err := attest.Verify(cmd.Context(), data, pol)
+			if err != nil {
+				return &exitError{code: ExitPolicy, err: fmt.Errorf("%s does not verify: %w", args[0], err)}
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "verified: signed by %s, %d %s\n", res.SignedBy, len(res.Subjects), plural(len(res.Subjects), "subject"))
+			return writeOutput(cmd.OutOrStdout(), output, func(w io.Writer) error {
+				if format == "json" {
+					return jsonx.Write(w, struct {
+						Schema   string           `json:"schema"`
+						SignedBy string           `json:"signed_by"`
+						Subjects []attest.Subject `json:"subjects"`
+						VEX      *openvex.VEX     `json:"vex"`
+					}{schemaBase + "verify/v1", res.SignedBy, res.Subjects, res.VEX})
+				}
+				b, err := vex.Marshal(res.VEX)
+				if err != nil {
+					return err
+				}
+				_, err = w.Write(b)
+				return err
+			})
+		},
+	}
+	vf.register(cmd)
+	cmd.Flags().StringArrayVar(&digests, "digest", nil, "an artifact `digest` (sha256:HEX) that must be a subject (repeatable)")
+	cmd.Flags().BoolVar(&withoutArtifact, "without-artifact", false, "check the signature without naming an artifact")
+	cmd.Flags().StringVar(&format, "format", "openvex", "output `format`: openvex or json")
+	cmd.Flags().StringVarP(&output, "out", "o", "", "write to `file` (default stdout)")
+	return cmd
+}
+
+func newPublishCmd(g *globals) *cobra.Command {
+	var (
+		pf                   projectFlags
+		sf                   signerFlags
+		to                   []string
+		kind, ref            string
+		feedURL              string
+		holdUntilFixed       bool
+		holdUntil            string
+		publishInvestigation bool
+	)
+	cmd := &cobra.Command{
+		Use:   "publish FILE --ref NAME [--key FILE] [--to local|feed|oci:REF|github:OWNER/REPO]...",
+		Short: "Sign and publish a VEX document to stores that keep every version",
+		Long: `Publish an OpenVEX document (signed here with --key or --keyless) or an
+already signed Sigstore bundle to one or more stores. No store overwrites
+history: a new version is a new object, old ones stay readable.
+
+  local               the project's content-addressed store (<store>/published),
+                      indexed by subject digest and by product (the default)
+  feed                the vex-repo feed generated from the local store
+                      (<vex dir>/feed), which 'trivy vex repo' can subscribe
+                      to; 'vexloom serve' serves it at /feed/
+  oci:REF             the image's registry, as an OCI 1.1 referrer of each
+                      image product (tag scheme where referrers are missing)
+  github:OWNER/REPO   GitHub's attestation store (GITHUB_TOKEN)
+
+A publish policy can hold statements back before signing: --hold-affected-
+until-fixed, --hold-affected-until DATE; under_investigation statements are
+never public unless --publish-under-investigation. What is held, and why, is
+printed and recorded in the store.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if ref == "" {
+				return usageError("--ref is required: the release (tag) or branch the document belongs to")
+			}
+			if kind != publish.KindRelease && kind != publish.KindBranch {
+				return usageError("--kind must be %s or %s", publish.KindRelease, publish.KindBranch)
+			}
+			if len(to) == 0 {
+				to = []string{"local"}
+			}
+			var until time.Time
+			if holdUntil != "" {
+				t, err := time.Parse(time.DateOnly, holdUntil)
+				if err != nil {
+					return usageError("--hold-affected-until takes a date (2026-12-31), not %q", holdUntil)
+				}
+				until = t
+			}
+			data, err := readInput(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			p, err := pf.open(ctx, g, true)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			now := g.now()
+
+			var obj publish.Object
+			if isBundle(data) {
+				if sf.key != "" || sf.keyless {
+					return usageError("%s is already signed; publish it without --key", args[0])
+				}
+				st, err := bundleStatement(data)
+				if err != nil {
+					return err
+				}
+				doc, subjects, err := attest.ReadStatement(st)
+				if err != nil {
+					return err
+				}
+				obj, err = objectOf(doc, subjects, data)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.ErrOrStderr(), "note: a signed bundle is published as it is; no publish policy applies")
+			} else {
+				doc, err := vex.Parse(data)
+				if err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+				pol := publish.Policy{HoldAffectedUntilFixed: holdUntilFixed, HoldAffectedUntil: until, PublishUnderInvestigation: publishInvestigation}
+				public, held := pol.Apply(doc, now)
+				for _, h := range held {
+					fmt.Fprintf(cmd.ErrOrStderr(), "held: %s for %s (%s): %s\n", h.Vulnerability, h.Product, h.Status, h.Reason)
+				}
+				if len(held) > 0 {
+					rec, _ := json.Marshal(struct {
+						Ref  string         `json:"ref"`
+						Doc  string         `json:"document"`
+						Held []publish.Held `json:"held"`
+					}{ref, public.ID, held})
+					if err := p.store.SetCursor(ctx, "publish:held:"+ref, string(rec)); err != nil {
+						return err
+					}
+				}
+				if len(public.Statements) == 0 {
+					return fmt.Errorf("nothing left to publish: every statement of %s is held", args[0])
+				}
+				var bundle []byte
+				if sf.key != "" || sf.keyless {
+					signer, err := sf.signer(g)
+					if err != nil {
+						return err
+					}
+					bundle, err = signDocument(ctx, public, signer)
+					if err != nil {
+						return err
+					}
+				} else if kind == publish.KindRelease {
+					return usageError("a release document is published signed: pass --key FILE or --keyless")
+				}
+				var subjects []attest.Subject
+				if bundle != nil {
+					st, err := bundleStatement(bundle)
+					if err != nil {
+						return err
+					}
+					_, subjects, err = attest.ReadStatement(st)
+					if err != nil {
+						return err
+					}
+				}
+				obj, err = objectOf(public, subjects, bundle)
+				if err != nil {
+					return err
+				}
+			}
+			obj.Kind, obj.Ref = kind, ref
+			for _, dest := range to {
+				st, err := p.publishStore(ctx, g, dest, feedURL)
+				if err != nil {
+					return err
+				}
+				r, err := st.Publish(ctx, obj)
+				if err != nil {
+					return fmt.Errorf("publishing to %s: %w", dest, err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s %s\n", r.Store, r.ID, r.Location)
+			}
+			return nil
+		},
+	}
+	pf.register(cmd)
+	sf.register(cmd)
+	cmd.Flags().StringArrayVar(&to, "to", nil, "a `store`: local, feed, oci:REF or github:OWNER/REPO (repeatable; default local)")
+	cmd.Flags().StringVar(&kind, "kind", publish.KindRelease, "what the document is: release or branch")
+	cmd.Flags().StringVar(&ref, "ref", "", "the release (tag) or branch `name` the document belongs to")
+	cmd.Flags().StringVar(&feedURL, "feed-url", "http://localhost:8080/feed", "the `URL` the feed is served at (what users give to trivy vex repo)")
+	cmd.Flags().BoolVar(&holdUntilFixed, "hold-affected-until-fixed", false, "hold affected statements back until a fix exists")
+	cmd.Flags().StringVar(&holdUntil, "hold-affected-until", "", "hold affected statements back until this `date` (YYYY-MM-DD)")
+	cmd.Flags().BoolVar(&publishInvestigation, "publish-under-investigation", false, "publish under_investigation statements too")
+	return cmd
+}
+
+// isBundle tells a Sigstore bundle from an OpenVEX document.
+func isBundle(data []byte) bool {
+	var probe struct {
+		MediaType string `json:"mediaType"`
+	}
+	return json.Unmarshal(data, &probe) == nil && strings.HasPrefix(probe.MediaType, "application/vnd.dev.sigstore.bundle")
+}
+
+// bundleStatement returns the in-toto statement a bundle's DSSE envelope
+// carries, unverified: for publishing what was signed elsewhere; readers
+// verify.
+func bundleStatement(bundle []byte) ([]byte, error) {
+	var b struct {
+		DSSEEnvelope *struct {
+			Payload []byte `json:"payload"`
+		} `json:"dsseEnvelope"`
+	}
+	if err := json.Unmarshal(bundle, &b); err != nil || b.DSSEEnvelope == nil {
+		return nil, fmt.Errorf("%w: not a bundle with a DSSE envelope", attest.ErrMalformed)
+	}
+	return b.DSSEEnvelope.Payload, nil
+}
+
+// objectOf describes a document for the publish stores.
+func objectOf(doc *openvex.VEX, subjects []attest.Subject, bundle []byte) (publish.Object, error) {
+	body, err := vex.Marshal(doc)
+	if err != nil {
+		return publish.Object{}, err
+	}
+	obj := publish.Object{Bundle: bundle, Document: body}
+	for _, s := range subjects {
+		for alg, hex := range s.Digest {
+			obj.Subjects = append(obj.Subjects, publish.Subject{Name: s.Name, Digest: publish.Digest{Algorithm: alg, Hex: hex}})
+		}
+	}
+	for _, st := range doc.Statements {
+		for _, pr := range st.Products {
+			id := pr.ID
+			if p, ok := pr.Identifiers[openvex.PURL]; ok {
+				id = p
+			}
+			if strings.HasPrefix(id, "pkg:") && !slices.Contains(obj.Products, id) {
+				obj.Products = append(obj.Products, id)
+			}
+		}
+	}
+	slices.Sort(obj.Products)
+	return obj, nil
+}
+
+// localPublished is the project's content-addressed store of published
+// documents.
+func (p *project) localPublished(g *globals) (*publish.Local, error) {
+	dir := filepath.Join(p.store.Dir(), "published")
+	return publish.NewLocal(dir, g.now)
+}
+
+// publishStore opens a store named on the command line.
+func (p *project) publishStore(ctx context.Context, g *globals, dest, feedURL string) (publish.Store, error) {
+	switch {
+	case dest == "local":
+		return p.localPublished(g)
+	case dest == "feed":
+		return p.feed(g, feedURL)
+	case strings.HasPrefix(dest, "oci:"):
+		return publish.NewOCI(strings.TrimPrefix(dest, "oci:"), g.now, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	case strings.HasPrefix(dest, "github:"):
+		tok := g.getenv("GITHUB_TOKEN")
+		if tok == "" {
+			return nil, errors.New("publishing to GitHub needs GITHUB_TOKEN")
+		}
+		client, _, err := ghbackend.NewClient(ctx, ghbackend.ClientOptions{API: g.getenv("VEXLOOM_GITHUB_API"), Token: tok})
+		if err != nil {
+			return nil, err
+		}
+		return publish.NewGitHub(client, strings.TrimPrefix(dest, "github:"))
+	}
+	return nil, usageError("--to %q: want local, feed, oci:REF or github:OWNER/REPO", dest)
+}
+
+// feed is the project's vex-repo feed, generated from the local store.
+func (p *project) feed(g *globals, baseURL string) (*publish.Feed, error) {
+	local, err := p.localPublished(g)
+	if err != nil {
+		return nil, err
+	}
+	return publish.NewFeed(publish.FeedConfig{
+		Name:        p.cfg.Project.Module,
+		Description: "VEX for " + p.cfg.Project.Module + ", published by vexloom",
+		Author:      p.author(),
+		BaseURL:     baseURL,
+		Dir:         filepath.Join(p.vexDir(), "feed"),
+	}, local)
+}
