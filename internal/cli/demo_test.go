@@ -58,6 +58,12 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 			t.Errorf("%s: no statement on CVE-2024-45338", b)
 		}
 	}
+	// Each branch's document is in the local published store and the feed.
+	for _, f := range []string{filepath.Join("vex", "feed", "index.json"), filepath.Join(".vexloom", "published", "objects")} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("after the demo: %v", err)
+		}
+	}
 	// The project the demo made is a normal project: the read commands
 	// work on it.
 	cfg := filepath.Join(dir, "vexloom.yaml")

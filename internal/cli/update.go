@@ -11,8 +11,10 @@ import (
 
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/progress"
+	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/triage"
+	"github.com/vexloom/vexloom/internal/vex"
 )
 
 func newUpdateCmd(g *globals) *cobra.Command {
@@ -114,7 +116,58 @@ func runUpdate(ctx context.Context, g *globals, p *project, only []string, prog 
 		Backend: backend, Progress: prog, Now: g.now,
 		Branches: p.cfg.Branches, Only: only, Author: p.author(), VEXDir: p.vexDir(),
 	}
-	return r.Run(ctx)
+	sum, err := r.Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.publishBranches(ctx, g, sum); err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// publishBranches puts each branch's current document into the local
+// published store (unsigned: branch documents are working documents; a
+// release is signed) and regenerates the feed from it. Publishing what is
+// already there is a no-op, so a run that was interrupted catches up.
+func (p *project) publishBranches(ctx context.Context, g *globals, sum *triage.Summary) error {
+	local, err := p.localPublished(g)
+	if err != nil {
+		return err
+	}
+	for _, b := range sum.Branches {
+		d, err := p.store.LatestDocument(ctx, b.Branch)
+		if err != nil {
+			return err
+		}
+		doc, err := vex.Parse(d.Body)
+		if err != nil {
+			return err
+		}
+		obj, err := objectOf(doc, nil, nil)
+		if err != nil {
+			return err
+		}
+		obj.Kind, obj.Ref = publish.KindBranch, b.Branch
+		if _, err := local.Publish(ctx, obj); err != nil {
+			return fmt.Errorf("publishing the VEX of %s: %w", b.Branch, err)
+		}
+	}
+	feed, err := p.feed(g, p.feedURL(g))
+	if err != nil {
+		return err
+	}
+	_, err = feed.Refresh(ctx)
+	return err
+}
+
+// feedURL is where the project's feed is served: $VEXLOOM_FEED_URL, else
+// vexloom serve's default address.
+func (p *project) feedURL(g *globals) string {
+	if u := g.getenv("VEXLOOM_FEED_URL"); u != "" {
+		return u
+	}
+	return "http://localhost:8080/feed"
 }
 
 func writeUpdateSummary(w io.Writer, sum *triage.Summary) {
