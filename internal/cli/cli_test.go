@@ -154,7 +154,7 @@ func TestScanTwoBranchesEndToEnd(t *testing.T) {
 	if mainTarget.Branch != "main" || mainTarget.Commit != repo.Commits[demo.MainBranch] {
 		t.Errorf("target 0 = %s@%s", mainTarget.Branch, mainTarget.Commit)
 	}
-	if v := mainTarget.Modules[0].Version; v != "v0.0.0-20260116090000-"+repo.Commits[demo.MainBranch][:12] {
+	if v := mainTarget.Modules[0].Version; v != "v1.0.1-0.20260116090000-"+repo.Commits[demo.MainBranch][:12] {
 		t.Errorf("main's module version %s", v)
 	}
 	if v := rep.Targets[1].Modules[0].Version; v != demo.ReleaseTag {
@@ -220,7 +220,7 @@ func checkOpenVEX(t *testing.T, out string, repo *demo.Repo) {
 	if strings.Contains(out, `\u003c`) || strings.Contains(out, `\u0026`) {
 		t.Error("HTML-escaped output")
 	}
-	mainPURL := "pkg:golang/example.com/vexloom-demo@v0.0.0-20260116090000-" + repo.Commits[demo.MainBranch][:12]
+	mainPURL := "pkg:golang/example.com/vexloom-demo@v1.0.1-0.20260116090000-" + repo.Commits[demo.MainBranch][:12]
 	found := false
 	for _, st := range doc.Statements {
 		if err := st.Validate(); err != nil {
