@@ -259,6 +259,8 @@ func (p *project) backend(ctx context.Context, g *globals, prog *progress.Report
 	switch strings.ToLower(p.cfg.Triage.Backend) {
 	case "", "local":
 		return triage.Local{}, nil
+	case "github":
+		return githubBackend(ctx, g, p, prog)
 	default:
 		return nil, fmt.Errorf("triage backend %q is not available in this build", p.cfg.Triage.Backend)
 	}
