@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -561,4 +563,43 @@ func (p *project) feed(g *globals, baseURL string) (*publish.Feed, error) {
 		BaseURL:     baseURL,
 		Dir:         filepath.Join(p.vexDir(), "feed"),
 	}, local)
+}
+
+func init() {
+	serveExtras = append(serveExtras, func(p *project) (string, http.Handler) {
+		return "/feed/", http.StripPrefix("/feed", p.feedHandler())
+	})
+}
+
+// feedRefreshEvery bounds how stale the served feed can be: it is rebuilt
+// from the local published store at most this often, on request.
+const feedRefreshEvery = 10 * time.Second
+
+// feedHandler serves the project's vex-repo feed, regenerated from the
+// local published store as documents are published (by update, publish).
+func (p *project) feedHandler() http.Handler {
+	g := &globals{now: time.Now, env: os.Environ()}
+	var (
+		mu   sync.Mutex
+		feed *publish.Feed
+		last time.Time
+	)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if feed == nil || time.Since(last) > feedRefreshEvery {
+			f, err := p.feed(g, p.feedURL(g))
+			if err == nil {
+				_, err = f.Refresh(r.Context())
+			}
+			if err != nil {
+				mu.Unlock()
+				http.Error(w, "the feed is not available: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			feed, last = f, time.Now()
+		}
+		h := feed.Handler()
+		mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
 }
