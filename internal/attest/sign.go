@@ -2,6 +2,7 @@ package attest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -28,11 +29,38 @@ type Signer interface {
 // as its public key hint and no transparency-log entry; a keyless one
 // carries the Fulcio certificate and the Rekor entry.
 func Sign(ctx context.Context, statement []byte, signer Signer) ([]byte, error) {
+	if _, _, err := ReadStatement(statement); err != nil {
+		return nil, fmt.Errorf("refusing to sign: %w", err)
+	}
+	return SignStatement(ctx, statement, signer)
+}
+
+// SignStatement signs an in-toto v1 statement with any predicate (a gate
+// result, for instance) the way Sign signs VEX: a DSSE envelope of type
+// application/vnd.in-toto+json in a Sigstore bundle. The statement must
+// have a predicate type and at least one subject with a digest.
+func SignStatement(ctx context.Context, statement []byte, signer Signer) ([]byte, error) {
 	if signer == nil {
 		return nil, errors.New("no signer")
 	}
-	if _, _, err := ReadStatement(statement); err != nil {
-		return nil, fmt.Errorf("refusing to sign: %w", err)
+	if len(statement) > MaxStatementSize {
+		return nil, fmt.Errorf("%w: statement of %d bytes is more than the %d allowed", ErrMalformed, len(statement), MaxStatementSize)
+	}
+	var st struct {
+		Type          string    `json:"_type"`
+		PredicateType string    `json:"predicateType"`
+		Subject       []Subject `json:"subject"`
+	}
+	if err := json.Unmarshal(statement, &st); err != nil {
+		return nil, fmt.Errorf("%w: refusing to sign: not an in-toto statement: %v", ErrMalformed, err)
+	}
+	if st.Type != "https://in-toto.io/Statement/v1" || st.PredicateType == "" || len(st.Subject) == 0 {
+		return nil, fmt.Errorf("%w: refusing to sign: an in-toto v1 statement needs _type, predicateType and subjects", ErrMalformed)
+	}
+	for _, sub := range st.Subject {
+		if len(sub.Digest) == 0 {
+			return nil, fmt.Errorf("%w: refusing to sign: subject %q has no digest", ErrMalformed, truncate(sub.Name))
+		}
 	}
 	kp, opts, err := signer.signing(ctx)
 	if err != nil {

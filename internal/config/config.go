@@ -78,6 +78,8 @@ type Config struct {
 	Triage   Triage
 	VEX      VEX
 	Store    Store
+	// Advisories configures vexloom advisories sync (advisories.go).
+	Advisories Advisories
 
 	// Path is the file the configuration was read from.
 	Path string

@@ -58,6 +58,7 @@ func (d *decoder) config(root *yaml.Node, c *Config) {
 				{"path", func(_, v *yaml.Node) { d.str(v, "store.path", &c.Store.Path, nil) }},
 			})
 		}},
+		{"advisories", func(_, v *yaml.Node) { d.advisories(v, &c.Advisories) }},
 	})
 	if versionOK {
 		c.Version = int(version)
