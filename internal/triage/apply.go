@@ -146,7 +146,7 @@ func decide(v View, c Comment, cmds []chatops.Command) ([]store.Event, []chatops
 	}
 	var evs []store.Event
 	var problems []chatops.Problem
-	retracting := map[int64]bool{}
+	retracting := retracted{}
 	for _, cmd := range cmds {
 		scope := cmd.Branches
 		for _, s := range scope {
@@ -169,10 +169,15 @@ func decide(v View, c Comment, cmds []chatops.Command) ([]store.Event, []chatops
 					Reason: "there is no maintainer's decision to withdraw" + scopeText(scope), Usage: chatops.Usage(cmd.Verb)})
 				continue
 			}
-			retracting[target.Seq] = true
+			retracting[target.Seq] = append(retracting[target.Seq], scope)
 			ev.Kind = store.KindWithdrawal
 			ev.Retracts = target.Seq
+			// A scoped withdrawal retracts the decision on those branches
+			// only; without scope, wherever the decision applied.
 			ev.Branches = target.Branches
+			if len(scope) > 0 {
+				ev.Branches = scope
+			}
 			ev.Notes = cmd.Text
 		case chatops.NotAffected:
 			ev.Status = string(openvex.StatusNotAffected)
@@ -213,21 +218,34 @@ func evidenceFor(v View, scope []string) json.RawMessage {
 	return data
 }
 
-// lastDecision finds the latest maintainer decision, not yet withdrawn,
-// whose scope overlaps scope.
-func lastDecision(v View, scope []string, retracting map[int64]bool) *store.Event {
-	retracted := map[int64]bool{}
-	for _, ev := range v.Events {
-		if ev.Kind == store.KindWithdrawal {
-			retracted[ev.Retracts] = true
+// lastDecision finds the latest maintainer decision whose scope overlaps
+// scope and that is not yet withdrawn on every present branch in scope.
+func lastDecision(v View, scope []string, retracting retracted) *store.Event {
+	done := retractions(v.Events)
+	for seq, scopes := range retracting {
+		done[seq] = append(done[seq], scopes...)
+	}
+	var targets []string
+	for _, b := range v.Branches {
+		if ScopeMatches(scope, b.Branch) {
+			targets = append(targets, b.Branch)
 		}
 	}
 	for i := len(v.Events) - 1; i >= 0; i-- {
 		ev := &v.Events[i]
-		if ev.Kind != store.KindAssessment || ev.Source == string(assess.SourceAutomatic) || retracted[ev.Seq] || retracting[ev.Seq] {
+		if ev.Kind != store.KindAssessment || ev.Source == string(assess.SourceAutomatic) {
 			continue
 		}
-		if overlaps(ev.Branches, scope) {
+		if !overlaps(ev.Branches, scope) {
+			continue
+		}
+		live := len(targets) == 0 && len(done[ev.Seq]) == 0
+		for _, b := range targets {
+			if ScopeMatches(ev.Branches, b) && !done.on(ev.Seq, b) {
+				live = true
+			}
+		}
+		if live {
 			return ev
 		}
 	}

@@ -3,6 +3,7 @@ package triage
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -142,7 +143,13 @@ func BuildBranchDocument(in DocumentInput) (*BranchDocument, error) {
 			}
 		}
 		if st.Timestamp == nil {
-			st.Timestamp = &ts
+			// Undecided: dated from when it was first found on the branch,
+			// so that rebuilding an unchanged document changes nothing.
+			t := firstObserved(lead.view.Events, in.Branch)
+			if t.IsZero() {
+				t = ts
+			}
+			st.Timestamp = &t
 		}
 		var who []string
 		for _, p := range parts {
@@ -194,6 +201,20 @@ func BuildBranchDocument(in DocumentInput) (*BranchDocument, error) {
 		doc.LastUpdated = &ts
 	}
 	return out, nil
+}
+
+// firstObserved is when a triage was first observed on a branch.
+func firstObserved(events []store.Event, branch string) time.Time {
+	for _, ev := range events {
+		if ev.Kind != store.KindObserved {
+			continue
+		}
+		var o Observation
+		if slices.Contains(ev.Branches, branch) || (json.Unmarshal(ev.Data, &o) == nil && o.Branch == branch) {
+			return ev.At.UTC().Truncate(time.Second)
+		}
+	}
+	return time.Time{}
 }
 
 func status(ev *store.Event) string {

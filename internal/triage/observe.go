@@ -208,8 +208,8 @@ func newObservationEvents(history []store.Event, o Observed, fs []ModuleFinding)
 			evs = append(evs, observedEvent(obs))
 		}
 	}
-	for mod, prev := range last {
-		if prev != nil && !inScan[mod] && !slices.Contains(o.Failed, mod) {
+	for _, mod := range sortedKeys(last) {
+		if prev := last[mod]; prev != nil && !inScan[mod] && !slices.Contains(o.Failed, mod) {
 			evs = append(evs, goneEvent(o, mod, "no longer found in "+mod))
 		}
 	}
@@ -262,8 +262,9 @@ func Unmaintained(ctx context.Context, st *store.Store, maintained []string) ([]
 				if slices.Contains(maintained, b) {
 					continue
 				}
-				for mod, prev := range lastObservations(history, b) {
-					if prev != nil {
+				last := lastObservations(history, b)
+				for _, mod := range sortedKeys(last) {
+					if last[mod] != nil {
 						out = append(out, goneEvent(Observed{Branch: b}, mod, b+" is no longer a maintained branch"))
 					}
 				}
@@ -278,6 +279,15 @@ func Unmaintained(ctx context.Context, st *store.Store, maintained []string) ([]
 		}
 	}
 	return changes, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // lastObservations returns, per module, the last observation on a branch

@@ -199,12 +199,7 @@ func Derive(t store.Triage, events []store.Event, maintained []string, commits m
 	type key struct{ branch, module string }
 	present := map[key]*Observation{}
 	var order []key
-	retracted := map[int64]bool{}
-	for _, ev := range events {
-		if ev.Kind == store.KindWithdrawal && ev.Retracts != 0 {
-			retracted[ev.Retracts] = true
-		}
-	}
+	retracted := retractions(events)
 	lastState := State("")
 	for _, ev := range events {
 		switch ev.Kind {
@@ -264,7 +259,7 @@ func Derive(t store.Triage, events []store.Event, maintained []string, commits m
 		var human, auto *store.Event
 		for i := range events {
 			ev := &events[i]
-			if ev.Kind != store.KindAssessment || retracted[ev.Seq] || !ScopeMatches(ev.Branches, b.Branch) {
+			if ev.Kind != store.KindAssessment || retracted.on(ev.Seq, b.Branch) || !ScopeMatches(ev.Branches, b.Branch) {
 				continue
 			}
 			if ev.Source == string(assess.SourceAutomatic) {
@@ -304,6 +299,31 @@ func Derive(t store.Triage, events []store.Event, maintained []string, commits m
 		v.Since = time.Time{}
 	}
 	return v
+}
+
+// retracted maps a decision's Seq to the scopes of the withdrawals that
+// retract it: a withdrawal scoped to some branches retracts the decision
+// there only; one without scope, everywhere.
+type retracted map[int64][][]string
+
+func retractions(events []store.Event) retracted {
+	r := retracted{}
+	for _, ev := range events {
+		if ev.Kind == store.KindWithdrawal && ev.Retracts != 0 {
+			r[ev.Retracts] = append(r[ev.Retracts], ev.Branches)
+		}
+	}
+	return r
+}
+
+// on reports whether decision seq is retracted on branch.
+func (r retracted) on(seq int64, branch string) bool {
+	for _, scope := range r[seq] {
+		if ScopeMatches(scope, branch) {
+			return true
+		}
+	}
+	return false
 }
 
 // decisionLevel is the level a maintainer's decision was made at, for a
