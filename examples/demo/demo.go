@@ -16,7 +16,7 @@ package demo
 import (
 	"bytes"
 	"context"
-	_ "embed"
+	"embed"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,6 +31,12 @@ var release10 []byte
 
 //go:embed main.txtar
 var mainBranch []byte
+
+// Advisories holds the demo project's own (made-up) security advisories in
+// OSV form: CVE-2026-0001 affects v1.0.0 and nothing after it.
+//
+//go:embed advisories/*.json
+var Advisories embed.FS
 
 // Module is the demo module's path.
 const Module = "example.com/vexloom-demo"

@@ -1,15 +1,19 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/examples/demo"
 	"github.com/vexloom/vexloom/internal/config"
+	"github.com/vexloom/vexloom/internal/store"
 	"github.com/vexloom/vexloom/internal/triage"
 )
 
@@ -150,6 +154,9 @@ the Go module proxy.`,
 				}
 				writeUpdateSummary(out, sum)
 			}
+			if err := demoRelease(cmd, g, dir, p); err != nil {
+				return err
+			}
 			st, err := p.status(cmd)
 			if err != nil {
 				return err
@@ -174,4 +181,111 @@ func demoComments(v triage.View) []triage.Comment {
 		{Author: "demo-reviewer", Body: "LGTM\n" + decision},
 		{Author: "demo-maintainer", Body: "Reviewed the call sites.\n" + decision + "\n/lgtm"},
 	}
+}
+
+// demoRelease runs the release half of the loop on the demo, with the
+// commands a release manager would type: the project's own advisory, a
+// signing key, the gate failing on what nobody has signed yet, the release
+// VEX assembled, signed and published, and the gate passing.
+func demoRelease(cmd *cobra.Command, g *globals, dir string, p *project) error {
+	ctx := cmd.Context()
+	out := cmd.OutOrStdout()
+	advDir := filepath.Join(dir, "advisories")
+	if err := os.MkdirAll(advDir, 0o755); err != nil {
+		return err
+	}
+	entries, err := demo.Advisories.ReadDir("advisories")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		data, err := demo.Advisories.ReadFile("advisories/" + e.Name())
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(advDir, e.Name()), data, 0o644); err != nil {
+			return err
+		}
+	}
+	// The project's store is opened by each command; close ours meanwhile.
+	if err := p.store.Close(); err != nil {
+		return err
+	}
+	defer func() {
+		if st, err := store.Open(ctx, p.store.Dir(), g.now); err == nil {
+			p.store = st
+		}
+	}()
+	cfg := p.cfg.Path
+	key := filepath.Join(dir, "release")
+	doc := filepath.Join(dir, "main.release.openvex.json")
+	// A release ships artifacts; the demo's is its command, built from main.
+	bin := filepath.Join(dir, "bin", "vexloom-demo")
+	fmt.Fprintf(out, "\nBuild the demo's command from main, the artifact its release VEX is about:\n$ go build -o %s .\n", bin)
+	if err := buildDemo(ctx, g, filepath.Join(dir, "repo"), bin); err != nil {
+		return err
+	}
+	steps := []struct {
+		args []string
+		want int // the exit code the demo expects
+		why  string
+		// project: the command works on the project (takes --config).
+		project bool
+	}{
+		{[]string{"advisories", "sync", "--osv", advDir}, 0, "The project's own advisory, CVE-2026-0001, affects v1.0.0:", true},
+		{[]string{"keygen", "--out", key}, 0, "A key to sign release VEX with:", false},
+		{[]string{"gate", "--release", demo.ReleaseTag, "--vex", "store", "--key", key + ".pub"}, ExitPolicy, "The gate blocks v1.0.0 for the advisory:", true},
+		{[]string{"gate", "--release", demo.MainBranch, "--vex", "store", "--key", key + ".pub"}, ExitPolicy, "It blocks main: html.Parse is reached and no signed statement says it is not exploitable yet:", true},
+		{[]string{"assemble", "--release", demo.MainBranch, "--binary", bin, "-o", doc}, 0, "Assemble main's VEX, sign it and publish it:", true},
+		{[]string{"publish", doc, "--ref", demo.MainBranch, "--key", key + ".key"}, 0, "", true},
+		{[]string{"gate", "--release", demo.MainBranch, "--vex", "store", "--key", key + ".pub"}, 0, "Now the maintainers' signed not_affected opens the gate:", true},
+	}
+	for _, s := range steps {
+		if s.why != "" {
+			fmt.Fprintf(out, "\n%s\n", s.why)
+		}
+		fmt.Fprintf(out, "$ vexloom %s\n", strings.Join(s.args, " "))
+		var stdout, stderr strings.Builder
+		args := append([]string{"-q"}, s.args...)
+		if g.cacheDir != "" {
+			args = append([]string{"--cache-dir", g.cacheDir}, args...)
+		}
+		if s.project {
+			args = append(args, "--config", cfg)
+		}
+		// The command parses its flags into its own copy of the globals.
+		sub := *g
+		code := run(ctx, &sub, args, strings.NewReader(""), &stdout, &stderr)
+		fmt.Fprint(out, demoExcerpt(stdout.String()))
+		if code != s.want {
+			return fmt.Errorf("the demo expected vexloom %s to exit %d, not %d:\n%s%s", strings.Join(s.args, " "), s.want, code, stdout.String(), stderr.String())
+		}
+		if code != 0 {
+			fmt.Fprintf(out, "(exit %d)\n", code)
+		}
+	}
+	return nil
+}
+
+// demoExcerpt keeps the demo's output readable: the first lines of long
+// outputs.
+func demoExcerpt(s string) string {
+	lines := strings.SplitAfter(s, "\n")
+	const max = 14
+	if len(lines) <= max+1 {
+		return s
+	}
+	return strings.Join(lines[:max], "") + fmt.Sprintf("  … (%d more lines)\n", len(lines)-max)
+}
+
+// buildDemo builds the demo's command from the repository's work tree (on
+// main). The modules it needs were downloaded by the scans.
+func buildDemo(ctx context.Context, g *globals, repoDir, out string) error {
+	c := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=true", "-o", out, ".")
+	c.Dir = repoDir
+	c.Env = append(slices.Clone(g.env), "GOFLAGS=-mod=mod", "GOWORK=off", "CGO_ENABLED=0")
+	if b, err := c.CombinedOutput(); err != nil {
+		return fmt.Errorf("building the demo: %v\n%s", err, b)
+	}
+	return nil
 }

@@ -23,6 +23,9 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 		"demo repository:", "$ vexloom update", "new → open", "CVE-2024-45338",
 		"--as demo-reviewer", "unauthorized", "--as demo-maintainer", "applied",
 		"VEX v2 written", "0 open",
+		"advisory CVE-2026-0001: main fixed, release-1.0 affected, v1.0.0 affected",
+		"release gate for v1.0.0: FAIL", "FAIL     CVE-2026-0001",
+		"release gate for main: FAIL", "release gate for main: PASS",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

@@ -405,15 +405,28 @@ func releaseFindings(ctx context.Context, g *globals, cmd *cobra.Command, p *pro
 		return nil, err
 	}
 	for _, a := range advs {
-		for _, s := range a.Statements {
-			if s.Withdrawn || !(s.Product.Ref == ref || (version != "" && s.Product.Version == version)) {
+		// What the advisory says about this release: its statement for the
+		// ref itself, else one for another ref at the same version (a tag
+		// at a branch's tip).
+		var chosen *advisory.Statement
+		for i, s := range a.Statements {
+			if s.Withdrawn {
 				continue
 			}
-			prog.Printf("advisory %s says %s is %s", a.ID, s.Product.Ref, s.Status)
-			if s.Status != openvex.StatusAffected || version == "" {
-				continue
+			if s.Product.Ref == ref {
+				chosen = &a.Statements[i]
+				break
 			}
-			out.findings = append(out.findings, advisoryFinding(p.cfg.Project.Module, version, a, s))
+			if chosen == nil && version != "" && s.Product.Version == version {
+				chosen = &a.Statements[i]
+			}
+		}
+		if chosen == nil {
+			continue
+		}
+		prog.Printf("advisory %s says %s is %s", a.ID, chosen.Product.Ref, chosen.Status)
+		if chosen.Status == openvex.StatusAffected && version != "" {
+			out.findings = append(out.findings, advisoryFinding(p.cfg.Project.Module, version, a, *chosen))
 		}
 	}
 	return out, nil
