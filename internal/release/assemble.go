@@ -186,6 +186,11 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 		}
 		doc.Statements = append(doc.Statements, sts...)
 	}
+	adv, err := advisoryStatements(ctx, o, t, branch)
+	if err != nil {
+		return nil, err
+	}
+	doc.Statements = append(doc.Statements, adv...)
 	if err := vex.Finalize(doc); err != nil {
 		return nil, err
 	}
@@ -327,4 +332,48 @@ func shortHash(h string) string {
 func hashOf(parts ...string) string {
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(sum[:])
+}
+
+// advisoryStatements are the project's own advisories about the release:
+// for each, what it last said about the release's tag, else about its
+// branch, stated for the project's module at the release version and for
+// the release's images (those of the advisory's components, when the
+// configuration maps components to images).
+func advisoryStatements(ctx context.Context, o Options, t *scan.Target, branch string) ([]openvex.Statement, error) {
+	versions := map[string]string{}
+	for _, m := range t.Modules {
+		versions[m.Path] = m.Version
+	}
+	triages, err := o.Store.Triages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := o.Store.AllEvents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []openvex.Statement
+	for _, tr := range triages {
+		mv, ok := versions[tr.Dependency]
+		if !ok {
+			continue
+		}
+		ev := triage.LatestAdvisory(all[tr.ID], o.Ref, branch)
+		if ev == nil {
+			continue
+		}
+		products := []openvex.Product{{Component: openvex.Component{ID: vex.GoPURL(tr.Dependency, mv)}}}
+		images := triage.AdvisoryImages(ev)
+		for _, img := range o.Images {
+			if len(images) == 0 || slices.ContainsFunc(images, func(s string) bool { return s == img.Repository || strings.HasSuffix(img.Repository, "/"+s) }) {
+				products = append(products, artifact.ImageProduct(img))
+			}
+		}
+		v, err := o.Store.Vulnerability(ctx, tr.VulnID)
+		if err != nil {
+			v = scan.Vulnerability{ID: tr.VulnID}
+		}
+		out = append(out, triage.AdvisoryStatement(v, ev, products))
+	}
+	return out, nil
 }

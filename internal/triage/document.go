@@ -170,6 +170,21 @@ func BuildBranchDocument(in DocumentInput) (*BranchDocument, error) {
 		st.StatusNotes = strings.Join(notes, " ")
 		doc.Statements = append(doc.Statements, st)
 	}
+	// The project's own advisories about its modules on this branch.
+	for i := range in.Views {
+		v := &in.Views[i]
+		mv, ok := versions[v.Dependency]
+		if !ok || v.Branch(in.Branch) != nil {
+			continue
+		}
+		ev := LatestAdvisory(v.Events, in.Branch)
+		if ev == nil {
+			continue
+		}
+		decisions[v.ID] = ev.Seq
+		doc.Statements = append(doc.Statements, AdvisoryStatement(v.Vulnerability, ev,
+			[]openvex.Product{{Component: openvex.Component{ID: vex.GoPURL(v.Dependency, mv)}}}))
+	}
 	if err := vex.Finalize(doc); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,75 @@
+package triage
+
+import (
+	"encoding/json"
+	"time"
+
+	openvex "github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/vexloom/vexloom/internal/assess"
+	"github.com/vexloom/vexloom/internal/scan"
+	"github.com/vexloom/vexloom/internal/store"
+	"github.com/vexloom/vexloom/internal/vex"
+)
+
+// LatestAdvisory returns what the project's own advisories last said, not
+// since withdrawn, about the first of refs (a release tag, then its branch)
+// they name: nil when they say nothing about any. Advisory assessments
+// are scoped to exactly one product ref.
+func LatestAdvisory(events []store.Event, refs ...string) *store.Event {
+	r := retractions(events)
+	for _, ref := range refs {
+		var latest *store.Event
+		for i := range events {
+			ev := &events[i]
+			if ev.Kind != store.KindAssessment || ev.Source != string(assess.SourceAdvisory) || len(ev.Branches) != 1 || ev.Branches[0] != ref {
+				continue
+			}
+			if r.on(ev.Seq, ref) {
+				latest = nil
+				continue
+			}
+			latest = ev
+		}
+		if latest != nil {
+			return latest
+		}
+	}
+	return nil
+}
+
+// AdvisoryImages returns the image repositories an advisory event names
+// (from the project's component mapping); empty means every image.
+func AdvisoryImages(ev *store.Event) []string {
+	var d struct {
+		Images []string `json:"images"`
+	}
+	_ = json.Unmarshal(ev.Data, &d)
+	return d.Images
+}
+
+// AdvisoryStatement states an advisory's assessment of the project's own
+// products: "negative VEX", affected with its action statement or fixed.
+func AdvisoryStatement(v scan.Vulnerability, ev *store.Event, products []openvex.Product) openvex.Statement {
+	ts := ev.At.UTC().Truncate(time.Second)
+	st := openvex.Statement{
+		Vulnerability:   vex.Vulnerability{ID: v.ID, Aliases: v.Aliases, Description: v.Summary}.OpenVEX(),
+		Products:        products,
+		Status:          openvex.Status(ev.Status),
+		Justification:   openvex.Justification(ev.Justification),
+		ImpactStatement: ev.Impact,
+		ActionStatement: ev.Action,
+		StatusNotes:     "From the project's advisory (" + ev.Author + ").",
+		Timestamp:       &ts,
+	}
+	if ev.Notes != "" {
+		st.StatusNotes = ev.Notes + " " + st.StatusNotes
+	}
+	if st.Status == openvex.StatusAffected && st.ActionStatement == "" {
+		st.ActionStatement = openvex.NoActionStatementMsg
+	}
+	if st.Status == openvex.StatusNotAffected && st.Justification == "" && st.ImpactStatement == "" {
+		st.ImpactStatement = "Not affected, according to the project's advisory."
+	}
+	return st
+}
