@@ -161,7 +161,7 @@ the Go module proxy.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "\ntriages: %d open, %d assessed, %d published, %d closed\n", st.Triages["open"], st.Triages["assessed"], st.Triages["published"], st.Triages["closed"])
+			fmt.Fprintf(out, "\ntriages: %d open, %d assessed, %d published, %d closed; %d of the project's own advisories\n", st.Triages["open"], st.Triages["assessed"], st.Triages["published"], st.Triages["closed"], st.Advisories)
 			fmt.Fprintf(out, "OpenVEX per branch: %s\n", p.vexDir())
 			fmt.Fprintf(out, "\nExplore it:\n  cd %s\n  vexloom status\n  vexloom triage list\n  vexloom history\n  vexloom vex --branch main\n", dir)
 			return nil

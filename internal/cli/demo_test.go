@@ -22,7 +22,7 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 	for _, want := range []string{
 		"demo repository:", "$ vexloom update", "new → open", "CVE-2024-45338",
 		"--as demo-reviewer", "unauthorized", "--as demo-maintainer", "applied",
-		"VEX v2 written", "0 open",
+		"VEX v2 written", "0 open", "0 closed; 1 of the project's own advisories",
 		"advisory CVE-2026-0001: main fixed, release-1.0 affected, v1.0.0 affected",
 		"release gate for v1.0.0: FAIL", "FAIL     CVE-2026-0001",
 		"release gate for main: FAIL", "release gate for main: PASS",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vexloom/vexloom/internal/assess"
 	"github.com/vexloom/vexloom/internal/config"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/store"
@@ -269,7 +270,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\tv%d\t%s\n", b.Branch, shortHash(b.Commit), b.Scanned.Format(time.RFC3339), b.Findings, b.VEXVersion, b.VEXFile)
 			}
 			tw.Flush()
-			fmt.Fprintf(w, "\ntriages: %d open, %d assessed, %d published, %d closed\n", st.Triages["open"], st.Triages["assessed"], st.Triages["published"], st.Triages["closed"])
+			fmt.Fprintf(w, "\ntriages: %d open, %d assessed, %d published, %d closed; %d of the project's own advisories\n", st.Triages["open"], st.Triages["assessed"], st.Triages["published"], st.Triages["closed"], st.Advisories)
 			for _, id := range st.NeedsPerson {
 				fmt.Fprintf(w, "  needs a person: %s\n", id)
 			}
@@ -282,12 +283,15 @@ func newStatusCmd(g *globals) *cobra.Command {
 }
 
 type statusOutput struct {
-	Schema      string         `json:"schema"`
-	Project     string         `json:"project"`
-	Store       string         `json:"store"`
-	Branches    []branchStatus `json:"branches"`
-	Triages     map[string]int `json:"triages"`
-	NeedsPerson []string       `json:"needs_person"`
+	Schema   string         `json:"schema"`
+	Project  string         `json:"project"`
+	Store    string         `json:"store"`
+	Branches []branchStatus `json:"branches"`
+	Triages  map[string]int `json:"triages"`
+	// Advisories counts the project's own advisories (triages about the
+	// project itself, which no scan finds).
+	Advisories  int      `json:"advisories"`
+	NeedsPerson []string `json:"needs_person"`
 }
 
 type branchStatus struct {
@@ -333,6 +337,10 @@ func (p *project) status(cmd *cobra.Command) (*statusOutput, error) {
 		return nil, err
 	}
 	for _, v := range views {
+		if p.isAdvisory(v) {
+			st.Advisories++
+			continue
+		}
 		st.Triages[string(v.State)]++
 		if v.State == triage.Open {
 			st.NeedsPerson = append(st.NeedsPerson, fmt.Sprintf("%s %s in %s (%s)", v.ID, v.Name(), v.Dependency, branchSummary(v)))
@@ -356,4 +364,19 @@ func splitLines(s string) []string {
 		s = s[i:]
 	}
 	return out
+}
+
+// isAdvisory reports whether a triage is one of the project's own
+// advisories: about the project's module, which no scan of the project
+// finds, with statements from an advisory.
+func (p *project) isAdvisory(v triage.View) bool {
+	if v.Dependency != p.cfg.Project.Module || len(v.Branches) > 0 {
+		return false
+	}
+	for _, ev := range v.Events {
+		if ev.Source == string(assess.SourceAdvisory) {
+			return true
+		}
+	}
+	return false
 }

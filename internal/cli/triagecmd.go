@@ -105,7 +105,11 @@ func newTriageListCmd(g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TRIAGE\tSTATE\tVULNERABILITY\tMODULE\tLEVEL\tBRANCHES")
 			for _, v := range out {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.State, v.Name(), v.Dependency, levelName(v), branchSummary(v))
+				state, branches := string(v.State), branchSummary(v)
+				if p.isAdvisory(v) {
+					state, branches = "advisory", "(the project's own advisory: vexloom advisories list)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, state, v.Name(), v.Dependency, levelName(v), branches)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
