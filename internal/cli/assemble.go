@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/vexloom/vexloom/internal/artifact"
 	"github.com/vexloom/vexloom/internal/release"
-	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -63,15 +61,7 @@ its time).`,
 				return err
 			}
 			defer p.Close()
-			cacheDir, err := g.cache()
-			if err != nil {
-				return err
-			}
-			var dbSource string
-			if p.cfg.Database.Source != "" {
-				dbSource = p.cfg.DatabaseSpec()
-			}
-			db, err := openDBFrom(ctx, g, cacheDir, dbSource, prog)
+			sdb, scanner, err := p.scanner(ctx, g, prog)
 			if err != nil {
 				return err
 			}
@@ -101,12 +91,8 @@ its time).`,
 				return err
 			}
 			res, err := release.Assemble(ctx, release.Options{
-				Store: p.store, Repo: repo,
-				Scanner: scan.NewScanner(scan.Options{
-					DB: scanDatabase(db), Cache: &scan.Cache{Dir: filepath.Join(cacheDir, "scans")}, Progress: prog, Env: g.env,
-					Modules: p.cfg.Scan.Modules, Patterns: p.cfg.Scan.Packages, Tags: p.cfg.Scan.Tags, GoVersion: p.cfg.Scan.GoVersion,
-				}),
-				DB: scanDatabase(db), Ref: ref, Maintained: maintained, Branch: branch,
+				Store: p.store, Repo: repo, Scanner: scanner,
+				DB: sdb, Ref: ref, Maintained: maintained, Branch: branch,
 				Images: plats, Binaries: binaries, WorkDir: work,
 				RequireAssessed: requireAssessed, Author: p.author(), Now: now, Progress: prog,
 			})

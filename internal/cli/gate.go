@@ -342,15 +342,7 @@ type releaseGate struct {
 // advisories that say the release is affected.
 func releaseFindings(ctx context.Context, g *globals, cmd *cobra.Command, p *project, ref string) (*releaseGate, error) {
 	prog := g.progress(cmd)
-	cacheDir, err := g.cache()
-	if err != nil {
-		return nil, err
-	}
-	var dbSource string
-	if p.cfg.Database.Source != "" {
-		dbSource = p.cfg.DatabaseSpec()
-	}
-	db, err := openDBFrom(ctx, g, cacheDir, dbSource, prog)
+	sdb, scanner, err := p.scanner(ctx, g, prog)
 	if err != nil {
 		return nil, err
 	}
@@ -370,11 +362,6 @@ func releaseFindings(ctx context.Context, g *globals, cmd *cobra.Command, p *pro
 		return nil, fmt.Errorf("%s (%s) is on none of the maintained branches (%s)", ref, shortHash(c.Hash), strings.Join(maintained, ", "))
 	}
 	prog.Printf("release %s: commit %s", ref, shortHash(c.Hash))
-	sdb := scanDatabase(db)
-	scanner := scan.NewScanner(scan.Options{
-		DB: sdb, Cache: &scan.Cache{Dir: filepath.Join(cacheDir, "scans")}, Progress: prog, Env: g.env,
-		Modules: p.cfg.Scan.Modules, Patterns: p.cfg.Scan.Packages, Tags: p.cfg.Scan.Tags, GoVersion: p.cfg.Scan.GoVersion,
-	})
 	t, err := scanner.ScanCommit(ctx, repo, "", c)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/vexloom/vexloom/internal/config"
 	"github.com/vexloom/vexloom/internal/owners"
 	"github.com/vexloom/vexloom/internal/progress"
+	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/source"
 	"github.com/vexloom/vexloom/internal/store"
 )
@@ -181,4 +182,33 @@ func (p *project) policy(ctx context.Context, repo *source.Repository, prog *pro
 		prog.Printf("warning: no OWNERS files found: only the security team can decide triages")
 	}
 	return &owners.Policy{Tree: tree, SecurityTeam: slices.Clone(p.cfg.Owners.SecurityTeam)}, nil
+}
+
+// scanner opens the project's vulnerability database (fetching it from the
+// configured source when the cache has none) and returns it with a scanner
+// configured as the project file says.
+func (p *project) scanner(ctx context.Context, g *globals, prog *progress.Reporter) (scan.Database, *scan.Scanner, error) {
+	cacheDir, err := g.cache()
+	if err != nil {
+		return scan.Database{}, nil, err
+	}
+	var source string
+	if p.cfg.Database.Source != "" {
+		source = p.cfg.DatabaseSpec()
+	}
+	db, err := openDBFrom(ctx, g, cacheDir, source, prog)
+	if err != nil {
+		return scan.Database{}, nil, err
+	}
+	sdb := scanDatabase(db)
+	return sdb, scan.NewScanner(scan.Options{
+		DB:        sdb,
+		Cache:     &scan.Cache{Dir: filepath.Join(cacheDir, "scans")},
+		Progress:  prog,
+		Env:       g.env,
+		Modules:   p.cfg.Scan.Modules,
+		Patterns:  p.cfg.Scan.Packages,
+		Tags:      p.cfg.Scan.Tags,
+		GoVersion: p.cfg.Scan.GoVersion,
+	}), nil
 }

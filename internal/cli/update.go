@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,7 +11,6 @@ import (
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/publish"
-	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/triage"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -77,15 +75,7 @@ turns.`,
 
 // runUpdate runs the main job on an open project.
 func runUpdate(ctx context.Context, g *globals, p *project, only []string, prog *progress.Reporter) (*triage.Summary, error) {
-	cacheDir, err := g.cache()
-	if err != nil {
-		return nil, err
-	}
-	var dbSource string
-	if p.cfg.Database.Source != "" {
-		dbSource = p.cfg.DatabaseSpec()
-	}
-	db, err := openDBFrom(ctx, g, cacheDir, dbSource, prog)
+	sdb, scanner, err := p.scanner(ctx, g, prog)
 	if err != nil {
 		return nil, err
 	}
@@ -97,22 +87,12 @@ func runUpdate(ctx context.Context, g *globals, p *project, only []string, prog 
 	if err != nil {
 		return nil, err
 	}
-	scanner := scan.NewScanner(scan.Options{
-		DB:        scanDatabase(db),
-		Cache:     &scan.Cache{Dir: filepath.Join(cacheDir, "scans")},
-		Progress:  prog,
-		Env:       g.env,
-		Modules:   p.cfg.Scan.Modules,
-		Patterns:  p.cfg.Scan.Packages,
-		Tags:      p.cfg.Scan.Tags,
-		GoVersion: p.cfg.Scan.GoVersion,
-	})
 	backend, err := p.backend(ctx, g, prog)
 	if err != nil {
 		return nil, err
 	}
 	r := &triage.Runner{
-		Store: p.store, Repo: repo, Scanner: scanner, DB: scanDatabase(db), Policy: policy,
+		Store: p.store, Repo: repo, Scanner: scanner, DB: sdb, Policy: policy,
 		Backend: backend, Progress: prog, Now: g.now,
 		Branches: p.cfg.Branches, Only: only, Author: p.author(), VEXDir: p.vexDir(),
 	}

@@ -62,22 +62,7 @@ type Change struct {
 // the branch, and automatic assessments whose conclusion changed. It is
 // idempotent: observing the same scan again records nothing.
 func Observe(ctx context.Context, st *store.Store, o Observed) ([]Change, error) {
-	type key struct{ vuln, dep string }
-	groups := map[key][]ModuleFinding{}
-	var keys []key
-	for _, f := range o.Findings {
-		k := key{f.ID, f.Finding.Module}
-		if _, ok := groups[k]; !ok {
-			keys = append(keys, k)
-		}
-		groups[k] = append(groups[k], f)
-	}
-	slices.SortFunc(keys, func(a, b key) int {
-		if c := strings.Compare(a.vuln, b.vuln); c != 0 {
-			return c
-		}
-		return strings.Compare(a.dep, b.dep)
-	})
+	keys, groups := groupFindings(o.Findings)
 	var changes []Change
 	seen := map[string]bool{}
 	for _, k := range keys {
@@ -132,6 +117,29 @@ func Observe(ctx context.Context, st *store.Store, o Observed) ([]Change, error)
 		}
 	}
 	return changes, nil
+}
+
+// triageKey names a triage: a vulnerability in a dependency module.
+type triageKey struct{ vuln, dep string }
+
+// groupFindings groups a branch's findings by triage, keys sorted.
+func groupFindings(fs []ModuleFinding) ([]triageKey, map[triageKey][]ModuleFinding) {
+	groups := map[triageKey][]ModuleFinding{}
+	var keys []triageKey
+	for _, f := range fs {
+		k := triageKey{f.ID, f.Finding.Module}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], f)
+	}
+	slices.SortFunc(keys, func(a, b triageKey) int {
+		if c := strings.Compare(a.vuln, b.vuln); c != 0 {
+			return c
+		}
+		return strings.Compare(a.dep, b.dep)
+	})
+	return keys, groups
 }
 
 func observation(o Observed, f ModuleFinding) Observation {

@@ -3,7 +3,6 @@ package triage
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/vexloom/vexloom/internal/assess"
@@ -42,22 +41,7 @@ type ReleasePoint struct {
 func ReleaseViews(ctx context.Context, st *store.Store, rp ReleasePoint) ([]View, error) {
 	o := ObservedFromTarget(rp.Target, rp.Evidence)
 	o.Branch = rp.Branch
-	type key struct{ vuln, dep string }
-	groups := map[key][]ModuleFinding{}
-	var keys []key
-	for _, f := range o.Findings {
-		k := key{f.ID, f.Finding.Module}
-		if _, ok := groups[k]; !ok {
-			keys = append(keys, k)
-		}
-		groups[k] = append(groups[k], f)
-	}
-	slices.SortFunc(keys, func(a, b key) int {
-		if c := strings.Compare(a.vuln, b.vuln); c != 0 {
-			return c
-		}
-		return strings.Compare(a.dep, b.dep)
-	})
+	keys, groups := groupFindings(o.Findings)
 	all, err := st.AllEvents(ctx)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vexloom/vexloom/internal/assess"
+	"github.com/vexloom/vexloom/internal/atomicfile"
 	"github.com/vexloom/vexloom/internal/buildinfo"
 	"github.com/vexloom/vexloom/internal/owners"
 	"github.com/vexloom/vexloom/internal/progress"
@@ -293,7 +294,7 @@ func (r *Runner) publish(ctx context.Context, bs *BranchSummary) error {
 		if err := os.MkdirAll(r.VEXDir, 0o755); err != nil {
 			return err
 		}
-		if err := writeAtomic(path, body); err != nil {
+		if err := atomicfile.Write(path, body, 0o644); err != nil {
 			return err
 		}
 	}
@@ -304,29 +305,6 @@ func (r *Runner) publish(ctx context.Context, bs *BranchSummary) error {
 // DocumentFileName is the file a branch's VEX is written to.
 func DocumentFileName(branch string) string {
 	return strings.ReplaceAll(branch, "/", "_") + ".openvex.json"
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func databaseName(db scan.Database) string {

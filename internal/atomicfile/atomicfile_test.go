@@ -1,0 +1,34 @@
+package atomicfile
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "doc.json")
+	if err := Write(p, []byte("one"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(p, []byte("two"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil || string(b) != "two" {
+		t.Fatalf("%q %v", b, err)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v", fi.Mode())
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+	// A directory that does not exist: an error naming the file, nothing
+	// written.
+	if err := Write(filepath.Join(dir, "missing", "x"), []byte("x"), 0o644); err == nil {
+		t.Error("no error writing into a missing directory")
+	}
+}
