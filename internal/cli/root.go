@@ -85,9 +85,14 @@ func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "vexloom",
 		Short: "Keep a living VEX feed for a Go project",
-		Long: `vexloom scans the maintained branches of a Go project for vulnerable
-dependencies, proves with govulncheck's reachability analysis which ones
-cannot matter, and writes what it proved as OpenVEX.`,
+		Long: `vexloom keeps a living VEX feed for a Go project. It scans the maintained
+branches for vulnerable dependencies, proves with govulncheck's reachability
+analysis which ones cannot matter, asks maintainers about the rest through
+slash commands, turns every answer into OpenVEX statements, assembles and
+signs the VEX of each release with its binaries and images, publishes it
+where Trivy and Grype find it, and gates releases on it.
+
+Start with 'vexloom demo', or 'vexloom init' in a project.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       buildinfo.Tool(),
