@@ -30,6 +30,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/advisory"
+	"github.com/vexloom/vexloom/internal/artifact"
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/gate"
 	"github.com/vexloom/vexloom/internal/publish"
@@ -713,59 +714,71 @@ func loadOCI(ctx context.Context, g *globals, ref string, v *vexVerifier, stderr
 		return nil, nil, fmt.Errorf("--vex oci:%s: %w", ref, err)
 	}
 	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
-	digest := ""
-	if d, ok := r.(name.Digest); ok {
-		digest = d.DigestStr()
-	} else {
-		desc, err := remote.Head(r, opts...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--vex oci:%s: resolving the image: %w", ref, err)
-		}
-		digest = desc.Digest.String()
-	}
-	pd, err := publish.ParseDigest(digest)
+	// The attestations hang off each platform's manifest (they are its
+	// subjects); a multi-arch index is expanded, and the index itself is
+	// looked at too.
+	var digests []string
+	desc, err := remote.Head(r, opts...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("--vex oci:%s: resolving the image: %w", ref, err)
+	}
+	digests = append(digests, desc.Digest.String())
+	if desc.MediaType.IsIndex() {
+		plats, err := artifact.ResolveImage(ctx, ref, opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--vex oci:%s: %w", ref, err)
+		}
+		for _, p := range plats {
+			digests = append(digests, p.Digest)
+		}
 	}
 	store, err := publish.NewOCI(r.Context().Name(), g.now, remote.WithAuthFromKeychain(authn.DefaultKeychain))
-	if err != nil {
-		return nil, nil, err
-	}
-	atts, err := store.Referrers(ctx, pd)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--vex oci:%s: %w", ref, err)
-	}
-	ad, err := attest.ParseDigest(digest)
 	if err != nil {
 		return nil, nil, err
 	}
 	var (
 		out   []gate.Statement
 		extra []string
+		found int
 	)
-	for _, a := range atts {
-		origin := r.Context().Name() + "@" + digest + " referrer " + a.Manifest
-		got, what, err := v.bundle(ctx, a.Bundle, gate.SourceOCI, origin, []attest.Digest{ad})
+	for _, digest := range digests {
+		pd, err := publish.ParseDigest(digest)
 		if err != nil {
-			fmt.Fprintf(stderr, "vex: %s: skipped, %v\n", origin, err)
-			continue
+			return nil, nil, err
 		}
-		verdict := "counts"
-		if len(got) > 0 && !got[0].Verified {
-			verdict = "ignored unless --allow-unsigned"
+		atts, err := store.Referrers(ctx, pd)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--vex oci:%s: %w", ref, err)
 		}
-		fmt.Fprintf(stderr, "vex: %s: %d %s, %s; %s\n", origin, len(got), plural(len(got), "statement"), what, verdict)
-		for _, s := range got {
-			for _, pr := range s.Products {
-				if s.Verified && ociDigest(pr) == digest {
-					extra = append(extra, pr)
+		ad, err := attest.ParseDigest(digest)
+		if err != nil {
+			return nil, nil, err
+		}
+		found += len(atts)
+		for _, a := range atts {
+			origin := r.Context().Name() + "@" + digest + " referrer " + a.Manifest
+			got, what, err := v.bundle(ctx, a.Bundle, gate.SourceOCI, origin, []attest.Digest{ad})
+			if err != nil {
+				fmt.Fprintf(stderr, "vex: %s: skipped, %v\n", origin, err)
+				continue
+			}
+			verdict := "counts"
+			if len(got) > 0 && !got[0].Verified {
+				verdict = "ignored unless --allow-unsigned"
+			}
+			fmt.Fprintf(stderr, "vex: %s: %d %s, %s; %s\n", origin, len(got), plural(len(got), "statement"), what, verdict)
+			for _, s := range got {
+				for _, pr := range s.Products {
+					if s.Verified && ociDigest(pr) == digest {
+						extra = append(extra, pr)
+					}
 				}
 			}
+			out = append(out, got...)
 		}
-		out = append(out, got...)
 	}
-	if len(atts) == 0 {
-		fmt.Fprintf(stderr, "vex: oci:%s: no bundles attached to %s\n", ref, digest)
+	if found == 0 {
+		fmt.Fprintf(stderr, "vex: oci:%s: no bundles attached to %s\n", ref, strings.Join(digests, ", "))
 	}
 	return out, extra, nil
 }

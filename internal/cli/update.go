@@ -106,9 +106,10 @@ func runUpdate(ctx context.Context, g *globals, p *project, only []string, prog 
 	return sum, nil
 }
 
-// publishBranches puts each branch's current document into the local
-// published store (unsigned: branch documents are working documents; a
-// release is signed) and regenerates the feed from it. Publishing what is
+// publishBranches puts each branch's current document, under the default
+// publish policy, into the local published store (unsigned: branch
+// documents are working documents; a release is signed) and regenerates the
+// feed from it. Publishing what is
 // already there is a no-op, so a run that was interrupted catches up.
 func (p *project) publishBranches(ctx context.Context, g *globals, sum *triage.Summary) error {
 	local, err := p.localPublished(g)
@@ -124,7 +125,14 @@ func (p *project) publishBranches(ctx context.Context, g *globals, sum *triage.S
 		if err != nil {
 			return err
 		}
-		obj, err := objectOf(doc, nil, nil)
+		// The default publish policy: under_investigation is never public
+		// (it says nothing a user can act on, and would hide an earlier
+		// not_affected from scanners that take the latest statement).
+		public, _ := publish.Policy{}.Apply(doc, g.now())
+		if len(public.Statements) == 0 {
+			continue
+		}
+		obj, err := objectOf(public, nil, nil)
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func AdvisoryStatement(v scan.Vulnerability, ev *store.Event, products []openvex
 		Justification:   openvex.Justification(ev.Justification),
 		ImpactStatement: ev.Impact,
 		ActionStatement: ev.Action,
-		StatusNotes:     "From the project's advisory (" + ev.Author + ").",
+		StatusNotes:     "From the project's advisory " + advisoryName(ev, v) + ".",
 		Timestamp:       &ts,
 	}
 	if ev.Notes != "" {
@@ -72,4 +72,24 @@ func AdvisoryStatement(v scan.Vulnerability, ev *store.Event, products []openvex
 		st.ImpactStatement = "Not affected, according to the project's advisory."
 	}
 	return st
+}
+
+// advisoryName names an advisory for people: its ID and, when it has one,
+// its URL (not where vexloom read it from, which may be a local path).
+func advisoryName(ev *store.Event, v scan.Vulnerability) string {
+	var d struct {
+		Advisory struct {
+			ID  string `json:"id"`
+			URL string `json:"url"`
+		} `json:"advisory"`
+	}
+	_ = json.Unmarshal(ev.Data, &d)
+	name := d.Advisory.ID
+	if name == "" {
+		name = v.ID
+	}
+	if d.Advisory.URL != "" {
+		name += " (" + d.Advisory.URL + ")"
+	}
+	return name
 }

@@ -97,6 +97,11 @@ func Reconcile(ctx context.Context, st *store.Store, maintained []string, only .
 		var tr *Transition
 		_, err := st.AppendIf(ctx, t.ID, func(history []store.Event) ([]store.Event, error) {
 			tr = nil
+			if !slices.ContainsFunc(history, func(ev store.Event) bool { return ev.Kind == store.KindObserved }) {
+				// Never found by a scan (the project's own advisory, a
+				// bridged issue): there is no lifecycle to record yet.
+				return nil, nil
+			}
 			v := Derive(t, history, maintained, commits)
 			prev := RecordedState(history)
 			if prev == v.State {
