@@ -79,6 +79,10 @@ func (d Digest) String() string { return d.Algorithm + ":" + d.Hex }
 // hexLengths are the digest algorithms vexloom accepts and their hex lengths.
 var hexLengths = map[string]int{"sha256": 64, "sha512": 128}
 
+// GitCommit is in-toto's digest algorithm for a git commit: the subject of
+// a source release that ships no artifact of its own.
+const GitCommit = "gitCommit"
+
 // ParseDigest reads "sha256:<hex>" or "sha512:<hex>".
 func ParseDigest(s string) (Digest, error) {
 	alg, h, ok := strings.Cut(s, ":")
@@ -97,8 +101,12 @@ func newDigest(alg, h string) (Digest, error) {
 		alg = "sha512"
 	}
 	n, ok := hexLengths[alg]
+	if strings.EqualFold(alg, GitCommit) {
+		// SHA-1 repositories, and SHA-256 ones.
+		alg, n, ok = GitCommit, len(h), len(h) == 40 || len(h) == 64
+	}
 	if !ok {
-		return Digest{}, fmt.Errorf("digest algorithm %q: want sha256 or sha512", truncate(alg))
+		return Digest{}, fmt.Errorf("digest algorithm %q: want sha256, sha512 or gitCommit (40 or 64 hex digits)", truncate(alg))
 	}
 	h = strings.ToLower(h)
 	if len(h) != n {
@@ -128,6 +136,12 @@ type statementJSON struct {
 // gives the same bytes (compact JSON, sorted keys, subjects sorted by name).
 // A document without any product digest is refused with ErrNoSubject.
 func Statement(doc *openvex.VEX) ([]byte, error) {
+	return StatementFor(doc)
+}
+
+// StatementFor is Statement with extra subjects: a source release's commit
+// (digest gitCommit), for a document whose products carry no digest.
+func StatementFor(doc *openvex.VEX, extra ...Subject) ([]byte, error) {
 	if doc == nil {
 		return nil, errors.New("no document")
 	}
@@ -143,6 +157,18 @@ func Statement(doc *openvex.VEX) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, e := range extra {
+		if e.Name == "" || len(e.Digest) == 0 {
+			return nil, fmt.Errorf("%w: an extra subject needs a name and a digest", ErrNoSubject)
+		}
+		for alg, h := range e.Digest {
+			if _, err := newDigest(alg, h); err != nil {
+				return nil, fmt.Errorf("subject %s: %w", truncate(e.Name), err)
+			}
+		}
+		subjects = append(subjects, e)
+	}
+	slices.SortFunc(subjects, func(a, b Subject) int { return strings.Compare(a.Name, b.Name) })
 	if len(subjects) == 0 {
 		return nil, fmt.Errorf("%w: the document names no product with a sha256 or sha512 digest (in its hashes or as an OCI purl version), so there is nothing to attest", ErrNoSubject)
 	}
@@ -285,7 +311,7 @@ func ReadStatement(data []byte) (*openvex.VEX, []Subject, error) {
 		}
 		norm := make(map[string]string, len(s.Digest))
 		for alg, h := range s.Digest {
-			if _, known := hexLengths[alg]; !known {
+			if _, known := hexLengths[alg]; !known && alg != GitCommit {
 				norm[alg] = h // other algorithms are kept as they are, never matched
 				continue
 			}

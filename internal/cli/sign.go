@@ -147,15 +147,20 @@ func newAttestCmd(g *globals) *cobra.Command {
 	var (
 		sf     signerFlags
 		output string
+		commit string
 	)
 	cmd := &cobra.Command{
-		Use:   "attest DOCUMENT --key FILE [-o BUNDLE]",
+		Use:   "attest DOCUMENT --key FILE [--commit SHA] [-o BUNDLE]",
 		Short: "Sign an OpenVEX document as an in-toto attestation in a Sigstore bundle",
 		Long: `Wrap an OpenVEX document (a file, or - for stdin) in an in-toto v1 statement
 (predicate type https://openvex.dev/ns/v0.2.0; the subjects are the
 document's products that have a digest: images, binaries) and sign it into a
 Sigstore bundle with a DSSE envelope. The bundle verifies with vexloom
-verify and with cosign verify-blob-attestation --new-bundle-format.`,
+verify and with cosign verify-blob-attestation --new-bundle-format.
+
+A source release ships no artifact with a digest: --commit names its git
+commit, which becomes the subject (in-toto's gitCommit digest) of the
+project module's product.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			signer, err := sf.signer(g)
@@ -170,7 +175,15 @@ verify and with cosign verify-blob-attestation --new-bundle-format.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			bundle, err := signDocument(cmd.Context(), doc, signer)
+			var extra []attest.Subject
+			if commit != "" {
+				sub, err := commitSubject(doc, commit)
+				if err != nil {
+					return usageError("--commit: %v", err)
+				}
+				extra = append(extra, sub)
+			}
+			bundle, err := signDocument(cmd.Context(), doc, signer, extra...)
 			if err != nil {
 				return err
 			}
@@ -182,15 +195,47 @@ verify and with cosign verify-blob-attestation --new-bundle-format.`,
 	}
 	sf.register(cmd)
 	cmd.Flags().StringVarP(&output, "out", "o", "", "write the bundle to `file` (default stdout)")
+	cmd.Flags().StringVar(&commit, "commit", "", "the release's git commit `SHA` (40 or 64 hex digits), a subject for a source release")
 	return cmd
 }
 
-func signDocument(ctx context.Context, doc *openvex.VEX, signer attest.Signer) ([]byte, error) {
-	st, err := attest.Statement(doc)
+func signDocument(ctx context.Context, doc *openvex.VEX, signer attest.Signer, extra ...attest.Subject) ([]byte, error) {
+	st, err := attest.StatementFor(doc, extra...)
 	if err != nil {
 		return nil, err
 	}
 	return attest.Sign(ctx, st, signer)
+}
+
+// hasDigestProduct reports whether a document names a product with a
+// digest (an image, a binary): something to attest without a commit.
+func hasDigestProduct(doc *openvex.VEX) bool {
+	_, err := attest.Statement(doc)
+	return !errors.Is(err, attest.ErrNoSubject)
+}
+
+// commitSubject makes the subject of a source release: the document's
+// first product (the project's module at the release version), by the
+// release's commit.
+func commitSubject(doc *openvex.VEX, commit string) (attest.Subject, error) {
+	d, err := attest.ParseDigest(attest.GitCommit + ":" + commit)
+	if err != nil {
+		return attest.Subject{}, err
+	}
+	name := ""
+	for _, st := range doc.Statements {
+		for _, p := range st.Products {
+			if name == "" || p.ID < name {
+				if strings.HasPrefix(p.ID, "pkg:golang/") {
+					name = p.ID
+				}
+			}
+		}
+	}
+	if name == "" {
+		return attest.Subject{}, errors.New("the document names no Go module product to attach the commit to")
+	}
+	return attest.Subject{Name: name, Digest: map[string]string{d.Algorithm: d.Hex}}, nil
 }
 
 // verifyFlags say what a bundle must satisfy.
@@ -420,7 +465,24 @@ printed and recorded in the store.`,
 					if err != nil {
 						return err
 					}
-					bundle, err = signDocument(ctx, public, signer)
+					var extra []attest.Subject
+					if kind == publish.KindRelease && !hasDigestProduct(public) {
+						// A source release: its commit is the subject.
+						repo, err := p.openRepository(ctx, g, g.progress(cmd))
+						if err != nil {
+							return err
+						}
+						c, err := repo.ResolveRevision(ctx, ref)
+						if err != nil {
+							return fmt.Errorf("the document names no image or binary, so its release commit is the subject: %w", err)
+						}
+						sub, err := commitSubject(public, c.Hash)
+						if err != nil {
+							return err
+						}
+						extra = append(extra, sub)
+					}
+					bundle, err = signDocument(ctx, public, signer, extra...)
 					if err != nil {
 						return err
 					}

@@ -113,7 +113,7 @@ type Digest struct {
 // String returns "algorithm:hex".
 func (d Digest) String() string { return d.Algorithm + ":" + d.Hex }
 
-// Validate checks the algorithm (sha256 or sha512) and the hex length and
+// Validate checks the algorithm (sha256, sha512 or gitCommit) and the hex length and
 // alphabet (lowercase).
 func (d Digest) Validate() error {
 	var n int
@@ -122,8 +122,14 @@ func (d Digest) Validate() error {
 		n = 64
 	case "sha512":
 		n = 128
+	case "gitCommit":
+		// A source release's commit: SHA-1 or SHA-256 repositories.
+		n = 40
+		if len(d.Hex) == 64 {
+			n = 64
+		}
 	default:
-		return fmt.Errorf("digest algorithm %q is not sha256 or sha512", truncate(d.Algorithm))
+		return fmt.Errorf("digest algorithm %q is not sha256, sha512 or gitCommit", truncate(d.Algorithm))
 	}
 	if len(d.Hex) != n {
 		return fmt.Errorf("%s digest has %d hex digits, want %d", d.Algorithm, len(d.Hex), n)
