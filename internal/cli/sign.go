@@ -642,14 +642,26 @@ const feedRefreshEvery = 10 * time.Second
 func (p *project) feedHandler() http.Handler {
 	g := &globals{now: time.Now, env: os.Environ()}
 	var (
-		mu   sync.Mutex
-		feed *publish.Feed
-		last time.Time
+		mu       sync.Mutex
+		feed     *publish.Feed
+		last     time.Time
+		lastBase string
 	)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The manifest points clients at the archive: at VEXLOOM_FEED_URL
+		// when set (a proxy in front), else where this request came in.
+		base := g.getenv("VEXLOOM_FEED_URL")
+		if base == "" {
+			scheme := "http"
+			if r.TLS != nil {
+				scheme = "https"
+			}
+			base = scheme + "://" + r.Host + "/feed"
+		}
 		mu.Lock()
-		if feed == nil || time.Since(last) > feedRefreshEvery {
-			f, err := p.feed(g, p.feedURL(g))
+		if feed == nil || base != lastBase || time.Since(last) > feedRefreshEvery {
+			lastBase = base
+			f, err := p.feed(g, base)
 			if err == nil {
 				_, err = f.Refresh(r.Context())
 			}
