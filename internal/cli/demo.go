@@ -157,7 +157,7 @@ the Go module proxy.`,
 			if err := demoRelease(cmd, g, dir, p); err != nil {
 				return err
 			}
-			st, err := p.status(cmd)
+			st, err := p.status(cmd, g)
 			if err != nil {
 				return err
 			}

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -76,6 +78,7 @@ func newVEXCmd(g *globals) *cobra.Command {
 		branch  string
 		version int
 		output  string
+		format  string
 	)
 	cmd := &cobra.Command{
 		Use:   "vex --branch BRANCH",
@@ -86,6 +89,9 @@ latest version, or --version N. Every version ever written stays readable.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if branch == "" {
 				return usageError("--branch is required")
+			}
+			if err := checkFormat(format, "openvex", "json"); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			p, err := pf.open(ctx, g, false)
@@ -121,12 +127,24 @@ latest version, or --version N. Every version ever written stays readable.`,
 				return fmt.Errorf("the stored VEX of %s version %d does not parse: %w", branch, doc.Version, err)
 			}
 			return writeOutput(cmd.OutOrStdout(), output, func(w io.Writer) error {
+				if format == "json" {
+					return jsonx.Write(w, struct {
+						Schema      string          `json:"schema"`
+						Branch      string          `json:"branch"`
+						Version     int             `json:"version"`
+						ContentHash string          `json:"content_hash"`
+						Written     time.Time       `json:"written"`
+						File        string          `json:"file"`
+						Document    json.RawMessage `json:"document"`
+					}{schemaBase + "vex/v1", doc.Branch, doc.Version, doc.ContentHash, doc.At.UTC(), doc.Path, json.RawMessage(doc.Body)})
+				}
 				_, err := w.Write(doc.Body)
 				return err
 			})
 		},
 	}
 	pf.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "openvex", "output `format`: openvex (the document) or json (the document with its version and where it was written)")
 	cmd.Flags().StringVarP(&branch, "branch", "b", "", "the `branch`")
 	cmd.Flags().IntVar(&version, "version", 0, "a document `version` (default: the latest)")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `file` instead of stdout")
@@ -255,7 +273,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer p.Close()
-			st, err := p.status(cmd)
+			st, err := p.status(cmd, g)
 			if err != nil {
 				return err
 			}
@@ -265,9 +283,13 @@ func newStatusCmd(g *globals) *cobra.Command {
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "project %s (%s)\n\n", st.Project, st.Store)
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "BRANCH\tCOMMIT\tSCANNED\tFINDINGS\tVEX\tFILE")
+			fmt.Fprintln(tw, "BRANCH\tCOMMIT\tSCANNED\tFINDINGS\tOPEN\tASSESSED\tPUBLISHED\tOLDEST OPEN\tVEX\tFILE")
 			for _, b := range st.Branches {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\tv%d\t%s\n", b.Branch, shortHash(b.Commit), b.Scanned.Format(time.RFC3339), b.Findings, b.VEXVersion, b.VEXFile)
+				oldest := "-"
+				if b.OldestOpen != nil {
+					oldest = fmt.Sprintf("%dd (since %s)", b.OldestOpenDays, b.OldestOpen.Format(time.DateOnly))
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\tv%d\t%s\n", b.Branch, shortHash(b.Commit), b.Scanned.Format(time.RFC3339), b.Findings, b.Open, b.Assessed, b.Published, oldest, b.VEXVersion, b.VEXFile)
 			}
 			tw.Flush()
 			fmt.Fprintf(w, "\ntriages: %d open, %d assessed, %d published, %d closed; %d of the project's own advisories\n", st.Triages["open"], st.Triages["assessed"], st.Triages["published"], st.Triages["closed"], st.Advisories)
@@ -302,9 +324,18 @@ type branchStatus struct {
 	Findings   int       `json:"findings"`
 	VEXVersion int       `json:"vex_version"`
 	VEXFile    string    `json:"vex_file,omitempty"`
+	// Triages on the branch by where they stand there: needing a person,
+	// decided, decided and in the branch's VEX.
+	Open      int `json:"open"`
+	Assessed  int `json:"assessed"`
+	Published int `json:"published"`
+	// OldestOpen is since when the longest-waiting triage on the branch has
+	// needed a person, and OldestOpenDays how many days that is.
+	OldestOpen     *time.Time `json:"oldest_open"`
+	OldestOpenDays int        `json:"oldest_open_days,omitempty"`
 }
 
-func (p *project) status(cmd *cobra.Command) (*statusOutput, error) {
+func (p *project) status(cmd *cobra.Command, g *globals) (*statusOutput, error) {
 	ctx := cmd.Context()
 	maintained, err := p.maintained(ctx)
 	if err != nil {
@@ -336,7 +367,33 @@ func (p *project) status(cmd *cobra.Command) (*statusOutput, error) {
 	if err != nil {
 		return nil, err
 	}
+	index := map[string]int{}
+	for i, b := range st.Branches {
+		index[b.Branch] = i
+	}
+	now := g.now()
 	for _, v := range views {
+		for _, b := range v.Branches {
+			i, ok := index[b.Branch]
+			if !ok {
+				continue
+			}
+			bs := &st.Branches[i]
+			switch {
+			case b.NeedsPerson():
+				bs.Open++
+				since := waitingSince(v, b)
+				if bs.OldestOpen == nil || since.Before(*bs.OldestOpen) {
+					t := since.UTC()
+					bs.OldestOpen = &t
+					bs.OldestOpenDays = int(now.Sub(since).Hours() / 24)
+				}
+			case b.Decision != nil && b.PublishedDecision == b.Decision.Seq:
+				bs.Published++
+			default:
+				bs.Assessed++
+			}
+		}
 		if p.isAdvisory(v) {
 			st.Advisories++
 			continue
@@ -379,4 +436,22 @@ func (p *project) isAdvisory(v triage.View) bool {
 		}
 	}
 	return false
+}
+
+// waitingSince is when a triage started needing a person on a branch: its
+// first observation there, or the decision that stopped holding.
+func waitingSince(v triage.View, b triage.BranchState) time.Time {
+	since := v.Since
+	for _, ev := range v.Events {
+		if ev.Kind == store.KindObserved && slices.Contains(ev.Branches, b.Branch) {
+			if since.IsZero() || ev.At.Before(since) {
+				since = ev.At
+			}
+			break
+		}
+	}
+	if b.Flagged && b.Decision != nil && b.Decision.At.After(since) {
+		since = b.Decision.At
+	}
+	return since
 }

@@ -69,7 +69,7 @@ func newTriageListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			var want triage.State
-			if state != "" {
+			if state != "" && state != "all" {
 				s, err := triage.ParseState(state)
 				if err != nil {
 					return usageError("--state: %v", err)
@@ -121,7 +121,7 @@ func newTriageListCmd(g *globals) *cobra.Command {
 		},
 	}
 	pf.register(cmd)
-	cmd.Flags().StringVar(&state, "state", "", "only triages in this `state` (open, assessed, published, closed)")
+	cmd.Flags().StringVar(&state, "state", "", "only triages in this `state` (open, assessed, published, closed; all is the default)")
 	cmd.Flags().StringVar(&format, "format", "table", "output `format`: table or json")
 	return cmd
 }

@@ -20,6 +20,7 @@ func newUpdateCmd(g *globals) *cobra.Command {
 		pf       projectFlags
 		branches []string
 		format   string
+		api      string
 	)
 	cmd := &cobra.Command{
 		Use:   "update",
@@ -48,6 +49,9 @@ turns.`,
 			}
 			ctx := cmd.Context()
 			prog := g.progress(cmd)
+			if api != "" {
+				g.env = append(g.env, githubAPIEnv+"="+api)
+			}
 			p, err := pf.open(ctx, g, true)
 			if err != nil {
 				return err
@@ -70,6 +74,7 @@ turns.`,
 	pf.register(cmd)
 	cmd.Flags().StringArrayVarP(&branches, "branch", "b", nil, "scan only these maintained `branch`es (names or patterns; repeatable)")
 	cmd.Flags().StringVar(&format, "format", "table", "output `format`: table or json")
+	registerGitHubAPI(cmd, &api)
 	return cmd
 }
 

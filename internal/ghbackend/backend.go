@@ -819,6 +819,14 @@ func (b *Backend) Sync(ctx context.Context, views []triage.View) error {
 	}
 	for _, v := range views {
 		if err := b.syncOne(ctx, v); err != nil {
+			// GitHub refusing one issue (422: too large, invalid) does not
+			// stop the others; anything else (auth, rate limit, network)
+			// does.
+			var ge *github.ErrorResponse
+			if errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == http.StatusUnprocessableEntity {
+				b.log.Warn("GitHub refused the issue of a triage; the others are updated", "triage", v.ID, "error", err)
+				continue
+			}
 			return err
 		}
 	}

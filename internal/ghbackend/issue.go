@@ -136,8 +136,20 @@ type rendered struct {
 }
 
 // render writes the issue of a triage.
+// maxGenerated bounds the generated part of an issue body: GitHub refuses
+// bodies over 65,536 characters, and a maintainer's own text must still fit.
+const maxGenerated = 48 << 10
+
 func render(v triage.View) rendered {
 	md := renderMarkdown(v)
+	if len(md) > maxGenerated {
+		// Cut at a line, on a valid UTF-8 boundary, and say so.
+		cut := strings.LastIndexByte(md[:maxGenerated], '\n')
+		if cut < 0 {
+			cut = maxGenerated
+		}
+		md = strings.ToValidUTF8(md[:cut], "") + "\n\n… cut here: the triage is larger than an issue can show; `vexloom triage show " + v.ID + "` has all of it.\n"
+	}
 	sum := sha256.Sum256([]byte(md))
 	h := hex.EncodeToString(sum[:])
 	data, _ := json.Marshal(IssueData{Triage: v.ID, Vuln: v.VulnID, Dependency: v.Dependency, Hash: h})

@@ -214,6 +214,13 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 }
 
 func (r *Runner) recordScan(ctx context.Context, t *scan.Target, v buildinfo.Versions) error {
+	// The same commit scanned by the same tool against the same database
+	// found the same: the store keeps the scan it has.
+	if prev, err := r.Store.LatestScans(ctx); err == nil {
+		if p := prev[t.Branch]; p != nil && p.Commit == t.Commit && p.DBDigest == r.DB.Digest && p.Tool == v.Tool && p.Engine == v.Engine && len(t.Failed()) == 0 && !failedIn(p) {
+			return nil
+		}
+	}
 	sc := &store.Scan{
 		Branch: t.Branch, Commit: t.Commit, Tool: v.Tool, Engine: v.Engine,
 		DBSource: r.DB.Source, DBVersion: r.DB.Version, DBDigest: r.DB.Digest, At: r.Now(),
@@ -302,9 +309,12 @@ func (r *Runner) publish(ctx context.Context, bs *BranchSummary) error {
 	return nil
 }
 
-// DocumentFileName is the file a branch's VEX is written to.
+// DocumentFileName is the file a branch's VEX is written to: the branch
+// name with "%" and "/" percent-encoded, so that every branch has a file of
+// its own ("release/1.0" and "release_1.0" do not meet) and the name can be
+// read back.
 func DocumentFileName(branch string) string {
-	return strings.ReplaceAll(branch, "/", "_") + ".openvex.json"
+	return strings.NewReplacer("%", "%25", "/", "%2F").Replace(branch) + ".openvex.json"
 }
 
 func databaseName(db scan.Database) string {
@@ -326,4 +336,13 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+func failedIn(sc *store.Scan) bool {
+	for _, m := range sc.Modules {
+		if m.Error != "" {
+			return true
+		}
+	}
+	return false
 }
