@@ -80,21 +80,21 @@ type Summary struct {
 
 // BranchSummary is one branch's part of a run.
 type BranchSummary struct {
-	Branch   string
-	Commit   string
-	Findings int
+	Branch   string `json:"branch"`
+	Commit   string `json:"commit"`
+	Findings int    `json:"findings"`
 	// Document is where the branch's VEX was written, its version, and
 	// whether this run changed it.
-	Document string
-	Version  int
-	Changed  bool
+	Document string `json:"document"`
+	Version  int    `json:"version"`
+	Changed  bool   `json:"changed"`
 }
 
 // CommentSummary is a comment applied during the run.
 type CommentSummary struct {
-	TriageID string
-	Author   string
-	Outcome  string
+	TriageID string `json:"triage"`
+	Author   string `json:"author"`
+	Outcome  string `json:"outcome"`
 }
 
 // Run scans every maintained branch, records what changed, applies new
