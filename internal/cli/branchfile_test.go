@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vexloom/vexloom/examples/demo"
@@ -70,4 +71,21 @@ func auditNames(es []os.DirEntry) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+// A maintained branch deleted upstream does not stop the run for the
+// others: it is reported and treated as no longer maintained.
+func TestMissingMaintainedBranchDoesNotStopUpdate(t *testing.T) {
+	p := newTestProject(t)
+	cfg := filepath.Join(p.dir, "missing-branch.yaml")
+	p.ok("init", "-o", cfg, "--module", demo.Module, "--repository", "repo", "--branch", "main", "--branch", "release-0.9")
+	_, stderr, code := p.run("update", "--config", cfg)
+	if code != 0 || !strings.Contains(stderr, `maintained branch "release-0.9" is not in`) {
+		t.Fatalf("update with a missing branch: exit %d\n%s", code, stderr)
+	}
+	bad := filepath.Join(p.dir, "no-branch.yaml")
+	p.ok("init", "-o", bad, "--module", demo.Module, "--repository", "repo", "--branch", "release-0.9")
+	if _, stderr, code := p.run("update", "--config", bad, "--store", filepath.Join(p.dir, "other-store")); code != 1 || !strings.Contains(stderr, "none of the maintained branches") {
+		t.Errorf("update with no branch at all: exit %d: %s", code, stderr)
+	}
 }

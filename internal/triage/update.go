@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vexloom/vexloom/internal/assess"
@@ -65,6 +67,8 @@ type Runner struct {
 	// Only, when set, restricts this run's scans to the maintained branches
 	// matching these names or patterns; the others keep their last scan.
 	Only []string
+	once sync.Once
+
 	// Author and VEXDir: the documents' author and where they are written.
 	Author string
 	VEXDir string
@@ -97,6 +101,40 @@ type CommentSummary struct {
 	Outcome  string `json:"outcome"`
 }
 
+// maintainedBranches matches the configured names and patterns against the
+// repository's branches. A configured branch that no longer exists (deleted
+// upstream) is reported and no longer maintained — its triages see it gone —
+// rather than stopping the run for every other branch; nothing matching at
+// all is an error.
+func (r *Runner) maintainedBranches(ctx context.Context) ([]string, error) {
+	var out []string
+	var missing []string
+	for _, p := range r.Branches {
+		bs, err := r.Repo.MatchBranches(ctx, []string{p})
+		if errors.Is(err, source.ErrNoBranch) {
+			missing = append(missing, p)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range bs {
+			if !slices.Contains(out, b) {
+				out = append(out, b)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: none of the maintained branches (%s) is in %s", source.ErrNoBranch, strings.Join(r.Branches, ", "), r.Repo.Spec)
+	}
+	r.once.Do(func() {
+		for _, m := range missing {
+			r.Progress.Printf("warning: maintained branch %q is not in %s: treated as no longer maintained", m, r.Repo.Spec)
+		}
+	})
+	return out, nil
+}
+
 // Run scans every maintained branch, records what changed, applies new
 // comments, derives every triage's state and writes each branch's VEX.
 func (r *Runner) Run(ctx context.Context) (*Summary, error) {
@@ -106,7 +144,7 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 	if err := r.Store.Lock(ctx); err != nil {
 		return nil, err
 	}
-	branches, err := r.Repo.MatchBranches(ctx, r.Branches)
+	branches, err := r.maintainedBranches(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +281,7 @@ func (r *Runner) recordScan(ctx context.Context, t *scan.Target, v buildinfo.Ver
 // publish writes a branch's current VEX if it changed, and records which
 // decisions it states.
 func (r *Runner) publish(ctx context.Context, bs *BranchSummary) error {
-	branches, err := r.Repo.MatchBranches(ctx, r.Branches)
+	branches, err := r.maintainedBranches(ctx)
 	if err != nil {
 		return err
 	}
