@@ -176,10 +176,14 @@ func (p *project) policy(ctx context.Context, repo *source.Repository, prog *pro
 		}
 	}
 	for _, w := range warnings {
-		prog.Printf("warning: OWNERS: %v", w)
+		prog.Printf("warning: %v (left out: it gives no one a say)", w)
 	}
 	if tree == nil || len(tree.Dirs()) == 0 {
-		prog.Printf("warning: no OWNERS files found: only the security team can decide triages")
+		if len(warnings) > 0 {
+			prog.Printf("warning: no readable OWNERS file: only the security team can decide triages until it is fixed")
+		} else {
+			prog.Printf("warning: no OWNERS files found: only the security team can decide triages")
+		}
 	}
 	return &owners.Policy{Tree: tree, SecurityTeam: slices.Clone(p.cfg.Owners.SecurityTeam)}, nil
 }
