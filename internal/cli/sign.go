@@ -88,7 +88,7 @@ VEXLOOM_KEY_PASSWORD or COSIGN_PASSWORD.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&prefix, "out", "vexloom", "file name `prefix` of the key pair")
+	cmd.Flags().StringVarP(&prefix, "out", "o", "vexloom", "file name `prefix` of the key pair")
 	cmd.Flags().BoolVar(&force, "force", false, "replace existing files")
 	return cmd
 }
@@ -292,7 +292,7 @@ func newVerifyCmd(g *globals) *cobra.Command {
 		output          string
 	)
 	cmd := &cobra.Command{
-		Use:   "verify BUNDLE (--key FILE | --certificate-identity RE --certificate-oidc-issuer URL --trusted-root FILE) (--digest sha256:HEX... | --without-artifact)",
+		Use:   "verify BUNDLE (--key FILE | --certificate-identity RE --certificate-oidc-issuer URL --trusted-root FILE) [--digest sha256:HEX]...",
 		Short: "Verify a signed VEX bundle and print its statements only if it verifies",
 		Long: `Verify a Sigstore bundle holding an OpenVEX attestation: the signature
 against a public key or a keyless identity, and each --digest (an image or
@@ -309,8 +309,11 @@ expired certificate, digest not a subject, predicate not OpenVEX.`,
 			if err != nil {
 				return err
 			}
-			if len(digests) == 0 && !withoutArtifact {
-				return usageError("name the artifacts with --digest sha256:HEX (repeatable), or pass --without-artifact to check the signature alone")
+			if len(digests) == 0 {
+				if !withoutArtifact {
+					fmt.Fprintln(cmd.ErrOrStderr(), "note: no --digest given: the signature is checked, not which artifact the statements are about")
+				}
+				withoutArtifact = true
 			}
 			for _, d := range digests {
 				pd, err := attest.ParseDigest(d)
@@ -368,17 +371,19 @@ func newPublishCmd(g *globals) *cobra.Command {
 		publishInvestigation bool
 	)
 	cmd := &cobra.Command{
-		Use:   "publish FILE --ref NAME [--key FILE] [--to local|feed|oci:REF|github:OWNER/REPO]...",
+		Use:   "publish FILE --ref NAME [--key FILE] [--to local[:DIR]|feed[:DIR]|oci:REF|github:OWNER/REPO]...",
 		Short: "Sign and publish a VEX document to stores that keep every version",
 		Long: `Publish an OpenVEX document (signed here with --key or --keyless) or an
 already signed Sigstore bundle to one or more stores. No store overwrites
 history: a new version is a new object, old ones stay readable.
 
-  local               the project's content-addressed store (<store>/published),
-                      indexed by subject digest and by product (the default)
-  feed                the vex-repo feed generated from the local store
-                      (<vex dir>/feed), which 'trivy vex repo' can subscribe
-                      to; 'vexloom serve' serves it at /feed/
+  local[:DIR]         a content-addressed store, indexed by subject digest
+                      and by product: the project's (<store>/published, the
+                      default) or DIR
+  feed[:DIR]          the vex-repo feed generated from the project's local
+                      store, written to <vex dir>/feed or DIR, which 'trivy
+                      vex repo' can subscribe to; 'vexloom serve' serves it at
+                      /feed/
   oci:REF             the image's registry, as an OCI 1.1 referrer of each
                       image product (tag scheme where referrers are missing)
   github:OWNER/REPO   GitHub's attestation store (GITHUB_TOKEN)
@@ -522,7 +527,7 @@ printed and recorded in the store.`,
 	}
 	pf.register(cmd)
 	sf.register(cmd)
-	cmd.Flags().StringArrayVar(&to, "to", nil, "a `store`: local, feed, oci:REF or github:OWNER/REPO (repeatable; default local)")
+	cmd.Flags().StringArrayVar(&to, "to", nil, "a `store`: local[:DIR], feed[:DIR], oci:REF or github:OWNER/REPO (repeatable; default local, the project's store)")
 	cmd.Flags().StringVar(&kind, "kind", publish.KindRelease, "what the document is: release or branch")
 	cmd.Flags().StringVar(&ref, "ref", "", "the release (tag) or branch `name` the document belongs to")
 	cmd.Flags().StringVar(&feedURL, "feed-url", "http://localhost:8080/feed", "the `URL` the feed is served at (what users give to trivy vex repo)")
@@ -594,8 +599,19 @@ func (p *project) publishStore(ctx context.Context, g *globals, dest, feedURL st
 	switch {
 	case dest == "local":
 		return p.localPublished(g)
+	case strings.HasPrefix(dest, "local:"):
+		return publish.NewLocal(strings.TrimPrefix(dest, "local:"), g.now)
 	case dest == "feed":
 		return p.feed(g, feedURL)
+	case strings.HasPrefix(dest, "feed:"):
+		local, err := p.localPublished(g)
+		if err != nil {
+			return nil, err
+		}
+		return publish.NewFeed(publish.FeedConfig{
+			Name: p.cfg.Project.Module, Description: "VEX for " + p.cfg.Project.Module + ", published by vexloom",
+			Author: p.author(), BaseURL: feedURL, Dir: strings.TrimPrefix(dest, "feed:"),
+		}, local)
 	case strings.HasPrefix(dest, "oci:"):
 		return publish.NewOCI(strings.TrimPrefix(dest, "oci:"), g.now, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
 	case strings.HasPrefix(dest, "github:"):
@@ -609,7 +625,7 @@ func (p *project) publishStore(ctx context.Context, g *globals, dest, feedURL st
 		}
 		return publish.NewGitHub(client, strings.TrimPrefix(dest, "github:"))
 	}
-	return nil, usageError("--to %q: want local, feed, oci:REF or github:OWNER/REPO", dest)
+	return nil, usageError("--to %q: want local[:DIR], feed[:DIR], oci:REF or github:OWNER/REPO", dest)
 }
 
 // feed is the project's vex-repo feed, generated from the local store.
