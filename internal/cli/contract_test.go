@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -60,4 +62,17 @@ func TestIssueCommandLine(t *testing.T) {
 	if !strings.Contains(strings.ToLower(table), "oldest") {
 		t.Errorf("status (table) does not show the oldest open triage's age:\n%s", table)
 	}
+}
+
+// init reads the module path from the repository's go.mod when --module is
+// not given.
+func TestInitReadsTheModulePath(t *testing.T) {
+	p := newTestProject(t)
+	cfg := filepath.Join(p.dir, "inferred.yaml")
+	p.ok("init", "-o", cfg, "--repository", "repo", "--branch", "main")
+	data, err := os.ReadFile(cfg)
+	if err != nil || !strings.Contains(string(data), "example.com/vexloom-demo") {
+		t.Fatalf("the module was not read from go.mod: %v\n%s", err, data)
+	}
+	p.ok("update", "--config", cfg, "--store", filepath.Join(p.dir, "inferred-store"), "-q")
 }

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/mod/modfile"
 
 	"github.com/vexloom/vexloom/internal/assess"
 	"github.com/vexloom/vexloom/internal/config"
 	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/source"
 	"github.com/vexloom/vexloom/internal/store"
 	"github.com/vexloom/vexloom/internal/triage"
 	"github.com/vexloom/vexloom/internal/vex"
@@ -40,6 +42,20 @@ given. Example:
     --branch master --branch 'release-1.*' --security-team security-response-committee`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Module == "" {
+				// Read it from the go.mod at the root of a local repository
+				// (or of the current directory).
+				dir := "."
+				if o.Repository != "" && !source.IsRemote(o.Repository) {
+					dir = filepath.Join(filepath.Dir(output), filepath.FromSlash(o.Repository))
+				}
+				if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+					o.Module = modfile.ModulePath(data)
+				}
+				if o.Module == "" {
+					return usageError("--module is required: no go.mod at the repository's root to read it from")
+				}
+			}
 			data, err := config.Starter(o)
 			if err != nil {
 				return usageError("%v", err)
@@ -59,7 +75,7 @@ given. Example:
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Module, "module", "", "the project's main Go `module` path (required)")
+	f.StringVar(&o.Module, "module", "", "the project's main Go `module` path (default: read from the go.mod at the root of a local repository or the current directory)")
 	f.StringVar(&o.Repository, "repository", "", "the project's git `repository`: a URL or a path relative to the file (default: the directory of the file)")
 	f.StringArrayVarP(&o.Branches, "branch", "b", nil, "a maintained `branch` name or pattern such as release-1.* (repeatable; required)")
 	f.StringVar(&o.Owners, "owners", "", "a `directory` holding OWNERS files (default: read them from the repository's default branch)")
