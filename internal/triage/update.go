@@ -231,8 +231,18 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	sum.Transitions = append(sum.Transitions, trs...)
+	// Every branch's document is built from one derivation of the views:
+	// what one branch publishes does not change another's document.
+	pubViews, err := Views(ctx, r.Store, branches)
+	if err != nil {
+		return nil, err
+	}
+	scans, err := r.Store.LatestScans(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for i := range sum.Branches {
-		if err := r.publish(ctx, &sum.Branches[i]); err != nil {
+		if err := r.publish(ctx, &sum.Branches[i], pubViews, scans); err != nil {
 			return nil, err
 		}
 	}
@@ -280,19 +290,7 @@ func (r *Runner) recordScan(ctx context.Context, t *scan.Target, v buildinfo.Ver
 
 // publish writes a branch's current VEX if it changed, and records which
 // decisions it states.
-func (r *Runner) publish(ctx context.Context, bs *BranchSummary) error {
-	branches, err := r.maintainedBranches(ctx)
-	if err != nil {
-		return err
-	}
-	views, err := Views(ctx, r.Store, branches)
-	if err != nil {
-		return err
-	}
-	scans, err := r.Store.LatestScans(ctx)
-	if err != nil {
-		return err
-	}
+func (r *Runner) publish(ctx context.Context, bs *BranchSummary, views []View, scans map[string]*store.Scan) error {
 	prev, err := r.Store.LatestDocument(ctx, bs.Branch)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
