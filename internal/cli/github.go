@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v75/github"
 	"github.com/spf13/cobra"
@@ -16,6 +18,7 @@ import (
 	"github.com/vexloom/vexloom/internal/config"
 	"github.com/vexloom/vexloom/internal/ghbackend"
 	"github.com/vexloom/vexloom/internal/progress"
+	"github.com/vexloom/vexloom/internal/store"
 	"github.com/vexloom/vexloom/internal/triage"
 )
 
@@ -37,17 +40,34 @@ func githubBackend(ctx context.Context, g *globals, p *project, prog *progress.R
 	if err != nil {
 		return nil, err
 	}
-	return &countedBackend{Backend: b, prog: prog}, nil
+	return &countedBackend{Backend: b, prog: prog, store: p.store}, nil
 }
 
-// countedBackend reports the requests of a run when the run is done.
+// countedBackend reports the requests of a run when the run is done, and
+// records in each triage's history when a person reopened its issue.
 type countedBackend struct {
 	*ghbackend.Backend
-	prog *progress.Reporter
+	prog  *progress.Reporter
+	store *store.Store
 }
 
 // Sync is the last call of a run.
 func (c *countedBackend) Sync(ctx context.Context, views []triage.View) error {
+	for _, r := range c.Backend.Reopened() {
+		ref := fmt.Sprintf("github-reopened:%s#%d@%s", r.TriageID, r.Issue, r.At.UTC().Format(time.RFC3339))
+		first, err := c.store.Claim(ctx, ref, "reopened", "")
+		if err != nil {
+			return err
+		}
+		if !first {
+			continue
+		}
+		data, _ := json.Marshal(map[string]any{"reopened_issue": r.Issue, "at": r.At.UTC()})
+		if _, err := c.store.Append(ctx, store.Event{TriageID: r.TriageID, Kind: store.KindComment, Author: "github", Source: "github",
+			Notes: fmt.Sprintf("issue #%d was reopened by a person", r.Issue), Data: data}); err != nil {
+			return err
+		}
+	}
 	err := c.Backend.Sync(ctx, views)
 	n := c.Backend.Requests()
 	c.prog.Printf("github: %d %s", n, plural(n, "request"))
