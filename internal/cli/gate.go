@@ -449,9 +449,27 @@ func advisoryFinding(mod, version string, a advisory.Advisory, s advisory.Statem
 // policy verifies nothing (--allow-unsigned alone).
 type vexVerifier struct {
 	policy *attest.Policy
+	// allowUnsigned: unverified statements count too (--allow-unsigned).
+	allowUnsigned bool
+}
+
+// unverifiedVerdict says what happens to statements that did not verify.
+func (v *vexVerifier) unverifiedVerdict() string {
+	if v.allowUnsigned {
+		return "counted anyway (--allow-unsigned)"
+	}
+	return "ignored unless --allow-unsigned"
 }
 
 func (f *gateFlags) verifier() (*vexVerifier, error) {
+	v, err := f.verifierFor()
+	if v != nil {
+		v.allowUnsigned = f.allowUnsigned
+	}
+	return v, err
+}
+
+func (f *gateFlags) verifierFor() (*vexVerifier, error) {
 	switch {
 	case f.key != "":
 		data, err := readBounded(f.key, attest.MaxKeySize)
@@ -601,7 +619,7 @@ func loadVEX(ctx context.Context, g *globals, spec string, v *vexVerifier, publi
 	note := func(origin string, n int, what string) {
 		verdict := "counts"
 		if len(sts) > 0 && !sts[len(sts)-1].Verified {
-			verdict = "ignored unless --allow-unsigned"
+			verdict = v.unverifiedVerdict()
 		}
 		if n == 0 {
 			verdict = "no statements"
@@ -764,7 +782,7 @@ func loadOCI(ctx context.Context, g *globals, ref string, v *vexVerifier, stderr
 			}
 			verdict := "counts"
 			if len(got) > 0 && !got[0].Verified {
-				verdict = "ignored unless --allow-unsigned"
+				verdict = v.unverifiedVerdict()
 			}
 			fmt.Fprintf(stderr, "vex: %s: %d %s, %s; %s\n", origin, len(got), plural(len(got), "statement"), what, verdict)
 			for _, s := range got {
