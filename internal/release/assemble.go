@@ -108,13 +108,7 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 	for _, m := range t.Failed() {
 		return nil, fmt.Errorf("scanning %s at the release: %s", m.Path, m.Error)
 	}
-	v := buildinfo.Get()
-	evidence := assess.Evidence{
-		Analysis: "symbol",
-		Tool:     buildinfo.ToolName + " " + v.Tool,
-		Engine:   buildinfo.EngineModule + " " + v.Engine,
-		Database: dbName(o.DB),
-	}
+	evidence := triage.ScanEvidence(o.DB)
 	rp := triage.ReleasePoint{Branch: branch, Name: o.Ref, Target: t, Evidence: evidence, Now: o.Now}
 	views, err := triage.ReleaseViews(ctx, o.Store, rp)
 	if err != nil {
@@ -313,13 +307,6 @@ func binaryFromFile(path string) (*artifact.Binary, error) {
 		b.Version = info.Main.Version
 	}
 	return b, nil
-}
-
-func dbName(db scan.Database) string {
-	if db.Version == "" {
-		return db.Source
-	}
-	return db.Source + "@" + db.Version
 }
 
 func shortHash(h string) string {

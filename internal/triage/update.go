@@ -165,12 +165,7 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 		}
 	}
 	v := buildinfo.Get()
-	evidence := assess.Evidence{
-		Analysis: "symbol",
-		Tool:     buildinfo.ToolName + " " + v.Tool,
-		Engine:   buildinfo.EngineModule + " " + v.Engine,
-		Database: databaseName(r.DB),
-	}
+	evidence := ScanEvidence(r.DB)
 	for i, b := range toScan {
 		r.Progress.Printf("[%d/%d] branch %s", i+1, len(toScan), b)
 		c, err := r.Repo.ResolveBranch(ctx, b)
@@ -353,11 +348,21 @@ func DocumentFileName(branch string) string {
 	return strings.NewReplacer("%", "%25", "/", "%2F").Replace(branch) + ".openvex.json"
 }
 
-func databaseName(db scan.Database) string {
-	if db.Version == "" {
-		return db.Source
+// ScanEvidence is the evidence of the automatic assessments a symbol-level
+// scan against db makes: the analysis, vexloom's and the engine's versions,
+// the database and its version.
+func ScanEvidence(db scan.Database) assess.Evidence {
+	v := buildinfo.Get()
+	name := db.Source
+	if db.Version != "" {
+		name += "@" + db.Version
 	}
-	return db.Source + "@" + db.Version
+	return assess.Evidence{
+		Analysis: "symbol",
+		Tool:     buildinfo.ToolName + " " + v.Tool,
+		Engine:   buildinfo.EngineModule + " " + v.Engine,
+		Database: name,
+	}
 }
 
 func moduleName(m scan.ModuleResult) string {
