@@ -826,14 +826,7 @@ func loadResultSigner(path string, g *globals) (*attest.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading --signing-key: %w", err)
 	}
-	k, err := attest.LoadPrivateKey(data, func() ([]byte, error) {
-		for _, v := range []string{"VEXLOOM_KEY_PASSWORD", "COSIGN_PASSWORD"} {
-			if pw := g.getenv(v); pw != "" {
-				return []byte(pw), nil
-			}
-		}
-		return nil, errors.New("the key is encrypted: set VEXLOOM_KEY_PASSWORD or COSIGN_PASSWORD")
-	})
+	k, err := attest.LoadPrivateKey(data, keyPassword(g))
 	if err != nil {
 		return nil, fmt.Errorf("--signing-key %s: %w", path, err)
 	}

@@ -34,26 +34,32 @@ func init() {
 // maxInputFile bounds a document or bundle read from a file.
 const maxInputFile = attest.MaxBundleSize
 
+// readInput reads a document or bundle from a file, or stdin for "-".
 func readInput(cmd *cobra.Command, path string) ([]byte, error) {
-	var r io.Reader
-	if path == "-" {
-		r = cmd.InOrStdin()
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
+	if path != "-" {
+		return readBounded(path, maxInputFile)
 	}
-	data, err := io.ReadAll(io.LimitReader(r, int64(maxInputFile)+1))
+	data, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), int64(maxInputFile)+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+		return nil, fmt.Errorf("reading stdin: %w", err)
 	}
 	if len(data) > maxInputFile {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxInputFile)
+		return nil, fmt.Errorf("stdin is larger than %d bytes", maxInputFile)
 	}
 	return data, nil
+}
+
+// keyPassword is the password of an encrypted (cosign-format) private key,
+// from the environment.
+func keyPassword(g *globals) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		for _, v := range []string{"VEXLOOM_KEY_PASSWORD", "COSIGN_PASSWORD"} {
+			if p := g.getenv(v); p != "" {
+				return []byte(p), nil
+			}
+		}
+		return nil, errors.New("the key is encrypted: set VEXLOOM_KEY_PASSWORD or COSIGN_PASSWORD")
+	}
 }
 
 func newKeygenCmd(g *globals) *cobra.Command {
@@ -118,18 +124,11 @@ func (f *signerFlags) signer(g *globals) (attest.Signer, error) {
 	case f.key != "" && f.keyless:
 		return nil, usageError("--key and --keyless exclude each other")
 	case f.key != "":
-		data, err := os.ReadFile(f.key)
+		data, err := readBounded(f.key, attest.MaxKeySize)
 		if err != nil {
 			return nil, fmt.Errorf("reading the key: %w", err)
 		}
-		return attest.LoadPrivateKey(data, func() ([]byte, error) {
-			for _, v := range []string{"VEXLOOM_KEY_PASSWORD", "COSIGN_PASSWORD"} {
-				if p := g.getenv(v); p != "" {
-					return []byte(p), nil
-				}
-			}
-			return nil, errors.New("the key is encrypted: set VEXLOOM_KEY_PASSWORD or COSIGN_PASSWORD")
-		})
+		return attest.LoadPrivateKey(data, keyPassword(g))
 	case f.keyless:
 		tok := f.idToken
 		if tok == "" {
@@ -604,14 +603,7 @@ func (p *project) publishStore(ctx context.Context, g *globals, dest, feedURL st
 	case dest == "feed":
 		return p.feed(g, feedURL)
 	case strings.HasPrefix(dest, "feed:"):
-		local, err := p.localPublished(g)
-		if err != nil {
-			return nil, err
-		}
-		return publish.NewFeed(publish.FeedConfig{
-			Name: p.cfg.Project.Module, Description: "VEX for " + p.cfg.Project.Module + ", published by vexloom",
-			Author: p.author(), BaseURL: feedURL, Dir: strings.TrimPrefix(dest, "feed:"),
-		}, local)
+		return p.feedIn(g, feedURL, strings.TrimPrefix(dest, "feed:"))
 	case strings.HasPrefix(dest, "oci:"):
 		return publish.NewOCI(strings.TrimPrefix(dest, "oci:"), g.now, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
 	case strings.HasPrefix(dest, "github:"):
@@ -628,8 +620,14 @@ func (p *project) publishStore(ctx context.Context, g *globals, dest, feedURL st
 	return nil, usageError("--to %q: want local[:DIR], feed[:DIR], oci:REF or github:OWNER/REPO", dest)
 }
 
-// feed is the project's vex-repo feed, generated from the local store.
+// feed is the project's vex-repo feed, generated from the local store and
+// written to <vex dir>/feed.
 func (p *project) feed(g *globals, baseURL string) (*publish.Feed, error) {
+	return p.feedIn(g, baseURL, filepath.Join(p.vexDir(), "feed"))
+}
+
+// feedIn is the project's feed written to dir.
+func (p *project) feedIn(g *globals, baseURL, dir string) (*publish.Feed, error) {
 	local, err := p.localPublished(g)
 	if err != nil {
 		return nil, err
@@ -639,7 +637,7 @@ func (p *project) feed(g *globals, baseURL string) (*publish.Feed, error) {
 		Description: "VEX for " + p.cfg.Project.Module + ", published by vexloom",
 		Author:      p.author(),
 		BaseURL:     baseURL,
-		Dir:         filepath.Join(p.vexDir(), "feed"),
+		Dir:         dir,
 	}, local)
 }
 

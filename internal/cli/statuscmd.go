@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -256,8 +257,8 @@ or deleted.`,
 				}
 				fmt.Fprintf(w, "%s%s\n", prefix, eventLine(ev))
 				if c, ok := comments[ev.CommentRef]; ok && ev.CommentRef != "" {
-					for _, l := range splitLines(c.Body) {
-						fmt.Fprintf(w, "    > %s\n", l)
+					for l := range strings.Lines(c.Body) {
+						fmt.Fprintf(w, "    > %s\n", strings.TrimSuffix(l, "\n"))
 					}
 				}
 			}
@@ -421,22 +422,6 @@ func (p *project) status(cmd *cobra.Command, g *globals) (*statusOutput, error) 
 	}
 	sort.Strings(st.NeedsPerson)
 	return st, nil
-}
-
-func splitLines(s string) []string {
-	var out []string
-	for len(s) > 0 {
-		i := 0
-		for i < len(s) && s[i] != '\n' {
-			i++
-		}
-		out = append(out, s[:i])
-		if i < len(s) {
-			i++
-		}
-		s = s[i:]
-	}
-	return out
 }
 
 // isAdvisory reports whether a triage is one of the project's own
