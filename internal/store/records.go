@@ -395,8 +395,10 @@ ORDER BY f.id`)
 			return nil, err
 		}
 		f.At = parseStamp(at)
-		if err := json.Unmarshal([]byte(mods), &f.Modules); err != nil {
-			return nil, fmt.Errorf("reading the failed scan %d of %s: %w", f.ID, f.Branch, err)
+		if mods != "" {
+			if err := json.Unmarshal([]byte(mods), &f.Modules); err != nil {
+				return nil, fmt.Errorf("reading the failed scan %d of %s: %w", f.ID, f.Branch, err)
+			}
 		}
 		bf := out[f.Branch]
 		if bf == nil {
