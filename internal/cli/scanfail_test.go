@@ -209,3 +209,34 @@ func TestScanFailureKeepsTheBranch(t *testing.T) {
 		}
 	}
 }
+
+// scan --format openvex writes no document when a module could not be
+// scanned: it would state nothing about that module as if it had nothing.
+// It still exits 1 naming the module; the JSON report, which carries the
+// error, is still written.
+func TestScanOpenVEXRefusesAFailedModule(t *testing.T) {
+	e := newEnv(t)
+	for _, gomod := range []string{"this is not a go.mod\n", "go 1.24.0\n", "module \x1b[31mred\n\ngo 1.24.0\nrequire (\n"} {
+		dir := t.TempDir()
+		writeTree(t, dir, map[string]string{"go.mod": gomod, "main.go": "package main\n\nfunc main() {}\n"})
+		out := filepath.Join(t.TempDir(), "vex.json")
+		stdout, stderr, code := e.run("scan", "--format", "openvex", "-o", out, "-q", dir)
+		if code != 1 || !strings.Contains(stderr, "module") || !strings.Contains(stderr, "go.mod") {
+			t.Errorf("%q: exit %d, want 1 naming the module\n%s\n%s", gomod, code, stdout, stderr)
+		}
+		if strings.ContainsAny(stderr, "\x1b\x07") {
+			t.Errorf("%q: the error carries terminal escapes: %q", gomod, stderr)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%q: a document was written: %v", gomod, err)
+		}
+		stdout, stderr, code = e.run("scan", "--format", "openvex", "-q", dir)
+		if code != 1 || stdout != "" {
+			t.Errorf("%q to stdout: exit %d, want 1 and nothing written\n%s\n%s", gomod, code, stdout, stderr)
+		}
+		stdout, _, code = e.run("scan", "--format", "json", "-q", dir)
+		if code != 1 || !strings.Contains(stdout, `"error"`) {
+			t.Errorf("%q as JSON: exit %d, want 1 with the error in the report\n%s", gomod, code, stdout)
+		}
+	}
+}
