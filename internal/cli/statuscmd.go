@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/modfile"
@@ -309,6 +311,15 @@ func newStatusCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\tv%d\t%s\n", b.Branch, shortHash(b.Commit), b.Scanned.Format(time.RFC3339), b.Findings, b.Open, b.Assessed, b.Published, oldest, b.VEXVersion, b.VEXFile)
 			}
 			tw.Flush()
+			for _, b := range st.Branches {
+				if f := b.Failing; f != nil {
+					kept := "no complete scan yet"
+					if b.Commit != "" {
+						kept = "keeps its last complete scan of " + shortHash(b.Commit)
+					}
+					fmt.Fprintf(w, "failing: %s since %s (%d %s, latest at %s on %s; %s): %s\n", b.Branch, f.Since.Format(time.RFC3339), f.Attempts, plural(f.Attempts, "attempt"), f.At.Format(time.RFC3339), shortHash(f.Commit), kept, termSafe(f.Reason))
+				}
+			}
 			fmt.Fprintf(w, "\ntriages: %d open, %d assessed, %d published, %d closed; %d of the project's own advisories\n", st.Triages["open"], st.Triages["assessed"], st.Triages["published"], st.Triages["closed"], st.Advisories)
 			for _, id := range st.NeedsPerson {
 				fmt.Fprintf(w, "  needs a person: %s\n", id)
@@ -350,6 +361,19 @@ type branchStatus struct {
 	// needed a person, and OldestOpenDays how many days that is.
 	OldestOpen     *time.Time `json:"oldest_open"`
 	OldestOpenDays int        `json:"oldest_open_days,omitempty"`
+	// Failing is set while the branch's scans fail: since the first failed
+	// attempt after its last complete scan (whose commit, findings and
+	// VEX the other fields still show), why the latest one failed, at
+	// which commit, and how many attempts failed.
+	Failing *branchFailing `json:"failing,omitempty"`
+}
+
+type branchFailing struct {
+	Since    time.Time `json:"since"`
+	Reason   string    `json:"reason"`
+	Commit   string    `json:"commit"`
+	At       time.Time `json:"at"`
+	Attempts int       `json:"attempts"`
 }
 
 func (p *project) status(cmd *cobra.Command, g *globals) (*statusOutput, error) {
@@ -367,13 +391,31 @@ func (p *project) status(cmd *cobra.Command, g *globals) (*statusOutput, error) 
 		Branches: []branchStatus{}, Triages: map[string]int{"open": 0, "assessed": 0, "published": 0, "closed": 0},
 		NeedsPerson: []string{},
 	}
-	for _, b := range maintained {
-		sc := scans[b]
-		fs, err := p.store.Findings(ctx, sc.ID)
-		if err != nil {
-			return nil, err
+	failing, err := p.store.FailingBranches(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// A branch whose every scan failed has no complete scan to be known
+	// by; it is listed all the same.
+	listed := slices.Clone(maintained)
+	for b := range failing {
+		if !slices.Contains(listed, b) && p.configuredBranch(b) {
+			listed = append(listed, b)
 		}
-		bs := branchStatus{Branch: b, Commit: sc.Commit, Scanned: sc.At.UTC(), Database: sc.DBSource + "@" + sc.DBVersion, Findings: len(fs)}
+	}
+	sort.Strings(listed)
+	for _, b := range listed {
+		bs := branchStatus{Branch: b}
+		if sc := scans[b]; sc != nil {
+			fs, err := p.store.Findings(ctx, sc.ID)
+			if err != nil {
+				return nil, err
+			}
+			bs.Commit, bs.Scanned, bs.Database, bs.Findings = sc.Commit, sc.At.UTC(), sc.DBSource+"@"+sc.DBVersion, len(fs)
+		}
+		if f := failing[b]; f != nil {
+			bs.Failing = &branchFailing{Since: f.Since.UTC(), Reason: f.Latest.Reason, Commit: f.Latest.Commit, At: f.Latest.At.UTC(), Attempts: f.Attempts}
+		}
 		if d, err := p.store.LatestDocument(ctx, b); err == nil {
 			bs.VEXVersion = d.Version
 			bs.VEXFile = filepath.Join(p.vexDir(), triage.DocumentFileName(b))
@@ -424,6 +466,17 @@ func (p *project) status(cmd *cobra.Command, g *globals) (*statusOutput, error) 
 	return st, nil
 }
 
+// configuredBranch reports whether b matches the project's branch names
+// and patterns.
+func (p *project) configuredBranch(b string) bool {
+	for _, pat := range p.cfg.Branches {
+		if ok, _ := path.Match(pat, b); ok || pat == b {
+			return true
+		}
+	}
+	return false
+}
+
 // isAdvisory reports whether a triage is one of the project's own
 // advisories: about the project's module, which no scan of the project
 // finds, with statements from an advisory.
@@ -455,4 +508,26 @@ func waitingSince(v triage.View, b triage.BranchState) time.Time {
 		since = b.Decision.At
 	}
 	return since
+}
+
+// termSafe makes text from outside (a scan's error quotes the go.mod it
+// could not parse) safe to print on a terminal: control and bidirectional
+// formatting characters are written as escapes.
+func termSafe(s string) string {
+	if !strings.ContainsFunc(s, unsafeRune) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unsafeRune(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == 0x200E || r == 0x200F || r == 0x061C
 }

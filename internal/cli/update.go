@@ -11,6 +11,7 @@ import (
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/publish"
+	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/triage"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -62,11 +63,14 @@ turns.`,
 				return err
 			}
 			if format == "json" {
-				return jsonx.Write(cmd.OutOrStdout(), updateJSON(sum))
+				if err := jsonx.Write(cmd.OutOrStdout(), updateJSON(sum)); err != nil {
+					return err
+				}
+			} else {
+				writeUpdateSummary(cmd.OutOrStdout(), sum)
 			}
-			writeUpdateSummary(cmd.OutOrStdout(), sum)
 			if len(sum.Failures) > 0 {
-				return fmt.Errorf("%d %s could not be scanned; see above", len(sum.Failures), plural(len(sum.Failures), "module"))
+				return fmt.Errorf("%w: %d %s could not be scanned: %s", scan.ErrIncomplete, len(sum.Failures), plural(len(sum.Failures), "module"), termSafe(strings.Join(sum.Failures, "; ")))
 			}
 			return nil
 		},
@@ -197,7 +201,10 @@ func writeUpdateSummary(w io.Writer, sum *triage.Summary) {
 		fmt.Fprintf(w, "%d %s: %s\n", counts[k], plural(counts[k], "triage"), k)
 	}
 	for _, f := range sum.Failures {
-		fmt.Fprintf(w, "failed: %s\n", f)
+		fmt.Fprintf(w, "failed: %s\n", termSafe(f))
+	}
+	for _, f := range sum.Failing {
+		fmt.Fprintf(w, "%s keeps its last complete scan and VEX: nothing was recorded or published for it\n", f.Branch)
 	}
 }
 
@@ -207,6 +214,9 @@ type updateOutput struct {
 	Transitions []transitionOutput      `json:"transitions"`
 	Comments    []triage.CommentSummary `json:"comments"`
 	Failures    []string                `json:"failures"`
+	// Failing are the branches whose scan did not complete: they kept
+	// their last complete scan and VEX.
+	Failing []triage.BranchFailure `json:"failing"`
 }
 
 type transitionOutput struct {
@@ -233,6 +243,10 @@ func updateJSON(sum *triage.Summary) updateOutput {
 	}
 	if out.Failures == nil {
 		out.Failures = []string{}
+	}
+	out.Failing = sum.Failing
+	if out.Failing == nil {
+		out.Failing = []triage.BranchFailure{}
 	}
 	return out
 }

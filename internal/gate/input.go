@@ -31,7 +31,8 @@ const scanSchemaPrefix = "https://github.com/vexloom/vexloom/schema/scan/"
 // MaxInputSize bytes are read. Findings come back sorted by level
 // (strongest first), ID, module and product.
 //
-// A vexloom report naming modules that could not be scanned gives the
+// A vexloom report naming modules that could not be scanned, or a
+// govulncheck stream that stopped before its SBOM message, gives the
 // findings it holds together with an error wrapping ErrIncomplete.
 func ReadFindings(r io.Reader) ([]Finding, Format, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxInputSize+1))
@@ -267,6 +268,13 @@ func readGovulncheck(data []byte) ([]Finding, error) {
 		f.Product = product
 		slices.Sort(f.Symbols)
 		out = append(out, *f)
+	}
+	// govulncheck writes the SBOM message once it has loaded the
+	// packages, before any finding: a stream without one is a scan that
+	// stopped early (a go.mod that does not parse, packages that do not
+	// load, an interrupted run), not a scan that found nothing.
+	if sbom == nil {
+		return out, fmt.Errorf("%w: the govulncheck stream has no SBOM message: the scan stopped before analysing any package (or govulncheck is older than v1.1.0)", ErrIncomplete)
 	}
 	return out, nil
 }

@@ -105,8 +105,10 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range t.Failed() {
-		return nil, fmt.Errorf("scanning %s at the release: %s", m.Path, m.Error)
+	// A module that could not be scanned would be missing from the
+	// document: refuse rather than emit a release VEX without it.
+	if err := t.Incomplete(); err != nil {
+		return nil, fmt.Errorf("scanning release %s: %w", o.Ref, err)
 	}
 	evidence := triage.ScanEvidence(o.DB)
 	rp := triage.ReleasePoint{Branch: branch, Name: o.Ref, Target: t, Evidence: evidence, Now: o.Now}

@@ -17,7 +17,13 @@ import (
 // OpenVEX builds the OpenVEX document of a scan: one statement per scanned
 // module (the product, at the scanned revision) and vulnerability, with the
 // vulnerable dependencies as subcomponents.
+//
+// A scan in which a module failed has no document: the statements would
+// omit that module's vulnerabilities as if it had none.
 func OpenVEX(r *Scan, opts Options) (*openvex.VEX, error) {
+	if failures := r.Failures(); len(failures) > 0 {
+		return nil, fmt.Errorf("%w: no OpenVEX document is written: %s", scan.ErrIncomplete, strings.Join(failures, "; "))
+	}
 	author := opts.Author
 	if author == "" {
 		author = buildinfo.ToolName

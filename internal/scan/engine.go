@@ -116,9 +116,19 @@ func Run(ctx context.Context, req Request) (*Output, error) {
 		env = append(env, "GOVERSION="+req.GoVersion)
 	}
 
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	pr, pw := io.Pipe()
 	stderr := &boundedBuffer{max: maxStderr}
-	cmd := vulnscan.Command(ctx, args...)
+	// The engine does not survive its context being cancelled: x/vuln
+	// v1.9.0 returns a nil result without an error when its call graph is
+	// interrupted, and dereferences it in a goroutine of its own, which
+	// takes the whole process down. So the engine runs on a context that
+	// is never cancelled and, when ours is, is left to finish in the
+	// background while Run returns the cancellation: an interrupted scan
+	// is an error, never a crash nor a shorter result.
+	cmd := vulnscan.Command(context.WithoutCancel(ctx), args...)
 	cmd.Stdin = strings.NewReader("")
 	cmd.Stdout = pw
 	cmd.Stderr = stderr
@@ -139,9 +149,20 @@ func Run(ctx context.Context, req Request) (*Output, error) {
 		wg.Wait()
 		return nil, fmt.Errorf("starting govulncheck: %w", err)
 	}
-	runErr := cmd.Wait()
-	pw.Close()
-	wg.Wait()
+	done := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		wg.Wait()
+		done <- err
+	}()
+	var runErr error
+	select {
+	case runErr = <-done:
+	case <-ctx.Done():
+		// The decoder drains the engine's output until it ends.
+		return nil, ctx.Err()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

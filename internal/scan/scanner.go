@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -116,6 +117,38 @@ func (t *Target) Failed() []ModuleResult {
 	return out
 }
 
+// ErrIncomplete says a scan did not complete: a module could not be
+// scanned. A scan that did not complete is not an empty scan; what it did
+// not find may still be there.
+var ErrIncomplete = errors.New("scan did not complete")
+
+// Incomplete returns an error wrapping ErrIncomplete that names the target
+// and each module that could not be scanned, or nil when every module was
+// scanned.
+func (t *Target) Incomplete() error {
+	failed := t.Failed()
+	if len(failed) == 0 {
+		return nil
+	}
+	parts := make([]string, 0, len(failed))
+	for _, m := range failed {
+		parts = append(parts, "module "+m.Name()+": "+firstLine(m.Error))
+	}
+	return fmt.Errorf("%w: %s: %s", ErrIncomplete, t.Name(), strings.Join(parts, "; "))
+}
+
+// Name is how errors name the module: its path, else (a go.mod that does
+// not parse has none) its directory.
+func (m ModuleResult) Name() string {
+	if m.Path != "" {
+		return m.Path
+	}
+	if m.Dir == "" || m.Dir == "." {
+		return "in the repository's root directory"
+	}
+	return "in " + m.Dir
+}
+
 // ScanTree scans the working tree at dir as it is on disk.
 func (s *Scanner) ScanTree(ctx context.Context, dir string) (*Target, error) {
 	tree, err := source.OpenTree(dir)
@@ -133,6 +166,10 @@ func (s *Scanner) ScanTree(ctx context.Context, dir string) (*Target, error) {
 	t := &Target{Dir: tree.Root}
 	s.opts.Progress.Printf("scanning %s (%d %s)", tree.Root, len(mods), plural(len(mods), "module"))
 	for i, m := range mods {
+		// An interrupted scan is an error, never a shorter result.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		res := ModuleResult{Path: m.Path, Dir: m.Dir}
 		if m.Err != nil {
 			res.Error = m.Err.Error()
@@ -153,6 +190,9 @@ func (s *Scanner) ScanTree(ctx context.Context, dir string) (*Target, error) {
 			return nil, err
 		}
 		t.Modules = append(t.Modules, res)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -191,6 +231,10 @@ func (s *Scanner) ScanCommit(ctx context.Context, repo *source.Repository, branc
 	}
 	read := repo.FileReaderAt(ctx, commit.Hash)
 	for i, m := range mods {
+		// An interrupted scan is an error, never a shorter result.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		res := ModuleResult{Path: m.Path, Dir: m.Dir}
 		if m.Err != nil {
 			res.Error = m.Err.Error()
@@ -221,6 +265,9 @@ func (s *Scanner) ScanCommit(ctx context.Context, repo *source.Repository, branc
 	}
 	if err := wt.Close(); err != nil {
 		s.opts.Progress.Printf("  warning: removing worktree: %v", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

@@ -129,9 +129,18 @@ func (s *Store) ResolveAlias(ctx context.Context, id string) ([]string, error) {
 	return out, rows.Err()
 }
 
-// LatestScans returns the latest scan of each branch, by branch.
+// goodScan is the SQL condition of a complete scan: no module has an
+// error. Failed scans are recorded in scan_failures; a store written before
+// that may hold some in scans, and they never count as a branch's latest.
+// The modules column is JSON, where a key is always written `"error":` and
+// a quote inside a value is always escaped, so the pattern matches the key
+// only.
+const goodScan = `modules NOT LIKE '%"error":%'`
+
+// LatestScans returns the latest complete scan of each branch, by branch: a
+// scan in which a module failed is never a branch's latest.
 func (s *Store) LatestScans(ctx context.Context) (map[string]*Scan, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, branch, commit_hash, commit_time, tool, engine, db_source, db_version, db_digest, at, modules FROM scans WHERE id IN (SELECT MAX(id) FROM scans GROUP BY branch)`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, branch, commit_hash, commit_time, tool, engine, db_source, db_version, db_digest, at, modules FROM scans WHERE id IN (SELECT MAX(id) FROM scans WHERE `+goodScan+` GROUP BY branch)`)
 	if err != nil {
 		return nil, err
 	}
@@ -319,4 +328,85 @@ func (s *Store) FindTriage(ctx context.Context, ref string) (Triage, error) {
 		names = append(names, t.ID+" ("+t.Dependency+")")
 	}
 	return Triage{}, fmt.Errorf("%q is in %d triages, %w: %s", ref, len(match), ErrAmbiguous, strings.Join(names, ", "))
+}
+
+// ScanFailure is an attempt to scan a branch that did not complete: a
+// module whose go.mod does not parse, whose dependencies could not be
+// downloaded or whose packages do not load.
+type ScanFailure struct {
+	ID     int64
+	Branch string
+	Commit string
+	// AfterScan is the branch's latest complete scan when the attempt
+	// failed (0: none).
+	AfterScan int64
+	At        time.Time
+	// Reason says in a line why the scan failed.
+	Reason string
+	// Modules are the scanned modules, the failed ones with their error.
+	Modules []ScannedModule
+}
+
+// BranchFailure says that a branch has failed to scan since its last
+// complete scan.
+type BranchFailure struct {
+	Branch string
+	// Since is the first failed attempt after the last complete scan.
+	Since time.Time
+	// Attempts counts the failed attempts since then.
+	Attempts int
+	// Latest is the latest failed attempt.
+	Latest ScanFailure
+}
+
+// RecordScanFailure records a failed scan of a branch. It does not touch
+// the branch's scans: its latest complete scan stays its latest.
+func (s *Store) RecordScanFailure(ctx context.Context, f *ScanFailure) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM scans WHERE branch = ? AND `+goodScan, f.Branch).Scan(&f.AfterScan); err != nil {
+			return fmt.Errorf("reading the scans of %s: %w", f.Branch, err)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO scan_failures (branch, commit_hash, after_scan, at, reason, modules) VALUES (?,?,?,?,?,?)`,
+			f.Branch, f.Commit, f.AfterScan, stamp(f.At), f.Reason, mustJSON(f.Modules))
+		if err != nil {
+			return fmt.Errorf("recording the failed scan of %s: %w", f.Branch, err)
+		}
+		f.ID, err = res.LastInsertId()
+		return err
+	})
+}
+
+// FailingBranches returns the branches whose scans have failed since their
+// last complete scan, by branch. A complete scan recorded after a failure
+// heals the branch.
+func (s *Store) FailingBranches(ctx context.Context) (map[string]*BranchFailure, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT f.id, f.branch, f.commit_hash, f.after_scan, f.at, f.reason, f.modules FROM scan_failures f
+WHERE f.after_scan = (SELECT COALESCE(MAX(s.id), 0) FROM scans s WHERE s.branch = f.branch AND s.`+goodScan+`)
+ORDER BY f.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]*BranchFailure{}
+	for rows.Next() {
+		var f ScanFailure
+		var at, mods string
+		if err := rows.Scan(&f.ID, &f.Branch, &f.Commit, &f.AfterScan, &at, &f.Reason, &mods); err != nil {
+			return nil, err
+		}
+		f.At = parseStamp(at)
+		if mods != "" {
+			if err := json.Unmarshal([]byte(mods), &f.Modules); err != nil {
+				return nil, fmt.Errorf("reading the failed scan %d of %s: %w", f.ID, f.Branch, err)
+			}
+		}
+		bf := out[f.Branch]
+		if bf == nil {
+			bf = &BranchFailure{Branch: f.Branch, Since: f.At}
+			out[f.Branch] = bf
+		}
+		bf.Attempts++
+		bf.Latest = f
+	}
+	return out, rows.Err()
 }

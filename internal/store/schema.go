@@ -117,6 +117,24 @@ CREATE TABLE cursors (
 );
 CREATE INDEX cursors_key ON cursors(key, seq);
 ` + appendOnly("scans", "findings", "vulnerabilities", "aliases", "triages", "events", "comments", "acks", "documents", "cursors"),
+
+	// 2: scans that did not complete. A failed scan is not an empty scan:
+	// it is recorded here, never in scans, so the branch keeps its last
+	// good scan while status can say since when and why it fails.
+	// after_scan is the id of the branch's latest good scan when the
+	// attempt failed (0 when there was none).
+	`
+CREATE TABLE scan_failures (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	branch      TEXT NOT NULL,
+	commit_hash TEXT NOT NULL,
+	after_scan  INTEGER NOT NULL,
+	at          TEXT NOT NULL,
+	reason      TEXT NOT NULL,
+	modules     TEXT NOT NULL
+);
+CREATE INDEX scan_failures_branch ON scan_failures(branch, id);
+` + appendOnly("scan_failures"),
 }
 
 // appendOnly returns triggers that refuse UPDATE and DELETE on tables.

@@ -21,6 +21,10 @@ type Observed struct {
 	// Failed lists the modules that could not be scanned: their earlier
 	// observations stand, since nothing is known now.
 	Failed []string
+	// FailedDirs are the directories of the modules that could not be
+	// scanned: a go.mod that does not parse names no module path, and
+	// what was observed in its directory stands too.
+	FailedDirs []string
 	// Evidence for automatic assessments (tool, engine, database).
 	Evidence assess.Evidence
 }
@@ -39,7 +43,10 @@ func ObservedFromTarget(t *scan.Target, ev assess.Evidence) Observed {
 	o := Observed{Branch: t.Branch, Commit: t.Commit, Evidence: ev}
 	for _, m := range t.Modules {
 		if m.Error != "" {
-			o.Failed = append(o.Failed, m.Path)
+			if m.Path != "" {
+				o.Failed = append(o.Failed, m.Path)
+			}
+			o.FailedDirs = append(o.FailedDirs, m.Dir)
 			continue
 		}
 		for _, f := range m.Findings {
@@ -217,7 +224,7 @@ func newObservationEvents(history []store.Event, o Observed, fs []ModuleFinding)
 		}
 	}
 	for _, mod := range sortedKeys(last) {
-		if prev := last[mod]; prev != nil && !inScan[mod] && !slices.Contains(o.Failed, mod) {
+		if prev := last[mod]; prev != nil && !inScan[mod] && !o.failed(prev) {
 			evs = append(evs, goneEvent(o, mod, "no longer found in "+mod))
 		}
 	}
@@ -231,12 +238,18 @@ func newObservationEvents(history []store.Event, o Observed, fs []ModuleFinding)
 func goneEvents(history []store.Event, o Observed) []store.Event {
 	var evs []store.Event
 	for mod, prev := range lastObservations(history, o.Branch) {
-		if prev != nil && !slices.Contains(o.Failed, mod) {
+		if prev != nil && !o.failed(prev) {
 			evs = append(evs, goneEvent(o, mod, fmt.Sprintf("no longer found in %s on %s at %s", mod, o.Branch, short(o.Commit))))
 		}
 	}
 	slices.SortFunc(evs, func(a, b store.Event) int { return strings.Compare(string(a.Data), string(b.Data)) })
 	return evs
+}
+
+// failed reports whether an earlier observation is in a module that could
+// not be scanned now, by path or by directory.
+func (o Observed) failed(prev *Observation) bool {
+	return slices.Contains(o.Failed, prev.Module) || slices.Contains(o.FailedDirs, prev.ModuleDir)
 }
 
 func goneEvent(o Observed, module, reason string) store.Event {

@@ -2,6 +2,7 @@ package triage
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -39,6 +40,14 @@ type ReleasePoint struct {
 // The views name the release's branch as their one branch, so
 // BuildBranchDocument turns them into the release's statements.
 func ReleaseViews(ctx context.Context, st *store.Store, rp ReleasePoint) ([]View, error) {
+	// A release's views are its statements: a module that could not be
+	// scanned would drop its vulnerabilities from them.
+	if rp.Target == nil {
+		return nil, fmt.Errorf("%w: release %s has no scan", scan.ErrIncomplete, rp.Name)
+	}
+	if err := rp.Target.Incomplete(); err != nil {
+		return nil, fmt.Errorf("release %s: %w", rp.Name, err)
+	}
 	o := ObservedFromTarget(rp.Target, rp.Evidence)
 	o.Branch = rp.Branch
 	keys, groups := groupFindings(o.Findings)

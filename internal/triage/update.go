@@ -80,6 +80,16 @@ type Summary struct {
 	Transitions []Transition
 	Comments    []CommentSummary
 	Failures    []string
+	// Failing are the branches whose scan did not complete in this run:
+	// they kept their last complete scan and their document.
+	Failing []BranchFailure
+}
+
+// BranchFailure is a branch whose scan did not complete.
+type BranchFailure struct {
+	Branch string `json:"branch"`
+	Commit string `json:"commit"`
+	Reason string `json:"reason"`
 }
 
 // BranchSummary is one branch's part of a run.
@@ -174,15 +184,29 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 		}
 		t, err := r.Scanner.ScanCommit(ctx, r.Repo, b, c)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("scanning %s: %w", b, err)
+		}
+		if failed := t.Failed(); len(failed) > 0 {
+			// A scan that did not complete is not an empty scan: nothing
+			// of it is observed, the branch keeps its last complete scan
+			// (for its document and every triage's state) and its
+			// document is neither rewritten nor published. The attempt is
+			// recorded so status says since when and why it fails.
+			bf, err := r.recordFailure(ctx, t, failed)
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range failed {
+				sum.Failures = append(sum.Failures, fmt.Sprintf("%s: module %s: %s", t.Name(), m.Name(), m.Error))
+			}
+			sum.Failing = append(sum.Failing, bf)
+			r.Progress.Printf("  %s keeps its last complete scan: %s", b, bf.Reason)
+			continue
 		}
 		if err := r.recordScan(ctx, t, v); err != nil {
 			return nil, err
 		}
 		obs := ObservedFromTarget(t, evidence)
-		for _, m := range t.Failed() {
-			sum.Failures = append(sum.Failures, fmt.Sprintf("%s: module %s: %s", t.Name(), moduleName(m), m.Error))
-		}
 		changes, err := Observe(ctx, r.Store, obs)
 		if err != nil {
 			return nil, err
@@ -256,13 +280,39 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 	return sum, nil
 }
 
+// recordFailure records a scan of a branch that did not complete.
+func (r *Runner) recordFailure(ctx context.Context, t *scan.Target, failed []scan.ModuleResult) (BranchFailure, error) {
+	var reasons []string
+	for _, m := range failed {
+		reasons = append(reasons, "module "+m.Name()+": "+oneLine(m.Error))
+	}
+	f := &store.ScanFailure{Branch: t.Branch, Commit: t.Commit, At: r.Now(), Reason: strings.Join(reasons, "; ")}
+	for _, m := range t.Modules {
+		f.Modules = append(f.Modules, store.ScannedModule{Path: m.Path, Dir: m.Dir, Version: m.Version, GoVersion: m.GoVersion.Version, Error: m.Error})
+	}
+	if err := r.Store.RecordScanFailure(ctx, f); err != nil {
+		return BranchFailure{}, err
+	}
+	return BranchFailure{Branch: t.Branch, Commit: t.Commit, Reason: f.Reason}, nil
+}
+
 func (r *Runner) recordScan(ctx context.Context, t *scan.Target, v buildinfo.Versions) error {
+	if err := t.Incomplete(); err != nil {
+		return err
+	}
 	// The same commit scanned by the same tool against the same database
-	// found the same: the store keeps the scan it has.
-	if prev, err := r.Store.LatestScans(ctx); err == nil {
-		if p := prev[t.Branch]; p != nil && p.Commit == t.Commit && p.DBDigest == r.DB.Digest && p.Tool == v.Tool && p.Engine == v.Engine && len(t.Failed()) == 0 && !failedIn(p) {
-			return nil
-		}
+	// found the same: the store keeps the scan it has, unless the branch
+	// failed since, when the complete scan is what heals it.
+	prev, err := r.Store.LatestScans(ctx)
+	if err != nil {
+		return err
+	}
+	failing, err := r.Store.FailingBranches(ctx)
+	if err != nil {
+		return err
+	}
+	if p := prev[t.Branch]; p != nil && p.Commit == t.Commit && p.DBDigest == r.DB.Digest && p.Tool == v.Tool && p.Engine == v.Engine && failing[t.Branch] == nil {
+		return nil
 	}
 	sc := &store.Scan{
 		Branch: t.Branch, Commit: t.Commit, Tool: v.Tool, Engine: v.Engine,
@@ -365,11 +415,9 @@ func ScanEvidence(db scan.Database) assess.Evidence {
 	}
 }
 
-func moduleName(m scan.ModuleResult) string {
-	if m.Path != "" {
-		return m.Path
-	}
-	return m.Dir
+// oneLine folds an error's lines into one.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }
 
 func plural(n int, one, many string) string {
@@ -377,13 +425,4 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-func failedIn(sc *store.Scan) bool {
-	for _, m := range sc.Modules {
-		if m.Error != "" {
-			return true
-		}
-	}
-	return false
 }
