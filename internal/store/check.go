@@ -23,7 +23,11 @@ const sqliteMagic = "SQLite format 3\x00"
 func checkHeader(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return err
+		// A link to nothing, say: it exists, so it is not replaced.
+		if target, lerr := os.Readlink(path); lerr == nil {
+			return fmt.Errorf("opening the store %s: it links to %s: %w", path, target, err)
+		}
+		return fmt.Errorf("opening the store %s: %w", path, err)
 	}
 	if fi.IsDir() {
 		return notStore(path, "it is a directory")

@@ -61,6 +61,11 @@ func snapshot(t *testing.T, dir string) map[string]string {
 			out[rel+"/"] = ""
 			return nil
 		}
+		if d.Type()&os.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			out[rel] = "link to " + target
+			return err
+		}
 		b, err := os.ReadFile(p)
 		out[rel] = string(b)
 		return err
@@ -99,6 +104,9 @@ func TestOpenRefusesWhatIsNotAStore(t *testing.T) {
 		{"directory in place of the file", func(t *testing.T, dir string) {
 			os.Mkdir(filepath.Join(dir, FileName), 0o755)
 		}, ErrNotStore, "directory"},
+		{"a link to nothing", func(t *testing.T, dir string) {
+			os.Symlink(filepath.Join(dir, "elsewhere.db"), filepath.Join(dir, FileName))
+		}, os.ErrNotExist, "elsewhere.db"},
 		{"SQLite with no tables", func(t *testing.T, dir string) {
 			sqliteFile(t, filepath.Join(dir, FileName), `PRAGMA user_version = 7`)
 		}, ErrNotStore, "no tables"},
