@@ -85,13 +85,14 @@ func (f *projectFlags) open(ctx context.Context, g *globals, create bool) (*proj
 		return nil, err
 	}
 	dir := f.storeDir(cfg)
+	openStore := store.Open
 	if !create {
-		if _, err := os.Stat(filepath.Join(dir, store.FileName)); err != nil {
-			return nil, fmt.Errorf("no store in %s yet: run `vexloom update` first", dir)
-		}
+		openStore = store.OpenExisting
 	}
-	st, err := store.Open(ctx, dir, g.now)
-	if err != nil {
+	st, err := openStore(ctx, dir, g.now)
+	if errors.Is(err, store.ErrNoStore) {
+		return nil, fmt.Errorf("%w in %s yet: run `vexloom update` first", store.ErrNoStore, dir)
+	} else if err != nil {
 		return nil, err
 	}
 	return &project{cfg: cfg, store: st}, nil
