@@ -213,6 +213,20 @@ func hasDigestProduct(doc *openvex.VEX) bool {
 	return !errors.Is(err, attest.ErrNoSubject)
 }
 
+// releaseSubject is the subject binding a release document's module
+// product to the commit ref resolves to in the project's repository.
+func releaseSubject(ctx context.Context, g *globals, cmd *cobra.Command, p *project, doc *openvex.VEX, ref string) (attest.Subject, error) {
+	repo, err := p.openRepository(ctx, g, g.progress(cmd))
+	if err != nil {
+		return attest.Subject{}, err
+	}
+	c, err := repo.ResolveRevision(ctx, ref)
+	if err != nil {
+		return attest.Subject{}, err
+	}
+	return commitSubject(doc, c.Hash)
+}
+
 // commitSubject makes the subject of a source release: the document's
 // first product (the project's module at the release version), by the
 // release's commit.
@@ -470,21 +484,19 @@ printed and recorded in the store.`,
 						return err
 					}
 					var extra []attest.Subject
-					if kind == publish.KindRelease && !hasDigestProduct(public) {
-						// A source release: its commit is the subject.
-						repo, err := p.openRepository(ctx, g, g.progress(cmd))
-						if err != nil {
-							return err
-						}
-						c, err := repo.ResolveRevision(ctx, ref)
-						if err != nil {
+					if kind == publish.KindRelease {
+						// The release commit is the subject of the project's
+						// module product (what gate --release checks); for a
+						// source release it is the only one.
+						sub, err := releaseSubject(ctx, g, cmd, p, public, ref)
+						if err != nil && !hasDigestProduct(public) {
 							return fmt.Errorf("the document names no image or binary, so its release commit is the subject: %w", err)
 						}
-						sub, err := commitSubject(public, c.Hash)
-						if err != nil {
-							return err
+						if err == nil {
+							extra = append(extra, sub)
+						} else {
+							g.progress(cmd).Printf("note: the module product is not signed for the release commit: %v", err)
 						}
-						extra = append(extra, sub)
 					}
 					bundle, err = signDocument(ctx, public, signer, extra...)
 					if err != nil {
