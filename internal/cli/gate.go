@@ -33,6 +33,7 @@ import (
 	"github.com/vexloom/vexloom/internal/artifact"
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/gate"
+	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/report"
 	"github.com/vexloom/vexloom/internal/scan"
@@ -201,7 +202,7 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 	}
 	var policy *gate.Policy
 	if f.policy != "" {
-		data, err := readBounded(f.policy, gate.MaxPolicySize)
+		data, err := infile.Read(ctx, f.policy, gate.MaxPolicySize)
 		if err != nil {
 			return fmt.Errorf("reading the policy: %w", err)
 		}
@@ -261,7 +262,7 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 		verifier.releaseCommit = rel.commit
 		subjects = append(subjects, gate.Subject{Name: "git+" + p.cfg.RepositorySpec() + "@" + f.release, Digest: map[string]string{"gitCommit": rel.commit}})
 	} else {
-		data, err := readBounded(f.scanFile, gate.MaxInputSize)
+		data, err := infile.Read(ctx, f.scanFile, gate.MaxInputSize)
 		if err != nil {
 			return fmt.Errorf("reading the scan results: %w", err)
 		}
@@ -304,7 +305,7 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 		if len(f.subjects) > 0 {
 			subjects = subjects[:0]
 			for _, s := range f.subjects {
-				d, err := fileSHA256(s)
+				d, err := fileSHA256(ctx, s)
 				if err != nil {
 					return fmt.Errorf("--subject: %w", err)
 				}
@@ -491,7 +492,7 @@ func (f *gateFlags) verifierFor() (*vexVerifier, error) {
 			err error
 		)
 		if f.trustedRoot != "" {
-			tm, err = root.NewTrustedRootFromPath(f.trustedRoot)
+			tm, err = readTrustedRoot(f.trustedRoot)
 			if err != nil {
 				return nil, fmt.Errorf("reading --trusted-root: %w", err)
 			}
@@ -740,7 +741,7 @@ func loadVEX(ctx context.Context, g *globals, spec string, v *vexVerifier, publi
 		return nil, nil, fmt.Errorf("--vex %s: %w", spec, err)
 	}
 	if !fi.IsDir() {
-		data, err := readBounded(spec, attest.MaxBundleSize)
+		data, err := infile.Read(ctx, spec, attest.MaxBundleSize)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--vex %s: %w", spec, err)
 		}
@@ -768,7 +769,7 @@ func loadVEX(ctx context.Context, g *globals, spec string, v *vexVerifier, publi
 		if n++; n > maxVEXFiles {
 			return fmt.Errorf("more than %d files", maxVEXFiles)
 		}
-		data, err := readBounded(path, attest.MaxBundleSize)
+		data, err := infile.Read(ctx, path, attest.MaxBundleSize)
 		if err != nil {
 			return err
 		}
@@ -899,32 +900,30 @@ func loadResultSigner(path string, g *globals) (*attest.PrivateKey, error) {
 	return k, nil
 }
 
-// readBounded reads a regular file of at most limit bytes.
+// readBounded reads a regular file of at most limit bytes, for callers
+// without a context (keys, read before any work): infile.Read, which
+// refuses FIFOs and devices rather than wait on them.
 func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	return infile.Read(context.Background(), path, limit)
+}
+
+// maxTrustedRoot bounds a Sigstore trusted root file.
+const maxTrustedRoot = 8 << 20
+
+// readTrustedRoot reads a Sigstore trusted_root.json through the bounded
+// reader (sigstore-go's own reader reads any file whole).
+func readTrustedRoot(path string) (*root.TrustedRoot, error) {
+	data, err := readBounded(path, maxTrustedRoot)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
+	return root.NewTrustedRootFromJSON(data)
 }
 
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
+func fileSHA256(ctx context.Context, path string) (string, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("reading %s: %w", path, err)
+	if _, err := infile.Copy(ctx, h, path); err != nil {
+		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

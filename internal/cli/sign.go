@@ -19,11 +19,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	openvex "github.com/openvex/go-vex/pkg/vex"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/ghbackend"
+	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/vex"
@@ -36,19 +36,18 @@ func init() {
 // maxInputFile bounds a document or bundle read from a file.
 const maxInputFile = attest.MaxBundleSize
 
-// readInput reads a document or bundle from a file, or stdin for "-".
+// readInput reads a document or bundle from a file (a regular one: never
+// a FIFO or a device), or stdin for "-", giving up when the command's
+// context is cancelled.
 func readInput(cmd *cobra.Command, path string) ([]byte, error) {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if path != "-" {
-		return readBounded(path, maxInputFile)
+		return infile.Read(ctx, path, maxInputFile)
 	}
-	data, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), int64(maxInputFile)+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading stdin: %w", err)
-	}
-	if len(data) > maxInputFile {
-		return nil, fmt.Errorf("stdin is larger than %d bytes", maxInputFile)
-	}
-	return data, nil
+	return infile.ReadAll(ctx, cmd.InOrStdin(), "stdin", maxInputFile)
 }
 
 // keyPassword is the password of an encrypted (cosign-format) private key,
@@ -273,7 +272,7 @@ func (f *verifyFlags) policy() (attest.Policy, error) {
 	case f.key != "" && (f.identity != "" || f.issuer != ""):
 		return attest.Policy{}, usageError("--key and --certificate-identity exclude each other")
 	case f.key != "":
-		data, err := os.ReadFile(f.key)
+		data, err := readBounded(f.key, attest.MaxKeySize)
 		if err != nil {
 			return attest.Policy{}, fmt.Errorf("reading the public key: %w", err)
 		}
@@ -289,7 +288,7 @@ func (f *verifyFlags) policy() (attest.Policy, error) {
 		if f.trustedRoot == "" {
 			return attest.Policy{}, usageError("keyless verification needs --trusted-root (the Sigstore trusted_root.json; vexloom does not fetch it)")
 		}
-		tr, err := root.NewTrustedRootFromPath(f.trustedRoot)
+		tr, err := readTrustedRoot(f.trustedRoot)
 		if err != nil {
 			return attest.Policy{}, fmt.Errorf("reading the trusted root: %w", err)
 		}
