@@ -63,6 +63,8 @@ func TestVerifySubjectBinding(t *testing.T) {
 		{"uppercase hex in the subject", "[" + subj(module, "gitCommit", strings.ToUpper(strings.Repeat("ab", 20))) + "]", []Digest{mustDigest(t, "gitCommit:"+strings.Repeat("ab", 20))}, false, nil, []string{module}},
 		{"uppercase hex asked", "[" + subj(module, "gitCommit", strings.Repeat("ab", 20)) + "]", []Digest{{Algorithm: GitCommit, Hex: strings.ToUpper(strings.Repeat("ab", 20))}}, false, nil, []string{module}},
 		{"malformed hex in the subject", "[" + subj(module, "gitCommit", strings.Repeat("zz", 20)) + "]", []Digest{releaseCommit}, false, ErrMalformed, nil},
+		{"the image's name with another digest", "[" + subj(strings.Replace(imagePURL, "%s", imageSHA256, 1), "sha256", hexSum256("another image")) + "]", []Digest{mustDigest(t, "sha256:"+hexSum256("another image"))}, false, ErrSubject, nil},
+		{"the binary's name with another digest", "[" + subj("kube-apiserver", "sha256", hexSum256("another binary")) + "]", []Digest{mustDigest(t, "sha256:"+hexSum256("another binary"))}, false, ErrSubject, nil},
 		{"image only: the module is not about it", "[" + subj("img", "sha256", imageSHA256) + "]", []Digest{image}, false, nil, []string{strings.Replace(imagePURL, "%s", imageSHA256, 1)}},
 		{"any: the image of two asked", "[" + subj("img", "sha256", imageSHA256) + "]", []Digest{releaseCommit, image}, true, nil, []string{strings.Replace(imagePURL, "%s", imageSHA256, 1)}},
 		{"all: the image of two asked", "[" + subj("img", "sha256", imageSHA256) + "]", []Digest{releaseCommit, image}, false, ErrSubject, nil},
@@ -113,4 +115,63 @@ func TestSubjectHasZeroDigest(t *testing.T) {
 	if (Subject{Name: "x", Digest: map[string]string{}}).Has(Digest{Algorithm: "sha256"}) {
 		t.Error("a subject without digests has an empty one")
 	}
+}
+
+// FuzzAbout: whatever the subjects, About keeps only subjects that carry
+// an artifact asked about and only products bound to them.
+func FuzzAbout(f *testing.F) {
+	commit := strings.Repeat("2", 40)
+	f.Add(`[{"name":"pkg:golang/k8s.io/kubernetes@v1.34.2","digest":{"gitCommit":"` + commit + `"}}]`)
+	f.Add(`[{"name":"img","digest":{"sha256":"` + imageSHA256 + `"}},{"name":"img","digest":{"sha256":"` + strings.ToUpper(imageSHA256) + `"}}]`)
+	f.Add(`[{"name":"","digest":{"gitCommit":"` + commit + `","sha1":"` + commit + `"}}]`)
+	f.Add(`[]`)
+	pred, err := vex.Marshal(demoDocument(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	asked := []Digest{{Algorithm: GitCommit, Hex: commit}, {Algorithm: "sha256", Hex: imageSHA256}}
+	f.Fuzz(func(t *testing.T, subjects string) {
+		st := `{"_type":"https://in-toto.io/Statement/v1","subject":` + subjects + `,"predicateType":"https://openvex.dev/ns/v0.2.0","predicate":` + string(pred) + `}`
+		doc, subs, err := ReadStatement([]byte(st))
+		if err != nil {
+			return
+		}
+		before := len(doc.Statements)
+		about, matched, dropped := About(doc, subs, asked)
+		if len(doc.Statements) != before {
+			t.Fatal("About changed its input")
+		}
+		names := map[string]bool{}
+		for _, s := range matched {
+			if !s.Has(asked[0]) && !s.Has(asked[1]) {
+				t.Fatalf("subject %v carries no artifact asked about", s)
+			}
+			names[s.Name] = true
+		}
+		kept := 0
+		for _, st := range about.Statements {
+			for _, p := range st.Products {
+				kept++
+				own, _ := productDigests(p.Component)
+				bound := names[p.ID] || names[p.Identifiers["purl"]]
+				for _, d := range own {
+					for _, s := range matched {
+						if s.Has(d) {
+							bound = true
+						}
+					}
+				}
+				if !bound {
+					t.Fatalf("product %s kept but bound to no subject asked about", p.ID)
+				}
+			}
+		}
+		total := 0
+		for _, st := range doc.Statements {
+			total += len(st.Products)
+		}
+		if kept+dropped != total {
+			t.Fatalf("%d kept + %d dropped != %d products", kept, dropped, total)
+		}
+	})
 }

@@ -205,46 +205,52 @@ func digestList(ds []Digest) string {
 
 // About restricts a signed document to what it says about the artifacts
 // digests: the subjects holding one of them, and the statements' products
-// bound to such a subject — named by it (the subject's name is the
-// product's @id or package URL: a source release's module and its commit)
-// or carrying the subject's asked-for digest itself (in its hashes, or as
-// its package URL's version: a binary, an image platform). A statement
+// bound to such a subject — a product that carries one of them itself (in
+// its hashes, or as its package URL's version: a binary, an image
+// platform), or that the subject names (its @id or package URL: a source
+// release's module and its commit) unless the product carries another
+// digest of the same algorithm (then it is another artifact). A statement
 // keeps only its bound products; a statement with none is left out.
 // dropped counts the products left out. doc is not modified.
 func About(doc *openvex.VEX, subjects []Subject, digests []Digest) (about *openvex.VEX, matched []Subject, dropped int) {
-	type binding struct {
-		names   map[string]bool
-		digests []Digest
-	}
-	b := binding{names: map[string]bool{}}
+	// byName: the asked-for digests the matched subjects carry, by
+	// subject name; all: every one of them.
+	byName := map[string][]Digest{}
+	var all []Digest
 	for _, s := range subjects {
 		hit := false
 		for _, d := range digests {
 			if s.Has(d) {
 				hit = true
-				if !slices.Contains(b.digests, d) {
-					b.digests = append(b.digests, d)
+				if !slices.Contains(all, d) {
+					all = append(all, d)
+				}
+				if s.Name != "" {
+					byName[s.Name] = append(byName[s.Name], d)
 				}
 			}
 		}
 		if hit {
 			matched = append(matched, s)
-			if s.Name != "" {
-				b.names[s.Name] = true
-			}
 		}
 	}
 	bound := func(c openvex.Component) bool {
-		if (c.ID != "" && b.names[c.ID]) || (c.Identifiers[openvex.PURL] != "" && b.names[c.Identifiers[openvex.PURL]]) {
-			return true
-		}
 		own, err := productDigests(c)
 		if err != nil {
 			return false
 		}
 		for _, d := range own {
-			if slices.Contains(b.digests, d) {
+			if slices.Contains(all, d) {
 				return true
+			}
+		}
+		// By name, unless the product names another digest of the same
+		// algorithm itself: that product is another artifact.
+		for _, name := range []string{c.ID, c.Identifiers[openvex.PURL]} {
+			for _, d := range byName[name] {
+				if name != "" && !slices.ContainsFunc(own, func(o Digest) bool { return o.Algorithm == d.Algorithm }) {
+					return true
+				}
 			}
 		}
 		return false
