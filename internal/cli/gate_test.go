@@ -150,7 +150,7 @@ func TestGateSignedVEX(t *testing.T) {
 	}
 	dir := t.TempDir()
 	signed := filepath.Join(dir, "main.sigstore.json")
-	signTestDocument(t, doc, priv, signed)
+	signTestDocumentFor(t, doc, priv, signed, p.repo.Commits["main"])
 	r, stderr, code := p.gateResult("--release", "main", "--vex", signed, "--key", pub)
 	if v := verdictOf(r, htmlVuln); code != 0 || v == nil || v.Verdict != gate.VerdictPass || v.Statement == nil || !v.Statement.Verified {
 		t.Fatalf("with the signed statement: exit %d, %+v\n%s", code, v, stderr)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -136,17 +134,9 @@ func githubClient(ctx context.Context, g *globals, cfg *config.Config, api strin
 // readPrivateKey reads a GitHub App's PEM key file, bounded. Its content
 // never goes into an error.
 func readPrivateKey(file string) ([]byte, error) {
-	f, err := os.Open(file)
+	data, err := readBounded(file, maxPrivateKeySize)
 	if err != nil {
 		return nil, fmt.Errorf("reading the GitHub App private key (triage.github.private_key): %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxPrivateKeySize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading the GitHub App private key %s: %w", file, err)
-	}
-	if len(data) > maxPrivateKeySize {
-		return nil, fmt.Errorf("the GitHub App private key %s is larger than %d bytes", file, maxPrivateKeySize)
 	}
 	return data, nil
 }
