@@ -192,13 +192,13 @@ func TestAppInstallationTokenRefresh(t *testing.T) {
 	tok := tr.app.token
 	tr.app.mu.Unlock()
 	tr.log.Info("using " + tok)
-	for _, sec := range tr.secrets.list {
+	for _, sec := range tr.secrets.List() {
 		if strings.Contains(logs.String(), sec) {
 			t.Errorf("logs show a credential %q:\n%s", sec, logs.String())
 		}
 	}
-	if len(tr.secrets.list) < 6 {
-		t.Errorf("%d credentials known, want 3 JWTs and 3 tokens", len(tr.secrets.list))
+	if len(tr.secrets.List()) < 6 {
+		t.Errorf("%d credentials known, want 3 JWTs and 3 tokens", len(tr.secrets.List()))
 	}
 
 	// Bad app credentials fail at once, clearly, without the key.

@@ -176,21 +176,18 @@ func (s *Secrets) Add(sec string) {
 	}
 }
 
-// String redacts str with the secrets of the set.
-func (s *Secrets) String(str string) string {
+// List returns the secrets of the set.
+func (s *Secrets) List() []string {
 	s.mu.Lock()
-	list := slices.Clone(s.list)
-	s.mu.Unlock()
-	return String(str, list...)
+	defer s.mu.Unlock()
+	return slices.Clone(s.list)
 }
 
+// String redacts str with the secrets of the set.
+func (s *Secrets) String(str string) string { return String(str, s.List()...) }
+
 // Error redacts err with the secrets of the set.
-func (s *Secrets) Error(err error) error {
-	s.mu.Lock()
-	list := slices.Clone(s.list)
-	s.mu.Unlock()
-	return Error(err, list...)
-}
+func (s *Secrets) Error(err error) error { return Error(err, s.List()...) }
 
 // Logger wraps l (or a logger that discards, if nil) so that the message
 // and every string or error attribute of its records pass through f.
