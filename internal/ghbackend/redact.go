@@ -15,10 +15,6 @@ const Redacted = redact.Mark
 // GitHub's error documents are a few hundred bytes.
 const maxErrorBody = 64 << 10
 
-// Redact returns s with every secret in it, and everything shaped like a
-// credential, replaced (see package redact).
-func Redact(s string, secrets ...string) string { return redact.String(s, secrets...) }
-
 // scrub makes a response safe to turn into an error: an error status's
 // body (which go-github copies into its errors) loses every credential,
 // and the response points at the caller's request, not the authenticated
