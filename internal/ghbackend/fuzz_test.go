@@ -84,4 +84,3 @@ func FuzzParseMarker(f *testing.F) {
 		}
 	})
 }
-
