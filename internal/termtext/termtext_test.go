@@ -22,7 +22,7 @@ var hostile = []struct{ in, line, text string }{
 	{"bad \xff\xfe utf8", `bad \xff\xfe utf8`, ""},
 	{`typed \x1b and \u202e`, `typed \\x1b and \\u202e`, ""},
 	{`C:\path\to`, `C:\path\to`, ""},
-	{`C:\Users\x`, `C:\Users\\x`, ""},
+	{`C:\Users\x`, `C:\\Users\\x`, ""},
 	{`end\`, `end\`, ""},
 	{"\\\x1b", `\\\x1b`, ""},
 	{"plain ASCII, naïve café 日本語 ✓", "plain ASCII, naïve café 日本語 ✓", ""},
