@@ -21,6 +21,7 @@ import (
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/source"
 	"github.com/vexloom/vexloom/internal/store"
+	"github.com/vexloom/vexloom/internal/termtext"
 	"github.com/vexloom/vexloom/internal/triage"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -255,10 +256,10 @@ or deleted.`,
 				if len(args) == 0 {
 					prefix = ev.TriageID + " "
 				}
-				fmt.Fprintf(w, "%s%s\n", prefix, eventLine(ev))
+				fmt.Fprintf(w, "%s%s\n", termtext.Line(prefix), eventLine(ev))
 				if c, ok := comments[ev.CommentRef]; ok && ev.CommentRef != "" {
 					for l := range strings.Lines(c.Body) {
-						fmt.Fprintf(w, "    > %s\n", strings.TrimSuffix(l, "\n"))
+						fmt.Fprintf(w, "    > %s\n", termtext.Line(strings.TrimSuffix(l, "\n")))
 					}
 				}
 			}
@@ -298,7 +299,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return jsonx.Write(cmd.OutOrStdout(), st)
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "project %s (%s)\n\n", st.Project, st.Store)
+			fmt.Fprintf(w, "project %s (%s)\n\n", termtext.Args(st.Project, st.Store)...)
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "BRANCH\tCOMMIT\tSCANNED\tFINDINGS\tOPEN\tASSESSED\tPUBLISHED\tOLDEST OPEN\tVEX\tFILE")
 			for _, b := range st.Branches {
@@ -306,12 +307,12 @@ func newStatusCmd(g *globals) *cobra.Command {
 				if b.OldestOpen != nil {
 					oldest = fmt.Sprintf("%dd (since %s)", b.OldestOpenDays, b.OldestOpen.Format(time.DateOnly))
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\tv%d\t%s\n", b.Branch, shortHash(b.Commit), b.Scanned.Format(time.RFC3339), b.Findings, b.Open, b.Assessed, b.Published, oldest, b.VEXVersion, b.VEXFile)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\tv%d\t%s\n", termtext.Args(b.Branch, shortHash(b.Commit), b.Scanned.Format(time.RFC3339), b.Findings, b.Open, b.Assessed, b.Published, oldest, b.VEXVersion, b.VEXFile)...)
 			}
 			tw.Flush()
 			fmt.Fprintf(w, "\ntriages: %d open, %d assessed, %d published, %d closed; %d of the project's own advisories\n", st.Triages["open"], st.Triages["assessed"], st.Triages["published"], st.Triages["closed"], st.Advisories)
 			for _, id := range st.NeedsPerson {
-				fmt.Fprintf(w, "  needs a person: %s\n", id)
+				fmt.Fprintf(w, "  needs a person: %s\n", termtext.Line(id))
 			}
 			return nil
 		},

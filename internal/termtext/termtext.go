@@ -20,6 +20,7 @@ package termtext
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode"
@@ -168,4 +169,32 @@ func Unescape(s string) (string, error) {
 		i += 1 + n
 	}
 	return b.String(), nil
+}
+
+// Args returns args with every string (of any string type), []string,
+// error and fmt.Stringer replaced by its Line escape, for a line or table row whose format is
+// the program's own: fmt.Fprintf(w, "%s\t%s\n", termtext.Args(a, b)...).
+// Other values (numbers, times) pass as they are.
+func Args(args ...any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			out[i] = Line(v)
+		case []string:
+			out[i] = Lines(v)
+		case error:
+			out[i] = Line(v.Error())
+		case fmt.Stringer:
+			out[i] = Line(v.String())
+		default:
+			// A named string type (a status, a branch name).
+			if rv := reflect.ValueOf(a); rv.Kind() == reflect.String {
+				out[i] = Line(rv.String())
+			} else {
+				out[i] = a
+			}
+		}
+	}
+	return out
 }

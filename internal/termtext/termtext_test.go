@@ -1,6 +1,8 @@
 package termtext
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -91,4 +93,17 @@ func FuzzEscape(f *testing.F) {
 			}
 		}
 	})
+}
+
+type stringer string
+
+type named string
+
+func (s stringer) String() string { return string(s) }
+
+func TestArgs(t *testing.T) {
+	got := fmt.Sprintf("%s\t%s\t%v\t%d\t%s\t%s\n", Args("a\x1b", stringer("b\u202e"), []string{"c\a"}, 3, errors.New("e\r"), named("n\x1b"))...)
+	if want := "a\\x1b\tb\\u202e\t[c\\x07]\t3\te\\x0d\tn\\x1b\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// hostileTexts are what an outsider can write into a comment, a login or
+// an issue title: terminal control sequences that retitle the window,
+// clear the screen and forge output, and bidirectional overrides.
+var hostileTexts = []string{
+	"\x1b]0;pwned\a\x1b[2J\x1b[1;1HAll triages verified OK",
+	"ok\rAll triages verified OK",
+	"8-bit CSI \u009b2J",
+	"pay\u202egnp.exe \u2066isolated\u2069",
+	"zero\u200bwidth",
+}
+
+// checkTerminalSafe fails if out holds a control character other than a
+// newline or a tab, or a bidirectional override or isolate.
+func checkTerminalSafe(t *testing.T, what, out string) {
+	t.Helper()
+	for _, r := range out {
+		if r == '\n' || r == '\t' {
+			continue
+		}
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200b {
+			t.Errorf("%s writes %U to the terminal:\n%q", what, r, out)
+			return
+		}
+	}
+}
+
+// TestOutsideTextEscapedOnTerminal: comments are stored verbatim and
+// written exactly in JSON, but history, triage show and the reply of
+// triage comment show their control characters escaped.
+func TestOutsideTextEscapedOnTerminal(t *testing.T) {
+	p := newTestProject(t)
+	p.update()
+	out := p.ok("triage", "list", "--format", "json", "--config", p.cfg)
+	var list struct{ Triages []triageOutput }
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list.Triages) == 0 {
+		t.Fatalf("triage list: %v\n%s", err, out)
+	}
+	id := list.Triages[0].ID
+	for _, text := range hostileTexts {
+		stdout, stderr, _ := p.cmd("triage", "comment", id, "--as", "outsider"+text, text)
+		checkTerminalSafe(t, "triage comment", stdout+stderr)
+		stdout, stderr, _ = p.cmd("triage", "comment", id, "--as", "outsider", "/not_affected:"+text+" because")
+		checkTerminalSafe(t, "triage comment (a rejected command)", stdout+stderr)
+	}
+	for _, args := range [][]string{
+		{"history", id},
+		{"history"},
+		{"triage", "show", id},
+		{"triage", "list"},
+		{"status"},
+	} {
+		stdout, stderr, code := p.cmd(args...)
+		if code != 0 {
+			t.Errorf("%s: exit %d\n%s", strings.Join(args, " "), code, stderr)
+		}
+		checkTerminalSafe(t, strings.Join(args, " "), stdout+stderr)
+	}
+	// What the outsider wrote is visible, escaped.
+	if stdout, _, _ := p.cmd("history", id); !strings.Contains(stdout, `\x1b]0;pwned\x07`) {
+		t.Errorf("history does not show the escaped comment:\n%s", stdout)
+	}
+	// JSON is not escaped for a terminal.
+	for _, args := range [][]string{{"history", id, "--format", "json"}, {"triage", "show", id, "--format", "json"}} {
+		stdout, _, _ := p.cmd(args...)
+		if strings.Contains(stdout, `\\x1b`) || strings.Contains(stdout, `\\u202e`) {
+			t.Errorf("%s escapes for a terminal:\n%s", strings.Join(args, " "), stdout)
+		}
+		var doc any
+		if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+			t.Fatalf("%s: %v", strings.Join(args, " "), err)
+		}
+	}
+}
