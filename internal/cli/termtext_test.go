@@ -1,9 +1,18 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/vexloom/vexloom/internal/advisory"
+	"github.com/vexloom/vexloom/internal/bridge"
+	"github.com/vexloom/vexloom/internal/gate"
+	"github.com/vexloom/vexloom/internal/report"
+	"github.com/vexloom/vexloom/internal/scan"
+	"github.com/vexloom/vexloom/internal/store"
+	"github.com/vexloom/vexloom/internal/triage"
 )
 
 // hostileTexts are what an outsider can write into a comment, a login or
@@ -67,15 +76,58 @@ func TestOutsideTextEscapedOnTerminal(t *testing.T) {
 	if stdout, _, _ := p.cmd("history", id); !strings.Contains(stdout, `\x1b]0;pwned\x07`) {
 		t.Errorf("history does not show the escaped comment:\n%s", stdout)
 	}
-	// JSON is not escaped for a terminal.
+	// JSON stays JSON: nothing escapes it for a terminal.
 	for _, args := range [][]string{{"history", id, "--format", "json"}, {"triage", "show", id, "--format", "json"}} {
 		stdout, _, _ := p.cmd(args...)
-		if strings.Contains(stdout, `\\x1b`) || strings.Contains(stdout, `\\u202e`) {
-			t.Errorf("%s escapes for a terminal:\n%s", strings.Join(args, " "), stdout)
-		}
 		var doc any
 		if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
 			t.Fatalf("%s: %v", strings.Join(args, " "), err)
 		}
+	}
+}
+
+// TestTextOutputsEscapeOutsideText runs each hostile text through every
+// text writer that shows outside text: the bridge report, the scan table,
+// the gate table, the advisories table and the history line.
+func TestTextOutputsEscapeOutsideText(t *testing.T) {
+	for _, text := range hostileTexts {
+		var buf bytes.Buffer
+		writeBridgeReport(&buf, bridge.Report{
+			Opened:  []bridge.Bridged{{URL: "https://github.com/o/r/issues/1" + text, TriageID: "vx-1", Candidate: bridge.Candidate{VulnIDs: []string{text}, Module: text, Title: text}}},
+			Updated: []bridge.Bridged{{URL: text, TriageID: text, Candidate: bridge.Candidate{Module: text}}},
+			Copied:  []bridge.Copied{{URL: text, TriageID: "vx-1", Author: text, Commands: []string{"/not_affected " + text}}},
+			Skipped: []bridge.Skip{{URL: text, Reason: "no module in the title " + text}},
+		}, map[string]triage.Outcome{})
+		checkTerminalSafe(t, "bridge report", buf.String())
+
+		buf.Reset()
+		f := report.Finding{Finding: scan.Finding{ID: "GO-2026-0001" + text, Aliases: []string{text}, Module: text, Version: text, FixedVersion: text, Level: scan.LevelSymbol,
+			Traces: []scan.Trace{{{Package: text, Function: text}}}}}
+		r := &report.Scan{Database: scan.Database{Source: text}, Targets: []report.Target{
+			{Branch: text, Commit: "abcdef0123", Modules: []report.Module{{Path: text, Dir: text, Findings: []report.Finding{f}}}},
+			{Branch: "main", Modules: []report.Module{{Path: "m", Error: "scan failed: " + text}}},
+		}}
+		if err := report.WriteTable(&buf, r, report.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		checkTerminalSafe(t, "scan table", buf.String())
+
+		buf.Reset()
+		res := &gate.Result{Release: text, Verdict: gate.VerdictFail, Findings: []gate.FindingVerdict{{
+			Finding: gate.Finding{ID: text, Module: text, Version: text, Product: text}, Verdict: gate.VerdictFail, Rule: text, Reason: "the statement says " + text, Action: text,
+		}}}
+		if err := res.WriteTable(&buf); err != nil {
+			t.Fatal(err)
+		}
+		checkTerminalSafe(t, "gate table", buf.String())
+
+		buf.Reset()
+		if err := advisory.WriteTable(&buf, []advisory.Advisory{{ID: text, Summary: text}}); err != nil {
+			t.Fatal(err)
+		}
+		checkTerminalSafe(t, "advisories table", buf.String())
+
+		line := eventLine(store.Event{Seq: 1, Author: text, Kind: store.KindComment, Notes: text, Branches: []string{text}})
+		checkTerminalSafe(t, "history line", line)
 	}
 }
