@@ -129,5 +129,19 @@ func TestTextOutputsEscapeOutsideText(t *testing.T) {
 
 		line := eventLine(store.Event{Seq: 1, Author: text, Kind: store.KindComment, Notes: text, Branches: []string{text}})
 		checkTerminalSafe(t, "history line", line)
+
+		buf.Reset()
+		writeUpdateSummary(&buf, &triage.Summary{
+			Comments:    []triage.CommentSummary{{TriageID: "vx-1", Author: text, Outcome: text}},
+			Transitions: []triage.Transition{{TriageID: "vx-1", To: triage.Open, Reason: text}},
+			Failures:    []string{text},
+		})
+		checkTerminalSafe(t, "update summary", buf.String())
+	}
+	// A long note is shortened at a character's start: nothing of it
+	// shows as a byte escape.
+	long := strings.Repeat("é", 60)
+	if line := eventLine(store.Event{Seq: 1, Author: "a", Kind: store.KindComment, Notes: long}); strings.Contains(line, `\x`) {
+		t.Errorf("a shortened note splits a character: %s", line)
 	}
 }
