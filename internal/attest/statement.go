@@ -143,35 +143,43 @@ func Statement(doc *openvex.VEX) ([]byte, error) {
 // StatementFor is Statement with extra subjects: a source release's commit
 // (digest gitCommit), for a document whose products carry no digest.
 func StatementFor(doc *openvex.VEX, extra ...Subject) ([]byte, error) {
+	out, _, err := StatementSubjects(doc, extra...)
+	return out, err
+}
+
+// StatementSubjects is StatementFor that also returns the subjects the
+// statement names, in its order: what a signed bundle of it is about,
+// without reading the statement back.
+func StatementSubjects(doc *openvex.VEX, extra ...Subject) ([]byte, []Subject, error) {
 	if doc == nil {
-		return nil, errors.New("no document")
+		return nil, nil, errors.New("no document")
 	}
 	predicate, err := vex.Marshal(doc)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the document: %w", err)
+		return nil, nil, fmt.Errorf("encoding the document: %w", err)
 	}
 	// What is signed must read back as valid OpenVEX.
 	if _, err := vex.Parse(predicate); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	subjects, err := subjectsOf(doc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, e := range extra {
 		if e.Name == "" || len(e.Digest) == 0 {
-			return nil, fmt.Errorf("%w: an extra subject needs a name and a digest", ErrNoSubject)
+			return nil, nil, fmt.Errorf("%w: an extra subject needs a name and a digest", ErrNoSubject)
 		}
 		for alg, h := range e.Digest {
 			if _, err := newDigest(alg, h); err != nil {
-				return nil, fmt.Errorf("subject %s: %w", truncate(e.Name), err)
+				return nil, nil, fmt.Errorf("subject %s: %w", truncate(e.Name), err)
 			}
 		}
 		subjects = append(subjects, e)
 	}
 	slices.SortFunc(subjects, func(a, b Subject) int { return strings.Compare(a.Name, b.Name) })
 	if len(subjects) == 0 {
-		return nil, fmt.Errorf("%w: the document names no product with a sha256 or sha512 digest (in its hashes or as an OCI purl version), so there is nothing to attest", ErrNoSubject)
+		return nil, nil, fmt.Errorf("%w: the document names no product with a sha256 or sha512 digest (in its hashes or as an OCI purl version), so there is nothing to attest", ErrNoSubject)
 	}
 	out, err := jsonx.Compact(statementJSON{
 		Type:          intoto.StatementTypeUri,
@@ -180,17 +188,17 @@ func StatementFor(doc *openvex.VEX, extra ...Subject) ([]byte, error) {
 		Predicate:     predicate,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("encoding the statement: %w", err)
+		return nil, nil, fmt.Errorf("encoding the statement: %w", err)
 	}
 	// Check against the in-toto types.
 	var st intoto.Statement
 	if err := protojson.Unmarshal(out, &st); err != nil {
-		return nil, fmt.Errorf("the statement does not read as in-toto: %w", err)
+		return nil, nil, fmt.Errorf("the statement does not read as in-toto: %w", err)
 	}
 	if err := st.Validate(); err != nil {
-		return nil, fmt.Errorf("the statement is not valid in-toto: %w", err)
+		return nil, nil, fmt.Errorf("the statement is not valid in-toto: %w", err)
 	}
-	return out, nil
+	return out, subjects, nil
 }
 
 // subjectsOf collects the products with digests, merged by name.

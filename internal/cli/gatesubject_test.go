@@ -11,13 +11,14 @@ import (
 
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/gate"
+	"github.com/vexloom/vexloom/internal/publish"
 )
 
 // signTestDocumentFor signs a release document with its commit as the
 // subject of the module product, as publish does.
 func signTestDocumentFor(t *testing.T, doc *openvex.VEX, keyFile, out, commit string) {
 	t.Helper()
-	sub, err := commitSubject(doc, commit)
+	sub, err := publish.CommitSubject(doc, commit)
 	if err != nil {
 		t.Fatal(err)
 	}

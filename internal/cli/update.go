@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -14,7 +15,6 @@ import (
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/termtext"
 	"github.com/vexloom/vexloom/internal/triage"
-	"github.com/vexloom/vexloom/internal/vex"
 )
 
 func newUpdateCmd(g *globals) *cobra.Command {
@@ -119,35 +119,24 @@ func runUpdate(ctx context.Context, g *globals, p *project, only []string, prog 
 // publishBranches puts each branch's current document, under the default
 // publish policy, into the local published store (unsigned: branch
 // documents are working documents; a release is signed) and regenerates the
-// feed from it. Publishing what is
-// already there is a no-op, so a run that was interrupted catches up.
+// feed from it. Publishing what is already there is a no-op, so a run that
+// was interrupted catches up.
 func (p *project) publishBranches(ctx context.Context, g *globals, sum *triage.Summary) error {
 	local, err := p.localPublished(g)
 	if err != nil {
 		return err
 	}
 	for _, b := range sum.Branches {
-		d, err := p.store.LatestDocument(ctx, b.Branch)
-		if err != nil {
-			return err
-		}
-		doc, err := vex.Parse(d.Body)
-		if err != nil {
-			return err
-		}
 		// The default publish policy: under_investigation is never public
 		// (it says nothing a user can act on, and would hide an earlier
 		// not_affected from scanners that take the latest statement).
-		public, _ := publish.Policy{}.Apply(doc, g.now())
-		if len(public.Statements) == 0 {
+		_, err := publish.Document(ctx, b.Doc, publish.Options{
+			Kind: publish.KindBranch, Ref: b.Branch, Now: g.now(), Stores: []publish.Store{local},
+		})
+		if errors.Is(err, publish.ErrAllHeld) {
 			continue
 		}
-		obj, err := objectOf(public, nil, nil)
 		if err != nil {
-			return err
-		}
-		obj.Kind, obj.Ref = publish.KindBranch, b.Branch
-		if _, err := local.Publish(ctx, obj); err != nil {
 			return fmt.Errorf("publishing the VEX of %s: %w", b.Branch, err)
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	openvex "github.com/openvex/go-vex/pkg/vex"
+
 	"github.com/vexloom/vexloom/internal/assess"
 	"github.com/vexloom/vexloom/internal/atomicfile"
 	"github.com/vexloom/vexloom/internal/buildinfo"
@@ -102,6 +104,8 @@ type BranchSummary struct {
 	Document string `json:"document"`
 	Version  int    `json:"version"`
 	Changed  bool   `json:"changed"`
+	// Doc is the branch's current document, as written.
+	Doc *openvex.VEX `json:"-"`
 }
 
 // CommentSummary is a comment applied during the run.
@@ -386,7 +390,7 @@ func (r *Runner) publish(ctx context.Context, bs *BranchSummary, views []View, s
 			return err
 		}
 	}
-	bs.Document, bs.Version, bs.Changed = path, version, bd.Changed
+	bs.Document, bs.Version, bs.Changed, bs.Doc = path, version, bd.Changed, bd.Doc
 	return nil
 }
 
