@@ -114,12 +114,10 @@ func runBridge(cmd *cobra.Command, g *globals, pf *projectFlags, from, label, ap
 			return openBridged(ctx, p.store, db, c)
 		},
 		Comment: func(ctx context.Context, c triage.Comment) error {
-			out, err := triage.Apply(ctx, p.store, rules, c)
-			if err != nil {
-				return err
+			out, _, err := triage.HandleComment(ctx, p.store, rules, nil, c)
+			if err == nil || out.Kind != "" {
+				outcomes[c.URL] = out
 			}
-			outcomes[c.URL] = out
-			_, err = triage.Reconcile(ctx, p.store, maintained, c.TriageID)
 			return err
 		},
 	})

@@ -123,14 +123,14 @@ the Go module proxy.`,
 				}
 				for _, c := range comments {
 					now := g.now()
-					c.Ref = localCommentRef(v.ID, c.Author, c.Body, now)
+					c.Ref = triage.LocalCommentRef(v.ID, c.Author, c.Body, now)
 					c.TriageID, c.At = v.ID, now
 					o, err := triage.Apply(ctx, p.store, rules, c)
 					if err != nil {
 						return err
 					}
 					if answered == 0 {
-						fmt.Fprintf(out, "\n%s (%s in %s) needs a person: %s\n", v.ID, v.Name(), v.Dependency, branchSummary(v))
+						fmt.Fprintf(out, "\n%s (%s in %s) needs a person: %s\n", v.ID, v.Name(), v.Dependency, v.BranchesText())
 						fmt.Fprintf(out, "$ vexloom triage comment %s --as %s %q\n%s\n", v.ID, c.Author, c.Body, o.Kind)
 						if o.Reply != "" {
 							fmt.Fprintf(out, "%s\n", strings.TrimSpace(o.Reply))
@@ -157,7 +157,7 @@ the Go module proxy.`,
 			if err := demoRelease(cmd, g, dir, p); err != nil {
 				return err
 			}
-			st, err := p.status(cmd, g)
+			st, err := p.status(ctx, g)
 			if err != nil {
 				return err
 			}

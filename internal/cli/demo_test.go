@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vexloom/vexloom/internal/triage"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -75,7 +76,7 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("status: exit %d: %s", code, stderr)
 	}
-	var st statusOutput
+	var st triage.Status
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatal(err)
 	}

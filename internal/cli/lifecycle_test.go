@@ -10,6 +10,7 @@ import (
 
 	"github.com/vexloom/vexloom/examples/demo"
 	"github.com/vexloom/vexloom/internal/fixture"
+	"github.com/vexloom/vexloom/internal/triage"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -433,7 +434,7 @@ func TestProjectCommandsBadInputs(t *testing.T) {
 	}
 	// A comment larger than GitHub allows is refused before anything is
 	// read or written.
-	big := strings.Repeat("x", maxCommentSize+1)
+	big := strings.Repeat("x", triage.MaxCommentSize+1)
 	if _, stderr, code := p.cmd("triage", "comment", "GO-2024-3333", "--as", "demo-maintainer", big); code != 1 || !strings.Contains(stderr, "larger") {
 		t.Errorf("a huge comment: exit %d: %s", code, stderr)
 	}

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/vexloom/vexloom/internal/source"
 	"github.com/vexloom/vexloom/internal/store"
 	"github.com/vexloom/vexloom/internal/termtext"
+	"github.com/vexloom/vexloom/internal/triage"
 )
 
 // projectFlags are the flags of every command that works on a project: its
@@ -100,24 +99,14 @@ func (f *projectFlags) open(ctx context.Context, g *globals, create bool) (*proj
 }
 
 // maintained returns the branches the project maintains as the store knows
-// them: those with a recorded scan that match the configured patterns. It
-// needs no network, unlike matching against the repository.
+// them: those with a recorded scan that match the configured patterns.
 func (p *project) maintained(ctx context.Context) ([]string, error) {
-	scans, err := p.store.LatestScans(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for b := range scans {
-		for _, pat := range p.cfg.Branches {
-			if ok, _ := path.Match(pat, b); ok || pat == b {
-				out = append(out, b)
-				break
-			}
-		}
-	}
-	sort.Strings(out)
-	return out, nil
+	return p.triageProject().Maintained(ctx, p.store)
+}
+
+// triageProject is what the triage package needs to know of the project.
+func (p *project) triageProject() triage.Project {
+	return triage.Project{Module: p.cfg.Project.Module, Branches: p.cfg.Branches, VEXDir: p.vexDir()}
 }
 
 // vexDir is where branch documents are written.

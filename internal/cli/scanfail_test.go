@@ -58,17 +58,17 @@ func snapshot(t *testing.T, p *testProject) storeSnapshot {
 	return s
 }
 
-func (p *testProject) status() statusOutput {
+func (p *testProject) status() triage.Status {
 	p.t.Helper()
 	out := p.ok("status", "--format", "json", "--config", p.cfg)
-	var st statusOutput
+	var st triage.Status
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		p.t.Fatalf("status output: %v\n%s", err, out)
 	}
 	return st
 }
 
-func branchStatusOf(t *testing.T, st statusOutput, name string) branchStatus {
+func branchStatusOf(t *testing.T, st triage.Status, name string) triage.BranchStatus {
 	t.Helper()
 	for _, b := range st.Branches {
 		if b.Branch == name {
@@ -76,7 +76,7 @@ func branchStatusOf(t *testing.T, st statusOutput, name string) branchStatus {
 		}
 	}
 	t.Fatalf("status lists no %s: %+v", name, st.Branches)
-	return branchStatus{}
+	return triage.BranchStatus{}
 }
 
 // A module that cannot be scanned does not erase its branch (issue 10,

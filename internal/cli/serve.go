@@ -198,18 +198,12 @@ func (s *server) onIssueComment(ctx context.Context, ev *github.IssueCommentEven
 	if err != nil {
 		return err
 	}
-	out, err := triage.Apply(ctx, s.p.store, triage.Rules{Policy: s.policy.Load(), Maintained: maintained}, c)
+	out, _, err := triage.HandleComment(ctx, s.p.store, triage.Rules{Policy: s.policy.Load(), Maintained: maintained}, s.backend, c)
 	if errors.Is(err, store.ErrNotFound) {
 		s.log.Warn("a comment on an unknown triage", "triage", c.TriageID, "comment", c.URL)
 		return nil
 	}
 	if err != nil {
-		return err
-	}
-	if err := s.backend.Answer(ctx, c, out); err != nil {
-		return err
-	}
-	if _, err := triage.Reconcile(ctx, s.p.store, maintained, c.TriageID); err != nil {
 		return err
 	}
 	// The issue shows the new state (its label) at once; publishing is

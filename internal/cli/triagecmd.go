@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,8 +105,8 @@ func newTriageListCmd(g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TRIAGE\tSTATE\tVULNERABILITY\tMODULE\tLEVEL\tBRANCHES")
 			for _, v := range out {
-				state, branches := string(v.State), branchSummary(v)
-				if p.isAdvisory(v) {
+				state, branches := string(v.State), v.BranchesText()
+				if p.triageProject().IsAdvisory(v) {
 					state, branches = "advisory", "(the project's own advisory: vexloom advisories list)"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Args(v.ID, state, v.Name(), v.Dependency, levelName(v), branches)...)
@@ -188,14 +186,14 @@ Example:
 			}
 			body := args[1]
 			if body == "-" {
-				b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), maxCommentSize+1))
+				b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), triage.MaxCommentSize+1))
 				if err != nil {
 					return fmt.Errorf("reading the comment: %w", err)
 				}
 				body = string(b)
 			}
-			if len(body) > maxCommentSize {
-				return fmt.Errorf("the comment is larger than %d bytes", maxCommentSize)
+			if len(body) > triage.MaxCommentSize {
+				return fmt.Errorf("the comment is larger than %d bytes", triage.MaxCommentSize)
 			}
 			ctx := cmd.Context()
 			prog := g.progress(cmd)
@@ -221,12 +219,9 @@ Example:
 				return err
 			}
 			now := g.now()
-			c := triage.Comment{Ref: localCommentRef(t.ID, author, body, now), TriageID: t.ID, Author: author, Body: body, At: now}
-			out, err := triage.Apply(ctx, p.store, triage.Rules{Policy: policy, Maintained: maintained}, c)
+			c := triage.Comment{Ref: triage.LocalCommentRef(t.ID, author, body, now), TriageID: t.ID, Author: author, Body: body, At: now}
+			out, _, err := triage.HandleComment(ctx, p.store, triage.Rules{Policy: policy, Maintained: maintained}, triage.Local{}, c)
 			if err != nil {
-				return err
-			}
-			if _, err := triage.Reconcile(ctx, p.store, maintained, t.ID); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
@@ -250,15 +245,6 @@ Example:
 	pf.register(cmd)
 	cmd.Flags().StringVar(&author, "as", "", "the `login` of the person commenting (checked against the OWNERS files)")
 	return cmd
-}
-
-// maxCommentSize bounds a comment, as GitHub bounds an issue comment.
-const maxCommentSize = 65536
-
-// localCommentRef identifies a comment made with `vexloom triage comment`.
-func localCommentRef(triageID, author, body string, at time.Time) string {
-	sum := sha256.Sum256([]byte(triageID + "\x00" + author + "\x00" + body + "\x00" + at.UTC().Format(time.RFC3339Nano)))
-	return "local:" + hex.EncodeToString(sum[:8])
 }
 
 // views derives every triage's view against the maintained branches.
@@ -314,27 +300,6 @@ func levelName(v triage.View) string {
 		return "-"
 	}
 	return l.String()
-}
-
-func branchSummary(v triage.View) string {
-	if len(v.Branches) == 0 {
-		if len(v.LastSeen) > 0 {
-			return "(last seen on " + strings.Join(v.LastSeen, ", ") + ")"
-		}
-		return "-"
-	}
-	var parts []string
-	for _, b := range v.Branches {
-		d := "needs a person"
-		if b.Decision != nil && !b.NeedsPerson() {
-			d = b.Decision.Status
-		}
-		if b.Flagged {
-			d = "re-assess"
-		}
-		parts = append(parts, b.Branch+": "+d)
-	}
-	return strings.Join(parts, "; ")
 }
 
 // triageOutput is a triage in vexloom's JSON (schema triages/v1 and

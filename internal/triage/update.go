@@ -233,7 +233,7 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 	}
 	rules := Rules{Policy: r.Policy, Maintained: branches}
 	for _, c := range comments {
-		out, err := Apply(ctx, r.Store, rules, c)
+		out, trs, err := HandleComment(ctx, r.Store, rules, r.Backend, c)
 		if errors.Is(err, store.ErrNotFound) {
 			r.Progress.Printf("  skipping a comment on %s: %v", c.TriageID, err)
 			continue
@@ -241,9 +241,7 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := r.Backend.Answer(ctx, c, out); err != nil {
-			return nil, fmt.Errorf("answering comment %s: %w", c.Ref, err)
-		}
+		sum.Transitions = append(sum.Transitions, trs...)
 		if !out.Duplicate && out.Kind != OutcomeIgnored {
 			sum.Comments = append(sum.Comments, CommentSummary{TriageID: c.TriageID, Author: c.Author, Outcome: out.Kind})
 		}

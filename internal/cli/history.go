@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/store"
+	"github.com/vexloom/vexloom/internal/termtext"
+)
+
+func newHistoryCmd(g *globals) *cobra.Command {
+	var (
+		pf     projectFlags
+		format string
+		since  string
+	)
+	cmd := &cobra.Command{
+		Use:   "history [TRIAGE]",
+		Short: "Show the append-only history of one triage or of all",
+		Long: `Show the events of the store's history, oldest first: observations, the
+scanner's automatic assessments, maintainers' decisions with their comment,
+withdrawals, state changes and publications. Nothing in it is ever changed
+or deleted.`,
+		Args: maxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
+			}
+			var after time.Time
+			if since != "" {
+				t, err := time.Parse(time.RFC3339, since)
+				if err != nil {
+					d, derr := time.ParseDuration(since)
+					if derr != nil {
+						return usageError("--since takes an RFC 3339 time or a duration such as 72h, not %q", since)
+					}
+					t = g.now().Add(-d)
+				}
+				after = t
+			}
+			ctx := cmd.Context()
+			p, err := pf.open(ctx, g, false)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			var evs []store.Event
+			comments := map[string]store.Comment{}
+			if len(args) == 1 {
+				t, err := p.store.FindTriage(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				evs, err = p.store.Events(ctx, t.ID)
+				if err != nil {
+					return err
+				}
+				cs, err := p.store.Comments(ctx, t.ID)
+				if err != nil {
+					return err
+				}
+				for _, c := range cs {
+					comments[c.Ref] = c
+				}
+			} else {
+				all, err := p.store.AllEvents(ctx)
+				if err != nil {
+					return err
+				}
+				for _, e := range all {
+					evs = append(evs, e...)
+				}
+				sort.Slice(evs, func(i, j int) bool { return evs[i].Seq < evs[j].Seq })
+			}
+			var out []store.Event
+			for _, ev := range evs {
+				if ev.At.Before(after) {
+					continue
+				}
+				out = append(out, ev)
+			}
+			if format == "json" {
+				list := []eventOutput{}
+				for _, ev := range out {
+					list = append(list, eventJSON(ev))
+				}
+				return jsonx.Write(cmd.OutOrStdout(), struct {
+					Schema string        `json:"schema"`
+					Events []eventOutput `json:"events"`
+				}{schemaBase + "history/v1", list})
+			}
+			w := cmd.OutOrStdout()
+			for _, ev := range out {
+				prefix := ""
+				if len(args) == 0 {
+					prefix = ev.TriageID + " "
+				}
+				fmt.Fprintf(w, "%s%s\n", termtext.Line(prefix), eventLine(ev))
+				if c, ok := comments[ev.CommentRef]; ok && ev.CommentRef != "" {
+					for l := range strings.Lines(c.Body) {
+						fmt.Fprintf(w, "    > %s\n", termtext.Line(strings.TrimSuffix(l, "\n")))
+					}
+				}
+			}
+			return nil
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "table", "output `format`: table or json")
+	cmd.Flags().StringVar(&since, "since", "", "only events at or after this `time` (RFC 3339, or a duration back from now such as 72h)")
+	return cmd
+}
