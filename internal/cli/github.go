@@ -199,3 +199,15 @@ func commandLogger(g *globals, cmd *cobra.Command) *slog.Logger {
 func registerGitHubAPI(cmd *cobra.Command, api *string) {
 	cmd.Flags().StringVar(api, "github-api", "", "GitHub API base `URL` (GitHub Enterprise Server or a test server; default: $"+githubAPIEnv+", else triage.github.api of the project file)")
 }
+
+// backend returns the configured triage backend.
+func (p *project) backend(ctx context.Context, g *globals, prog *progress.Reporter) (triage.Backend, error) {
+	switch strings.ToLower(p.cfg.Triage.Backend) {
+	case "", "local":
+		return triage.Local{}, nil
+	case "github":
+		return githubBackend(ctx, g, p, prog)
+	default:
+		return nil, fmt.Errorf("triage backend %q is not available in this build", p.cfg.Triage.Backend)
+	}
+}

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -114,4 +116,62 @@ or deleted.`,
 	cmd.Flags().StringVar(&format, "format", "table", "output `format`: table or json")
 	cmd.Flags().StringVar(&since, "since", "", "only events at or after this `time` (RFC 3339, or a duration back from now such as 72h)")
 	return cmd
+}
+
+// eventLine renders an event in one line for people, with what came from
+// outside (authors, notes, reasons) escaped for a terminal.
+func eventLine(ev store.Event) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#%d %s %s %s", ev.Seq, ev.At.UTC().Format("2006-01-02 15:04"), ev.Author, ev.Kind)
+	if ev.Status != "" {
+		fmt.Fprintf(&b, " %s", ev.Status)
+	}
+	if ev.Justification != "" {
+		fmt.Fprintf(&b, ":%s", ev.Justification)
+	}
+	if len(ev.Branches) > 0 {
+		fmt.Fprintf(&b, " [%s]", strings.Join(ev.Branches, ","))
+	}
+	if ev.Retracts != 0 {
+		fmt.Fprintf(&b, " retracts #%d", ev.Retracts)
+	}
+	switch ev.Kind {
+	case store.KindState:
+		var sc struct{ From, To, Reason string }
+		if json.Unmarshal(ev.Data, &sc) == nil {
+			if sc.From == "" {
+				sc.From = "new"
+			}
+			fmt.Fprintf(&b, " %s → %s (%s)", sc.From, sc.To, sc.Reason)
+		}
+	case store.KindPublished:
+		var pb struct {
+			Decision int64 `json:"decision"`
+			Version  int   `json:"document_version"`
+		}
+		if json.Unmarshal(ev.Data, &pb) == nil {
+			fmt.Fprintf(&b, " #%d in VEX v%d", pb.Decision, pb.Version)
+		}
+	}
+	if ev.Notes != "" {
+		fmt.Fprintf(&b, " — %s", oneLine(ev.Notes))
+	} else if ev.Impact != "" {
+		fmt.Fprintf(&b, " — %s", oneLine(ev.Impact))
+	} else if ev.Action != "" {
+		fmt.Fprintf(&b, " — %s", oneLine(ev.Action))
+	}
+	return termtext.Line(b.String())
+}
+
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if len(s) > 100 {
+		// Cut at a character's start, so no character is split.
+		n := 97
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n] + "..."
+	}
+	return s
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/vexloom/vexloom/internal/atomicfile"
 )
@@ -48,4 +49,23 @@ func writeOutput(stdout io.Writer, path string, fill func(w io.Writer) error) er
 // directory and a rename.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return atomicfile.Write(path, data, perm)
+}
+
+func checkFormat(format string, allowed ...string) error {
+	for _, a := range allowed {
+		if format == a {
+			return nil
+		}
+	}
+	return usageError("--format must be %s, not %q", strings.Join(allowed, " or "), format)
+}
+
+// schemaBase prefixes the schema URIs of vexloom's JSON outputs.
+const schemaBase = "https://github.com/vexloom/vexloom/schema/"
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
 }

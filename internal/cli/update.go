@@ -240,25 +240,3 @@ func updateJSON(sum *triage.Summary) updateOutput {
 	}
 	return out
 }
-
-// schemaBase prefixes the schema URIs of vexloom's JSON outputs.
-const schemaBase = "https://github.com/vexloom/vexloom/schema/"
-
-func shortHash(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
-}
-
-// (p *project) backend returns the configured triage backend.
-func (p *project) backend(ctx context.Context, g *globals, prog *progress.Reporter) (triage.Backend, error) {
-	switch strings.ToLower(p.cfg.Triage.Backend) {
-	case "", "local":
-		return triage.Local{}, nil
-	case "github":
-		return githubBackend(ctx, g, p, prog)
-	default:
-		return nil, fmt.Errorf("triage backend %q is not available in this build", p.cfg.Triage.Backend)
-	}
-}
