@@ -1,25 +1,15 @@
 package cli
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/google/go-github/v75/github"
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/config"
-	"github.com/vexloom/vexloom/internal/ghbackend"
-	"github.com/vexloom/vexloom/internal/owners"
-	"github.com/vexloom/vexloom/internal/progress"
-	"github.com/vexloom/vexloom/internal/store"
-	"github.com/vexloom/vexloom/internal/triage"
 	"github.com/vexloom/vexloom/internal/webhook"
 )
 
@@ -29,9 +19,6 @@ func init() { commands = append(commands, newServeCmd) }
 // the open project: an http.ServeMux pattern ("/feed/") and its handler.
 // Commands and features append to it from their own files.
 var serveExtras []func(*project) (pattern string, h http.Handler)
-
-// readyTimeout bounds the readiness check's store query.
-const readyTimeout = 5 * time.Second
 
 func newServeCmd(g *globals) *cobra.Command {
 	var (
@@ -72,21 +59,6 @@ after the requests in flight finish.`,
 	registerGitHubAPI(cmd, &api)
 	cmd.Flags().DurationVar(&every, "update-every", 0, "also run the main job (vexloom update) at start and then every `duration` (0: never)")
 	return cmd
-}
-
-// server is a running `vexloom serve`.
-type server struct {
-	g       *globals
-	pf      *projectFlags
-	p       *project
-	log     *slog.Logger
-	prog    *progress.Reporter
-	backend *ghbackend.Backend
-	policy  atomic.Pointer[owners.Policy]
-
-	// mu serialises the handling of comments: each is read, applied,
-	// answered and shown on its issue before the next.
-	mu sync.Mutex
 }
 
 func runServe(cmd *cobra.Command, g *globals, pf *projectFlags, addr, api string, every time.Duration) error {
@@ -156,112 +128,4 @@ func runServe(cmd *cobra.Command, g *globals, pf *projectFlags, addr, api string
 	err = webhook.Serve(ctx, webhook.ServerOptions{Listener: ln, Webhook: hook, Extra: extra, Ready: s.ready, Logger: log})
 	wg.Wait()
 	return err
-}
-
-// loadPolicy reads the OWNERS files the commands are checked against.
-func (s *server) loadPolicy(ctx context.Context) error {
-	repo, err := s.p.openRepository(ctx, s.g, s.prog)
-	if err != nil {
-		return err
-	}
-	pol, err := s.p.policy(ctx, repo, s.prog)
-	if err != nil {
-		return err
-	}
-	s.policy.Store(pol)
-	return nil
-}
-
-// ready is the readiness check: the store answers and the OWNERS files
-// are loaded (the project file was, or serve would not have started).
-func (s *server) ready() error {
-	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
-	defer cancel()
-	if _, err := s.p.store.SchemaVersion(ctx); err != nil {
-		return fmt.Errorf("the store: %w", err)
-	}
-	if s.policy.Load() == nil {
-		return errors.New("the OWNERS files are not loaded")
-	}
-	return nil
-}
-
-// onIssueComment applies the commands of a comment on a triage issue.
-func (s *server) onIssueComment(ctx context.Context, ev *github.IssueCommentEvent) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok, err := s.backend.CommentFromEvent(ctx, ev)
-	if err != nil || !ok {
-		return err
-	}
-	maintained, err := s.p.maintained(ctx)
-	if err != nil {
-		return err
-	}
-	out, _, err := triage.HandleComment(ctx, s.p.store, triage.Rules{Policy: s.policy.Load(), Maintained: maintained}, s.backend, c)
-	if errors.Is(err, store.ErrNotFound) {
-		s.log.Warn("a comment on an unknown triage", "triage", c.TriageID, "comment", c.URL)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	// The issue shows the new state (its label) at once; publishing is
-	// the update's.
-	v, err := s.p.view(ctx, c.TriageID)
-	if err != nil {
-		return err
-	}
-	if err := s.backend.Sync(ctx, []triage.View{v}); err != nil {
-		return err
-	}
-	s.log.Info("comment handled", "triage", c.TriageID, "author", c.Author, "outcome", out.Kind, "duplicate", out.Duplicate, "state", v.State)
-	return nil
-}
-
-// onIssues notes an issue event; the next update reconciles what it
-// changed (a reopened or edited issue).
-func (s *server) onIssues(ctx context.Context, ev *github.IssuesEvent) error {
-	s.log.Info("issue event", "action", ev.GetAction(), "issue", ev.GetIssue().GetNumber())
-	return nil
-}
-
-// updateLoop runs the main job now and then every interval until ctx is
-// done. Each run opens the store afresh, so its update lock is released
-// between runs, and reloads the OWNERS files for the webhooks.
-func (s *server) updateLoop(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		s.update(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (s *server) update(ctx context.Context) {
-	start := time.Now()
-	p, err := s.pf.open(ctx, s.g, true)
-	if err != nil {
-		s.log.Error("update", "err", err)
-		return
-	}
-	defer p.Close()
-	sum, err := runUpdate(ctx, s.g, p, nil, s.prog)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Error("update", "err", err)
-		}
-		return
-	}
-	s.log.Info("update done", "branches", len(sum.Branches), "transitions", len(sum.Transitions), "comments", len(sum.Comments), "failures", len(sum.Failures), "duration", time.Since(start))
-	for _, f := range sum.Failures {
-		s.log.Warn("update: not scanned", "failure", f)
-	}
-	if err := s.loadPolicy(ctx); err != nil && ctx.Err() == nil {
-		s.log.Error("reloading OWNERS", "err", err)
-	}
 }
