@@ -160,3 +160,37 @@ func Statements(facts []Fact) []openvex.Statement {
 	}
 	return out
 }
+
+// String spells out everything the fact says, in a canonical order: two
+// facts read from documents in different formats say the same when their
+// strings are equal. A component's @id that is a package URL counts as its
+// purl identifier too, and aliases are sorted.
+func (f Fact) String() string {
+	v := f.Vulnerability
+	aliases := make([]string, 0, len(v.Aliases))
+	for _, a := range v.Aliases {
+		aliases = append(aliases, string(a))
+	}
+	slices.Sort(aliases)
+	return strings.Join([]string{
+		"vulnerability=" + string(v.Name), "@id=" + v.ID, "aliases=" + strings.Join(aliases, ","), "description=" + v.Description,
+		"product=" + componentString(f.Product), "subcomponent=" + componentString(f.Subcomponent),
+		"status=" + string(f.Status), "justification=" + string(f.Justification),
+		"impact=" + f.ImpactStatement, "action=" + f.ActionStatement, "notes=" + f.StatusNotes,
+		"time=" + f.Timestamp.UTC().Format(time.RFC3339),
+	}, "\n")
+}
+
+func componentString(c openvex.Component) string {
+	purl := c.Identifiers[openvex.PURL]
+	if purl == "" && strings.HasPrefix(c.ID, "pkg:") {
+		purl = c.ID
+	}
+	parts := []string{c.ID, "purl:" + purl, "cpe:" + cmp.Or(c.Identifiers[openvex.CPE23], c.Identifiers[openvex.CPE22])}
+	var hs []string
+	for a, h := range c.Hashes {
+		hs = append(hs, string(a)+":"+string(h))
+	}
+	slices.Sort(hs)
+	return strings.Join(append(parts, hs...), " ")
+}
