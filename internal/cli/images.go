@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -143,7 +144,7 @@ of the run done (exit 1 when anything was skipped).`,
 			if err != nil {
 				return err
 			}
-			p, err := pf.open(ctx, g, false)
+			p, err := pf.open(ctx, g, true)
 			if err != nil {
 				return err
 			}
@@ -380,7 +381,7 @@ func ingestReport(ctx context.Context, p *project, out io.Writer, file string, r
 	for _, b := range bases {
 		inherited = append(inherited, imagevex.Inherit(b, products)...)
 	}
-	o := triage.ImageObserved{Release: release, Image: repo, Digest: digest, Scanner: string(rep.Format) + " report " + file}
+	o := triage.ImageObserved{Release: release, Image: repo, Digest: digest, Scanner: string(rep.Format) + " report " + filepath.Base(file)}
 	var goLines []string
 	covered := 0
 	for _, f := range rep.Findings {
