@@ -47,7 +47,9 @@ maintained branch):
     executables inside; a binary built from the project keeps the stronger
     evidence of the source analysis.
 
-The document says nothing about an image's operating-system packages.
+What images ingest recorded about the images' other packages (operating-
+system packages: the base image's verified VEX, maintainers' decisions) is
+added, the image as product and the package as subcomponent.
 The output is deterministic for the same inputs (SOURCE_DATE_EPOCH sets
 its time).`,
 		Args: exactArgs(0),
@@ -104,6 +106,9 @@ its time).`,
 				return &exitError{code: ExitPolicy, err: err}
 			}
 			if err != nil {
+				return err
+			}
+			if err := addImagePackages(ctx, p, res.Doc, ref, now); err != nil {
 				return err
 			}
 			for _, u := range res.Unassessed {

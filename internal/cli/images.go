@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -497,4 +498,24 @@ under_investigation. Deterministic (SOURCE_DATE_EPOCH sets its time).`,
 	cmd.Flags().StringVar(&format, "format", "openvex", "document `format`: openvex, csaf or cyclonedx")
 	cmd.Flags().StringVarP(&output, "out", "o", "", "write the document to `file` (default stdout)")
 	return cmd
+}
+
+// addImagePackages adds to a release's document what is known about its
+// images' packages (images ingest): base image statements and maintainers'
+// decisions. A release without ingested reports is left as it is.
+func addImagePackages(ctx context.Context, p *project, doc *openvex.VEX, release string, now time.Time) error {
+	views, err := triage.Views(ctx, p.store, nil)
+	if err != nil {
+		return err
+	}
+	img, err := triage.ImageDocument(views, release, p.author(), now)
+	if err != nil {
+		return err
+	}
+	if len(img.Statements) == 0 {
+		return nil
+	}
+	doc.Statements = append(doc.Statements, img.Statements...)
+	doc.ID = ""
+	return vex.Finalize(doc)
 }
