@@ -120,36 +120,51 @@ image and record their findings:
     matched against --vex, the release's document, when given, never a
     triage of its own.
 
-The base image is --base-vex oci:REF (its VEX hangs off its digest as OCI
-referrers), or the image's org.opencontainers.image.base.name and
-base.digest annotations (--image). Its VEX counts only when its signature
-verifies against --base-key (or --base-identity and --base-issuer); an
-unverified base statement never counts.
+The reports are the arguments, else releases.scanner_reports of
+vexloom.yaml. The base image is --base-vex oci:REF (its VEX hangs off its
+digest as OCI referrers), or the image's org.opencontainers.image.base.name
+and base.digest annotations (--image), or releases.base_images. Its VEX counts only when its signature
+verifies against --base-key (or releases.base_vex_key, or --base-identity
+and --base-issuer); an unverified base statement never counts.
 
 A report that cannot be read, a base VEX that does not verify, an image
 without a known base: one line naming it, nothing recorded from it, the rest
 of the run done (exit 1 when anything was skipped).`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageError("%s takes at least one report\nRun '%s --help' for usage.", cmd.CommandPath(), cmd.CommandPath())
-			}
-			return nil
-		},
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if release == "" {
 				return usageError("--release is required: the release tag the image belongs to")
 			}
 			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
-			pol, err := trust.policy()
-			if err != nil {
-				return err
-			}
 			p, err := pf.open(ctx, g, true)
 			if err != nil {
 				return err
 			}
 			defer p.Close()
+			rc := p.cfg.Releases
+			if trust.key == "" && trust.identity == "" && rc.BaseVEXKey != "" {
+				trust.key = p.cfg.Resolve(rc.BaseVEXKey)
+			}
+			pol, err := trust.policy()
+			if err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				for _, pat := range rc.ScannerReports {
+					matches, err := filepath.Glob(p.cfg.Resolve(pat))
+					if err != nil {
+						return fmt.Errorf("releases.scanner_reports %q: %w", pat, err)
+					}
+					if len(matches) == 0 {
+						fmt.Fprintf(stderr, "images: releases.scanner_reports %q matches no file\n", pat)
+					}
+					args = append(args, matches...)
+				}
+				if len(args) == 0 {
+					return usageError("no reports: give them as arguments or in releases.scanner_reports")
+				}
+			}
 			skipped := 0
 
 			// The derived image: its platforms, and its base from the
@@ -165,11 +180,20 @@ of the run done (exit 1 when anything was skipped).`,
 					if err != nil {
 						return err
 					}
-					if ref == "" {
-						fmt.Fprintf(stderr, "images: %s: no base image known (no %s/%s annotations, no --base-vex): no base VEX applies to it\n", image, annotationBaseName, annotationBaseDigest)
-						skipped++
-					} else {
+					if r, perr := name.ParseReference(image); ref == "" && perr == nil {
+						if b, ok := p.cfg.BaseImageOf(r.Context().Name()); ok {
+							baseVEX = append(baseVEX, b.VEX...)
+							if len(b.VEX) == 0 {
+								ref = b.Base
+							}
+						}
+					}
+					switch {
+					case ref != "":
 						baseVEX = append(baseVEX, "oci:"+ref)
+					case len(baseVEX) == 0:
+						fmt.Fprintf(stderr, "images: %s: no base image known (no %s/%s annotations, no releases.base_images entry, no --base-vex): no base VEX applies to it\n", image, annotationBaseName, annotationBaseDigest)
+						skipped++
 					}
 				}
 			}

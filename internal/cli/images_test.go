@@ -292,3 +292,66 @@ func triageIDOf(t *testing.T, list, dependency string) string {
 	t.Fatalf("no triage of %s in\n%s", dependency, list)
 	return ""
 }
+
+// The reports and the base VEX key can come from vexloom.yaml; an image that
+// names no base (no annotations, no releases.base_images) and a report in
+// no known format are each one line, and the rest is recorded.
+func TestImagesIngestFromConfig(t *testing.T) {
+	cache := t.TempDir()
+	dir := t.TempDir()
+	vars := append(os.Environ(), "SOURCE_DATE_EPOCH=1795000000")
+	runCmd := func(args ...string) (string, string, int) {
+		var out, errb bytes.Buffer
+		g := &globals{now: func() time.Time { return fixture.Now }, env: vars}
+		code := run(context.Background(), g, append([]string{"--cache-dir", cache}, args...), strings.NewReader(""), &out, &errb)
+		return out.String(), errb.String(), code
+	}
+	if _, err := demo.Create(context.Background(), filepath.Join(dir, "repo")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "vexloom.yaml")
+	if _, stderr, code := runCmd("init", "-o", cfg, "--module", demo.Module, "--repository", "repo", "--branch", "main"); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	_, pub := keyPair(t, dir, "base")
+	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("releases:\n  scanner_reports: [reports/*.json]\n  base_vex_key: " + filepath.Base(pub) + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	host := strings.TrimPrefix(reg.URL, "http://")
+	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer(t, map[string]string{"etc/os-release": "ID=debian\n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := pushImage2(t, host+"/release/pause:v1", img)
+
+	if err := os.MkdirAll(filepath.Join(dir, "reports"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	grype := `{"matches": [{"vulnerability": {"id": "CVE-2025-7777"}, "artifact": {"name": "musl", "version": "1.2.5-r0", "type": "apk",
+	  "purl": "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64"}}],
+	  "source": {"type": "image", "target": {"userInput": "` + host + `/release/pause:v1", "repoDigests": ["` + host + `/release/pause@` + d.String() + `"]}},
+	  "descriptor": {"name": "grype"}}`
+	for name, body := range map[string]string{"a-grype.json": grype, "b-spdx.json": `{"spdxVersion": "SPDX-2.3"}`} {
+		if err := os.WriteFile(filepath.Join(dir, "reports", name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, code := runCmd("images", "ingest", "--release", "v1", "--image", host+"/release/pause:v1", "--config", cfg)
+	if code != ExitError {
+		t.Errorf("exit %d, want 1\n%s\n%s", code, out, stderr)
+	}
+	if !strings.Contains(stderr, "release/pause:v1: no base image known") || !strings.Contains(stderr, "b-spdx.json: not a Trivy, Grype or OSV-Scanner JSON report; nothing recorded from it") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	if !strings.Contains(out, "a-grype.json: grype of "+host+"/release/pause (v1): 1 finding in packages of the image (0 covered by the base image's VEX), 1 new triage") {
+		t.Errorf("stdout:\n%s", out)
+	}
+}

@@ -80,6 +80,8 @@ type Config struct {
 	Store    Store
 	// Advisories configures vexloom advisories sync (advisories.go).
 	Advisories Advisories
+	// Releases configures vexloom images ingest (releases.go).
+	Releases Releases
 
 	// Path is the file the configuration was read from.
 	Path string
