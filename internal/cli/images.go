@@ -393,15 +393,19 @@ func ingestReport(ctx context.Context, p *project, out io.Writer, file string, r
 	if repo == "" {
 		return errors.New("the report names no image; give --image or --image-name")
 	}
+	// The platform scanned: the report's manifest or configuration digest
+	// tells it in a multi-platform image; statements name its digest.
 	digest := ""
 	if len(rep.Digests) > 0 {
 		digest = rep.Digests[0]
 	}
-	if len(derived) > 0 {
-		digest = derived[0].Digest
+	var products []openvex.Component
+	if pl := scannedPlatform(derived, rep); pl != nil {
+		digest = pl.Digest
+		products = []openvex.Component{artifact.ImageProduct(*pl).Component}
+	} else {
+		products = imageProducts(repo, nil, rep.Digests)
 	}
-	// The base statements, restated for this image.
-	products := imageProducts(repo, derived, rep.Digests)
 	var inherited []openvex.Statement
 	for _, b := range bases {
 		inherited = append(inherited, imagevex.Inherit(b, products)...)
@@ -542,4 +546,24 @@ func addImagePackages(ctx context.Context, p *project, doc *openvex.VEX, release
 	doc.Statements = append(doc.Statements, img.Statements...)
 	doc.ID = ""
 	return vex.Finalize(doc)
+}
+
+// scannedPlatform is the platform of the image a report is of: the one
+// whose manifest digest the report names, or whose configuration digest is
+// the report's image ID, or the only one.
+func scannedPlatform(derived []artifact.Platform, rep *scanreport.Report) *artifact.Platform {
+	for i, pl := range derived {
+		if slices.Contains(rep.Digests, pl.Digest) {
+			return &derived[i]
+		}
+		if rep.ConfigDigest != "" && pl.Image != nil {
+			if c, err := pl.Image.ConfigName(); err == nil && c.String() == rep.ConfigDigest {
+				return &derived[i]
+			}
+		}
+	}
+	if len(derived) == 1 {
+		return &derived[0]
+	}
+	return nil
 }

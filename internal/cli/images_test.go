@@ -19,14 +19,17 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/examples/demo"
+	"github.com/vexloom/vexloom/internal/artifact"
 	"github.com/vexloom/vexloom/internal/fixture"
 	"github.com/vexloom/vexloom/internal/publish"
+	"github.com/vexloom/vexloom/internal/scanreport"
 	"github.com/vexloom/vexloom/internal/schematest"
 	"github.com/vexloom/vexloom/internal/vex"
 	"github.com/vexloom/vexloom/internal/vexformat"
@@ -353,5 +356,34 @@ func TestImagesIngestFromConfig(t *testing.T) {
 	}
 	if !strings.Contains(out, "a-grype.json: grype of "+host+"/release/pause (v1): 1 finding in packages of the image (0 covered by the base image's VEX), 1 new triage") {
 		t.Errorf("stdout:\n%s", out)
+	}
+}
+
+// A report of one platform of a multi-platform image is told by its
+// manifest digest (Grype) or its configuration digest (Trivy's image ID),
+// not by the index digest it was pulled by.
+func TestScannedPlatform(t *testing.T) {
+	var plats []artifact.Platform
+	for range 2 {
+		img, err := random.Image(64, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := img.Digest()
+		plats = append(plats, artifact.Platform{Repository: "r/app", Name: "app", Digest: d.String(), Image: img})
+	}
+	cfg, err := plats[1].Image.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := "sha256:" + strings.Repeat("9", 64)
+	if got := scannedPlatform(plats, &scanreport.Report{Digests: []string{index}, ConfigDigest: cfg.String()}); got == nil || got.Digest != plats[1].Digest {
+		t.Errorf("by configuration digest: %+v", got)
+	}
+	if got := scannedPlatform(plats, &scanreport.Report{Digests: []string{index, plats[0].Digest}}); got == nil || got.Digest != plats[0].Digest {
+		t.Errorf("by manifest digest: %+v", got)
+	}
+	if got := scannedPlatform(plats, &scanreport.Report{Digests: []string{index}}); got != nil {
+		t.Errorf("an unknown platform was guessed: %+v", got)
 	}
 }

@@ -15,6 +15,7 @@ type trivyReport struct {
 	SchemaVersion int    `json:"SchemaVersion"`
 	ArtifactName  string `json:"ArtifactName"`
 	Metadata      struct {
+		ImageID     string   `json:"ImageID"`
 		RepoDigests []string `json:"RepoDigests"`
 		OS          *struct {
 			Family string `json:"Family"`
@@ -56,7 +57,7 @@ func parseTrivy(data []byte) (*Report, error) {
 	if tr.SchemaVersion != 2 {
 		return nil, fmt.Errorf("%w: Trivy report schema version %d (vexloom reads 2)", ErrMalformed, tr.SchemaVersion)
 	}
-	r := &Report{Format: Trivy, Image: tr.ArtifactName, Digests: addDigest(nil, tr.Metadata.RepoDigests...)}
+	r := &Report{Format: Trivy, Image: tr.ArtifactName, Digests: addDigest(nil, tr.Metadata.RepoDigests...), ConfigDigest: configDigest(tr.Metadata.ImageID)}
 	for ri, res := range tr.Results {
 		for vi, v := range res.Vulnerabilities {
 			where := fmt.Sprintf("Results[%d].Vulnerabilities[%d]", ri, vi)
@@ -144,6 +145,7 @@ type grypeReport struct {
 
 type grypeImage struct {
 	UserInput      string   `json:"userInput"`
+	ImageID        string   `json:"imageID"`
 	ManifestDigest string   `json:"manifestDigest"`
 	RepoDigests    []string `json:"repoDigests"`
 }
@@ -160,7 +162,8 @@ func parseGrype(data []byte) (*Report, error) {
 			return nil, fmt.Errorf("%w: Grype report: source.target: %v", ErrMalformed, err)
 		}
 		r.Image = img.UserInput
-		r.Digests = addDigest(nil, img.RepoDigests...)
+		r.Digests = addDigest(nil, append(img.RepoDigests, img.ManifestDigest)...)
+		r.ConfigDigest = configDigest(img.ImageID)
 	}
 	for i, m := range gr.Matches {
 		where := fmt.Sprintf("matches[%d]", i)
@@ -333,4 +336,12 @@ func contains(s []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// configDigest keeps an image ID that is a sha256 digest.
+func configDigest(id string) string {
+	if d := addDigest(nil, id); len(d) == 1 {
+		return d[0]
+	}
+	return ""
 }

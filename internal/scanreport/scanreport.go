@@ -63,9 +63,13 @@ type Report struct {
 	Format Format
 	// Image is the image as the scanner was given it (a reference).
 	Image string
-	// Digests are the image's repository digests the scanner saw
-	// (sha256:…), when it says.
+	// Digests are the image's repository and manifest digests the scanner
+	// saw (sha256:…), when it says; for a multi-platform image the
+	// repository digest is the index's.
 	Digests []string
+	// ConfigDigest is the image's configuration digest (its "image ID"),
+	// which tells the platform scanned.
+	ConfigDigest string
 	// Findings, sorted by vulnerability and package.
 	Findings []Finding
 }
