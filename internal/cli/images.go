@@ -214,21 +214,37 @@ of the run done (exit 1 when anything was skipped).`,
 				}
 			}
 
+			// Reports of the same image (platform) are observed together:
+			// what one scanner does not report is not gone while another
+			// does.
+			var order []string
+			byImage := map[string]*imageReports{}
 			for _, file := range args {
 				data, err := readBounded(file, scanreport.MaxReportSize)
+				var rep *scanreport.Report
 				if err == nil {
-					var rep *scanreport.Report
 					rep, err = scanreport.Parse(data)
-					if err == nil {
-						err = ingestReport(ctx, p, cmd.OutOrStdout(), file, rep, release, cmp(imageRef, image), derived, bases, own)
-					}
+				}
+				var ir *imageReports
+				if err == nil {
+					ir, err = prepareReport(file, rep, release, cmp(imageRef, image), derived, bases, own)
 				}
 				if err != nil {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
 					fmt.Fprintf(stderr, "images: %s: %v; nothing recorded from it\n", file, err)
 					skipped++
+					continue
+				}
+				k := ir.obs.Image + "@" + ir.obs.Digest
+				if prev, ok := byImage[k]; ok {
+					prev.merge(ir)
+				} else {
+					byImage[k] = ir
+					order = append(order, k)
+				}
+			}
+			for _, k := range order {
+				if err := byImage[k].record(ctx, p, cmd.OutOrStdout()); err != nil {
+					return err
 				}
 			}
 			if skipped > 0 {
@@ -381,8 +397,18 @@ func loadBaseVEX(ctx context.Context, src string, pol *attest.Policy, stderr io.
 	return b, skipped
 }
 
-// ingestReport records one report's findings.
-func ingestReport(ctx context.Context, p *project, out io.Writer, file string, rep *scanreport.Report, release, image string, derived []artifact.Platform, bases []imagevex.Base, own *openvex.VEX) error {
+// imageReports are the findings of the reports of one image (platform).
+type imageReports struct {
+	obs     triage.ImageObserved
+	files   []string
+	goLines []string
+}
+
+// prepareReport sorts one report's findings: Go findings are left to the
+// project's own analysis (matched against own when given); the others are
+// matched against the base image's statements, restated for the platform
+// scanned.
+func prepareReport(file string, rep *scanreport.Report, release, image string, derived []artifact.Platform, bases []imagevex.Base, own *openvex.VEX) (*imageReports, error) {
 	if image == "" {
 		image = rep.Image
 	}
@@ -391,7 +417,7 @@ func ingestReport(ctx context.Context, p *project, out io.Writer, file string, r
 		repo = r.Context().Name()
 	}
 	if repo == "" {
-		return errors.New("the report names no image; give --image or --image-name")
+		return nil, errors.New("the report names no image; give --image or --image-name")
 	}
 	// The platform scanned: the report's manifest or configuration digest
 	// tells it in a multi-platform image; statements name its digest.
@@ -410,9 +436,10 @@ func ingestReport(ctx context.Context, p *project, out io.Writer, file string, r
 	for _, b := range bases {
 		inherited = append(inherited, imagevex.Inherit(b, products)...)
 	}
-	o := triage.ImageObserved{Release: release, Image: repo, Digest: digest, Scanner: string(rep.Format) + " report " + filepath.Base(file)}
-	var goLines []string
-	covered := 0
+	ir := &imageReports{
+		obs:   triage.ImageObserved{Release: release, Image: repo, Digest: digest, Scanner: string(rep.Format) + " report " + filepath.Base(file)},
+		files: []string{file},
+	}
 	for _, f := range rep.Findings {
 		ids := append([]string{f.ID}, f.Aliases...)
 		if f.Class == scanreport.ClassGo {
@@ -424,7 +451,7 @@ func ingestReport(ctx context.Context, p *project, out io.Writer, file string, r
 					line = fmt.Sprintf("go: %s in %s: not in the release's own analysis (run vexloom assemble)", f.Name(), f.Package)
 				}
 			}
-			goLines = append(goLines, line)
+			ir.goLines = append(ir.goLines, line)
 			continue
 		}
 		imf := triage.ImageFinding{Vulnerability: f.Name(), Package: f.Package, PackageKey: f.PackageKey(), Version: f.Version, FixedVersion: f.FixedVersion}
@@ -433,25 +460,51 @@ func ingestReport(ctx context.Context, p *project, out io.Writer, file string, r
 				imf.Aliases = append(imf.Aliases, a)
 			}
 		}
-		if st := imagevex.Covering(inherited, imagevex.Finding{IDs: ids, Package: f.Package}); st != nil {
-			imf.Covered = st
-			covered++
-		}
-		o.Findings = append(o.Findings, imf)
+		imf.Covered = imagevex.Covering(inherited, imagevex.Finding{IDs: ids, Package: f.Package})
+		ir.obs.Findings = append(ir.obs.Findings, imf)
 	}
-	changes, err := triage.ObserveImage(ctx, p.store, o)
+	return ir, nil
+}
+
+// merge adds another report of the same image.
+func (ir *imageReports) merge(o *imageReports) {
+	ir.files = append(ir.files, o.files...)
+	ir.obs.Scanner += ", " + o.obs.Scanner
+	for _, f := range o.obs.Findings {
+		if !slices.ContainsFunc(ir.obs.Findings, func(g triage.ImageFinding) bool {
+			return g.Vulnerability == f.Vulnerability && g.PackageKey == f.PackageKey
+		}) {
+			ir.obs.Findings = append(ir.obs.Findings, f)
+		}
+	}
+	for _, l := range o.goLines {
+		if !slices.Contains(ir.goLines, l) {
+			ir.goLines = append(ir.goLines, l)
+		}
+	}
+}
+
+// record observes the image's findings and says what they did.
+func (ir *imageReports) record(ctx context.Context, p *project, out io.Writer) error {
+	changes, err := triage.ObserveImage(ctx, p.store, ir.obs)
 	if err != nil {
 		return err
 	}
-	opened := 0
+	opened, covered := 0, 0
 	for _, c := range changes {
 		if c.Created {
 			opened++
 		}
 	}
-	fmt.Fprintf(out, "%s: %s of %s (%s): %d %s in packages of the image (%d covered by the base image's VEX), %d new %s; %d Go %s\n",
-		file, rep.Format, repo, release, len(o.Findings), plural(len(o.Findings), "finding"), covered, opened, plural(opened, "triage"), len(goLines), plural(len(goLines), "finding"))
-	for _, l := range goLines {
+	for _, f := range ir.obs.Findings {
+		if f.Covered != nil {
+			covered++
+		}
+	}
+	n := len(ir.obs.Findings)
+	fmt.Fprintf(out, "%s@%s (%s), from %s: %d %s in packages of the image (%d covered by the base image's VEX), %d new %s; %d Go %s\n",
+		ir.obs.Image, ir.obs.Digest, ir.obs.Release, strings.Join(ir.files, ", "), n, plural(n, "finding"), covered, opened, plural(opened, "triage"), len(ir.goLines), plural(len(ir.goLines), "finding"))
+	for _, l := range ir.goLines {
 		fmt.Fprintln(out, "  "+l)
 	}
 	return nil

@@ -342,7 +342,12 @@ func TestImagesIngestFromConfig(t *testing.T) {
 	  "purl": "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64"}}],
 	  "source": {"type": "image", "target": {"userInput": "` + host + `/release/pause:v1", "repoDigests": ["` + host + `/release/pause@` + d.String() + `"]}},
 	  "descriptor": {"name": "grype"}}`
-	for name, body := range map[string]string{"a-grype.json": grype, "b-spdx.json": `{"spdxVersion": "SPDX-2.3"}`} {
+	// A second scanner's report of the same image, with another finding:
+	// what one scanner does not report is not gone while the other does.
+	trivy := `{"SchemaVersion": 2, "ArtifactName": "` + host + `/release/pause:v1", "Metadata": {"RepoDigests": ["` + host + `/release/pause@` + d.String() + `"]},
+	  "Results": [{"Target": "pause", "Class": "os-pkgs", "Type": "alpine", "Vulnerabilities": [
+	    {"VulnerabilityID": "CVE-2025-8888", "PkgName": "busybox", "InstalledVersion": "1.36.1-r29"}]}]}`
+	for name, body := range map[string]string{"a-grype.json": grype, "a2-trivy.json": trivy, "b-spdx.json": `{"spdxVersion": "SPDX-2.3"}`} {
 		if err := os.WriteFile(filepath.Join(dir, "reports", name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -354,8 +359,13 @@ func TestImagesIngestFromConfig(t *testing.T) {
 	if !strings.Contains(stderr, "release/pause:v1: no base image known") || !strings.Contains(stderr, "b-spdx.json: not a Trivy, Grype or OSV-Scanner JSON report; nothing recorded from it") {
 		t.Errorf("stderr:\n%s", stderr)
 	}
-	if !strings.Contains(out, "a-grype.json: grype of "+host+"/release/pause (v1): 1 finding in packages of the image (0 covered by the base image's VEX), 1 new triage") {
+	if !strings.Contains(out, host+"/release/pause@"+d.String()+" (v1), from "+filepath.Join(dir, "reports", "a-grype.json")+", "+filepath.Join(dir, "reports", "a2-trivy.json")+
+		": 2 findings in packages of the image (0 covered by the base image's VEX), 2 new triages") {
 		t.Errorf("stdout:\n%s", out)
+	}
+	doc, _, code := runCmd("images", "vex", "--release", "v1", "--config", cfg)
+	if code != 0 || !strings.Contains(doc, "pkg:apk/alpine/musl@1.2.5-r0") || !strings.Contains(doc, "pkg:apk/alpine/busybox@1.36.1-r29") {
+		t.Errorf("images vex (exit %d) lacks one scanner's finding:\n%s", code, doc)
 	}
 }
 

@@ -64,6 +64,11 @@ func ObserveImage(ctx context.Context, st *store.Store, o ImageObserved) ([]Chan
 		return nil, fmt.Errorf("an image observation needs a release and an image")
 	}
 	branch := ImageBranchPrefix + o.Release
+	// Each platform of a multi-platform image is a "module" of its own.
+	module := o.Image
+	if o.Digest != "" {
+		module += "@" + o.Digest
+	}
 	var changes []Change
 	seen := map[string]bool{}
 	fs := slices.Clone(o.Findings)
@@ -74,7 +79,7 @@ func ObserveImage(ctx context.Context, st *store.Store, o ImageObserved) ([]Chan
 		if err := st.PutVulnerability(ctx, scan.Vulnerability{ID: f.Vulnerability, Aliases: f.Aliases}); err != nil {
 			return nil, err
 		}
-		obs := Observation{Branch: branch, Commit: o.Digest, Module: o.Image, DependencyVersion: f.Version,
+		obs := Observation{Branch: branch, Commit: o.Digest, Module: module, DependencyVersion: f.Version,
 			FixedVersion: f.FixedVersion, Level: scan.LevelModule, Image: f.Package}
 		auto := imageAssessment(o, f, branch)
 		proposed := []store.Event{observedEvent(obs), auto}
@@ -89,7 +94,7 @@ func ObserveImage(ctx context.Context, st *store.Store, o ImageObserved) ([]Chan
 		}
 		evs, err := st.AppendIf(ctx, t.ID, func(history []store.Event) ([]store.Event, error) {
 			var evs []store.Event
-			if prev := lastObservations(history, branch)[o.Image]; prev == nil || prev.DependencyVersion != obs.DependencyVersion || prev.Commit != obs.Commit {
+			if prev := lastObservations(history, branch)[module]; prev == nil || prev.DependencyVersion != obs.DependencyVersion || prev.Commit != obs.Commit {
 				evs = append(evs, proposed[0])
 			}
 			if prev := lastAutomatic(history, branch); prev == nil || prev.Status != auto.Status || prev.Justification != auto.Justification || prev.Notes != auto.Notes {
@@ -110,14 +115,14 @@ func ObserveImage(ctx context.Context, st *store.Store, o ImageObserved) ([]Chan
 	}
 	ids := sortedKeys(all)
 	for _, id := range ids {
-		if seen[id] || lastObservations(all[id], branch)[o.Image] == nil {
+		if seen[id] || lastObservations(all[id], branch)[module] == nil {
 			continue
 		}
 		evs, err := st.AppendIf(ctx, id, func(history []store.Event) ([]store.Event, error) {
-			if lastObservations(history, branch)[o.Image] == nil {
+			if lastObservations(history, branch)[module] == nil {
 				return nil, nil
 			}
-			return []store.Event{goneEvent(Observed{Branch: branch, Commit: o.Digest}, o.Image, "no longer reported in "+o.Image+" of "+o.Release+" by "+o.Scanner)}, nil
+			return []store.Event{goneEvent(Observed{Branch: branch, Commit: o.Digest}, module, "no longer reported in "+module+" of "+o.Release+" by "+o.Scanner)}, nil
 		})
 		if err != nil {
 			return nil, err

@@ -52,7 +52,7 @@ func TestObserveImage(t *testing.T) {
 		t.Errorf("covered finding's decision: %+v", d)
 	}
 	zv := view(t, st, "CVE-2025-3333", zlibKey, maintained)
-	if zv.State != Open || !zv.Branches[0].NeedsPerson() || zv.Branches[0].Observations[0].Module != "registry.example/kube-proxy" {
+	if zv.State != Open || !zv.Branches[0].NeedsPerson() || zv.Branches[0].Observations[0].Module != "registry.example/kube-proxy@sha256:1111111111111111111111111111111111111111111111111111111111111111" {
 		t.Fatalf("uncovered finding: state %s, %+v", zv.State, zv.Branches)
 	}
 

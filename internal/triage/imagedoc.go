@@ -47,7 +47,8 @@ func ImageDocument(views []View, release, author string, now time.Time) (*openve
 			if o.Image == "" || o.Commit == "" {
 				continue
 			}
-			purl := imagePURL(o.Module, o.Commit)
+			repo, _, _ := strings.Cut(o.Module, "@")
+			purl := imagePURL(repo, o.Commit)
 			st.Products = append(st.Products, openvex.Product{
 				Component: openvex.Component{ID: purl, Identifiers: map[openvex.IdentifierType]string{openvex.PURL: purl},
 					Hashes: map[openvex.Algorithm]openvex.Hash{openvex.SHA256: openvex.Hash(strings.TrimPrefix(o.Commit, "sha256:"))}},
