@@ -32,3 +32,8 @@ func writeVEXAs(w io.Writer, doc *openvex.VEX, format, repository string) error 
 	_, err = w.Write(b)
 	return err
 }
+
+// feedFormat is the format of the project feed's documents (vex.feed_format).
+func feedFormat(p *project) vexformat.Format {
+	return vexformat.Format(p.cfg.VEX.FeedFormat)
+}

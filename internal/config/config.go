@@ -174,6 +174,9 @@ type Labels struct {
 type VEX struct {
 	// Dir is relative to Config.Dir.
 	Dir string
+	// FeedFormat is the format of the feed's per-package documents:
+	// openvex (the default) or csaf.
+	FeedFormat string
 }
 
 // Store says where vexloom's embedded store is.

@@ -76,7 +76,7 @@ func TestParseErrors(t *testing.T) {
 			`vexloom.yaml:8: unknown key "author" (did you mean "project.author"? it belongs under project)`,
 		}},
 		{"unknown key without suggestion", valid + "vex:\n  directory: out\n", []string{
-			`vexloom.yaml:9: unknown key "directory" in vex (known keys: dir)`,
+			`vexloom.yaml:9: unknown key "directory" in vex (known keys: dir, feed_format)`,
 		}},
 		{"unknown key in triage.github", withGitHub + "    app-id: 3\n", []string{
 			`vexloom.yaml:12: unknown key "app-id" in triage.github (did you mean "app_id"?)`,

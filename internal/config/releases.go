@@ -91,3 +91,12 @@ func (c *Config) BaseImageOf(repository string) (BaseImage, bool) {
 	}
 	return BaseImage{}, false
 }
+
+// checkFeedFormat accepts the formats the VEX repository specification
+// allows for a feed's documents.
+func checkFeedFormat(s string) error {
+	if s != "openvex" && s != "csaf" {
+		return fmt.Errorf("%s is not a feed format: openvex or csaf", quote(s))
+	}
+	return nil
+}

@@ -51,3 +51,13 @@ func TestParseReleasesRefuses(t *testing.T) {
 		}
 	}
 }
+
+func TestParseFeedFormat(t *testing.T) {
+	c, err := Parse(filepath.Join(t.TempDir(), FileName), []byte(valid+"vex:\n  feed_format: csaf\n"))
+	if err != nil || c.VEX.FeedFormat != "csaf" {
+		t.Fatalf("%+v, %v", c.VEX, err)
+	}
+	if _, err := Parse(filepath.Join(t.TempDir(), FileName), []byte(valid+"vex:\n  feed_format: cyclonedx\n")); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "openvex or csaf") {
+		t.Errorf("a CycloneDX feed: %v", err)
+	}
+}

@@ -249,6 +249,8 @@ github:
 vex:
   # Where each branch's OpenVEX document is written.
   dir: %s
+  # The format of the VEX feed's documents: openvex, or csaf (CSAF 2.0 VEX).
+  # feed_format: openvex
 
 # vexloom's own state.
 store:
