@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,7 +39,42 @@ func TestBranchVEXFormats(t *testing.T) {
 	}
 	cfg := filepath.Join(dir, "vexloom.yaml")
 	runCmd("init", "-o", cfg, "--module", demo.Module, "--repository", "repo", "--branch", "main")
+	text, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withFeed := strings.Replace(string(text), "# feed_format: openvex", "feed_format: csaf", 1)
+	if withFeed == string(text) {
+		t.Fatal("the starter file has no feed_format line")
+	}
+	if err := os.WriteFile(cfg, []byte(withFeed), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	runCmd("update", "--config", cfg, "-q")
+
+	// The feed carries CSAF, as configured.
+	index, err := os.ReadFile(filepath.Join(dir, "vex", "feed", "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx struct {
+		Packages []struct{ ID, Location, Format string }
+	}
+	if err := json.Unmarshal(index, &idx); err != nil || len(idx.Packages) == 0 {
+		t.Fatalf("feed index: %v\n%s", err, index)
+	}
+	for _, p := range idx.Packages {
+		b, err := os.ReadFile(filepath.Join(dir, "vex", "feed", filepath.FromSlash(p.Location)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Format != "csaf" {
+			t.Errorf("%s: format %q", p.ID, p.Format)
+		}
+		if err := schematest.Validate(schematest.CSAF, b); err != nil {
+			t.Errorf("%s: %v", p.Location, err)
+		}
+	}
 	facts := func(out string) []string {
 		doc, _, err := vexformat.Parse([]byte(out))
 		if err != nil {
