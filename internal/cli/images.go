@@ -123,9 +123,10 @@ image and record their findings:
 The reports are the arguments, else releases.scanner_reports of
 vexloom.yaml. The base image is --base-vex oci:REF (its VEX hangs off its
 digest as OCI referrers), or the image's org.opencontainers.image.base.name
-and base.digest annotations (--image), or releases.base_images. Its VEX counts only when its signature
-verifies against --base-key (or releases.base_vex_key, or --base-identity
-and --base-issuer); an unverified base statement never counts.
+and base.digest annotations (--image), or releases.base_images. Its VEX
+counts only when its signature verifies against --base-key (or
+releases.base_vex_key, or --base-identity and --base-issuer); an
+unverified base statement never counts.
 
 A report that cannot be read, a base VEX that does not verify, an image
 without a known base: one line naming it, nothing recorded from it, the rest
@@ -227,7 +228,7 @@ of the run done (exit 1 when anything was skipped).`,
 				}
 				var ir *imageReports
 				if err == nil {
-					ir, err = prepareReport(file, rep, release, cmp(imageRef, image), derived, bases, own)
+					ir, err = prepareReport(file, rep, release, firstNonEmpty(imageRef, image), derived, bases, own)
 				}
 				if err != nil {
 					fmt.Fprintf(stderr, "images: %s: %v; nothing recorded from it\n", file, err)
@@ -256,14 +257,14 @@ of the run done (exit 1 when anything was skipped).`,
 	pf.register(cmd)
 	cmd.Flags().StringVar(&release, "release", "", "the release `tag` the image belongs to")
 	cmd.Flags().StringVar(&image, "image", "", "the release image `ref`erence (its platforms, and its base from the OCI base-image annotations)")
-	cmd.Flags().StringVar(&imageRef, "image-name", "", "the image repository to record findings under (default: --image, else the report's)")
-	cmd.Flags().StringArrayVar(&baseVEX, "base-vex", nil, "where the base image's VEX is: oci:REF (referrers of its digest) or a bundle `file` (repeatable)")
+	cmd.Flags().StringVar(&imageRef, "image-name", "", "the image `repository` to record findings under (default: --image, else the report's)")
+	cmd.Flags().StringArrayVar(&baseVEX, "base-vex", nil, "where the base image's VEX is: oci:REF (the referrers of its digest) or a bundle FILE (repeatable)")
 	cmd.Flags().StringVar(&ownVEX, "vex", "", "the release's own VEX `file` (assemble's), to match Go findings against")
 	trust.register(cmd)
 	return cmd
 }
 
-func cmp(a, b string) string {
+func firstNonEmpty(a, b string) string {
 	if a != "" {
 		return a
 	}
