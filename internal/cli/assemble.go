@@ -108,7 +108,7 @@ its time).`,
 			if err != nil {
 				return err
 			}
-			if err := addImagePackages(ctx, p, res.Doc, ref, now); err != nil {
+			if err := addImagePackages(ctx, p, res.Doc, ref, images, now, cmd.ErrOrStderr()); err != nil {
 				return err
 			}
 			for _, u := range res.Unassessed {

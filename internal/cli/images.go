@@ -177,25 +177,15 @@ of the run done (exit 1 when anything was skipped).`,
 					return fmt.Errorf("resolving the image %s: %w", image, err)
 				}
 				if len(baseVEX) == 0 {
-					ref, err := baseFromAnnotations(ctx, image)
+					srcs, err := baseSources(ctx, p, image)
 					if err != nil {
 						return err
 					}
-					if r, perr := name.ParseReference(image); ref == "" && perr == nil {
-						if b, ok := p.cfg.BaseImageOf(r.Context().Name()); ok {
-							baseVEX = append(baseVEX, b.VEX...)
-							if len(b.VEX) == 0 {
-								ref = b.Base
-							}
-						}
-					}
-					switch {
-					case ref != "":
-						baseVEX = append(baseVEX, "oci:"+ref)
-					case len(baseVEX) == 0:
+					if len(srcs) == 0 {
 						fmt.Fprintf(stderr, "images: %s: no base image known (no %s/%s annotations, no releases.base_images entry, no --base-vex): no base VEX applies to it\n", image, annotationBaseName, annotationBaseDigest)
 						skipped++
 					}
+					baseVEX = srcs
 				}
 			}
 			var bases []imagevex.Base
@@ -534,6 +524,8 @@ func newImagesVEXCmd(g *globals) *cobra.Command {
 		release string
 		output  string
 		format  string
+		images  []string
+		trust   baseTrust
 	)
 	cmd := &cobra.Command{
 		Use:   "vex --release TAG [--format openvex|csaf|cyclonedx] [-o FILE]",
@@ -543,7 +535,9 @@ func newImagesVEXCmd(g *globals) *cobra.Command {
 force, a maintainer's or the one carried from the base image's verified VEX
 (named in status_notes), with each image as product (by digest) and the
 package as subcomponent. Findings waiting for a person are
-under_investigation. Deterministic (SOURCE_DATE_EPOCH sets its time).`,
+under_investigation. With --image, the base image's verified statements
+about the packages no scanner reported are added as well. Deterministic
+(SOURCE_DATE_EPOCH sets its time).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if release == "" {
@@ -570,6 +564,22 @@ under_investigation. Deterministic (SOURCE_DATE_EPOCH sets its time).`,
 			if err != nil {
 				return err
 			}
+			if len(images) > 0 {
+				if trust.key == "" && trust.identity == "" && p.cfg.Releases.BaseVEXKey != "" {
+					trust.key = p.cfg.Resolve(p.cfg.Releases.BaseVEXKey)
+				}
+				pol, err := trust.policy()
+				if err != nil {
+					return err
+				}
+				inherited, err := inheritedStatements(ctx, p, images, pol, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				if err := withInherited(doc, inherited); err != nil {
+					return err
+				}
+			}
 			return writeOutput(cmd.OutOrStdout(), output, func(w io.Writer) error {
 				return writeVEXAs(w, doc, format, p.cfg.Project.Repository)
 			})
@@ -579,13 +589,17 @@ under_investigation. Deterministic (SOURCE_DATE_EPOCH sets its time).`,
 	cmd.Flags().StringVar(&release, "release", "", "the release `tag`")
 	cmd.Flags().StringVar(&format, "format", "openvex", "document `format`: openvex, csaf or cyclonedx")
 	cmd.Flags().StringVarP(&output, "out", "o", "", "write the document to `file` (default stdout)")
+	cmd.Flags().StringArrayVar(&images, "image", nil, "a release `image`: its base image's verified statements about packages no scanner reported are added too (repeatable)")
+	trust.register(cmd)
 	return cmd
 }
 
 // addImagePackages adds to a release's document what is known about its
-// images' packages (images ingest): base image statements and maintainers'
-// decisions. A release without ingested reports is left as it is.
-func addImagePackages(ctx context.Context, p *project, doc *openvex.VEX, release string, now time.Time) error {
+// images' packages: what images ingest recorded (base image statements and
+// maintainers' decisions), and, when releases.base_vex_key is configured,
+// the base images' verified statements about the packages no scanner
+// reported. A release without either is left as it is.
+func addImagePackages(ctx context.Context, p *project, doc *openvex.VEX, release string, images []string, now time.Time, stderr io.Writer) error {
 	views, err := triage.Views(ctx, p.store, nil)
 	if err != nil {
 		return err
@@ -594,12 +608,25 @@ func addImagePackages(ctx context.Context, p *project, doc *openvex.VEX, release
 	if err != nil {
 		return err
 	}
-	if len(img.Statements) == 0 {
-		return nil
+	if len(img.Statements) > 0 {
+		doc.Statements = append(doc.Statements, img.Statements...)
+		doc.ID = ""
+		if err := vex.Finalize(doc); err != nil {
+			return err
+		}
 	}
-	doc.Statements = append(doc.Statements, img.Statements...)
-	doc.ID = ""
-	return vex.Finalize(doc)
+	if key := p.cfg.Releases.BaseVEXKey; key != "" && len(images) > 0 {
+		pol, err := (&baseTrust{key: p.cfg.Resolve(key)}).policy()
+		if err != nil {
+			return err
+		}
+		inherited, err := inheritedStatements(ctx, p, images, pol, stderr)
+		if err != nil {
+			return err
+		}
+		return withInherited(doc, inherited)
+	}
+	return nil
 }
 
 // scannedPlatform is the platform of the image a report is of: the one
@@ -620,4 +647,86 @@ func scannedPlatform(derived []artifact.Platform, rep *scanreport.Report) *artif
 		return &derived[0]
 	}
 	return nil
+}
+
+// baseSources says where the base image of a release image publishes its
+// VEX: the base its OCI annotations name, else releases.base_images; none
+// when neither says.
+func baseSources(ctx context.Context, p *project, image string) ([]string, error) {
+	ref, err := baseFromAnnotations(ctx, image)
+	if err != nil {
+		return nil, err
+	}
+	if ref != "" {
+		return []string{"oci:" + ref}, nil
+	}
+	r, err := name.ParseReference(image)
+	if err != nil {
+		return nil, fmt.Errorf("--image %s: %w", image, err)
+	}
+	if b, ok := p.cfg.BaseImageOf(r.Context().Name()); ok {
+		if len(b.VEX) > 0 {
+			return b.VEX, nil
+		}
+		return []string{"oci:" + b.Base}, nil
+	}
+	return nil, nil
+}
+
+// inheritedStatements are the base images' verified statements about
+// their OS packages, restated for each platform of the release images.
+func inheritedStatements(ctx context.Context, p *project, images []string, pol *attest.Policy, stderr io.Writer) ([]openvex.Statement, error) {
+	var out []openvex.Statement
+	for _, image := range images {
+		plats, err := artifact.ResolveImage(ctx, image, registryOptions(ctx)...)
+		if err != nil {
+			return nil, fmt.Errorf("resolving the image %s: %w", image, err)
+		}
+		srcs, err := baseSources(ctx, p, image)
+		if err != nil {
+			return nil, err
+		}
+		var products []openvex.Component
+		for _, pl := range plats {
+			products = append(products, artifact.ImageProduct(pl).Component)
+		}
+		for _, src := range srcs {
+			b, _ := loadBaseVEX(ctx, src, pol, stderr)
+			out = append(out, imagevex.Inherit(b, products)...)
+		}
+	}
+	return out, nil
+}
+
+// withInherited adds to a document the inherited statements about
+// products and packages it says nothing of yet: what people decided, or
+// what a scanner's finding recorded, stands.
+func withInherited(doc *openvex.VEX, inherited []openvex.Statement) error {
+	if len(inherited) == 0 {
+		return nil
+	}
+	have := map[string]bool{}
+	for _, f := range vex.Facts(doc) {
+		have[string(f.Vulnerability.Name)+"\x00"+vex.ComponentKey(f.Product)+"\x00"+packageIdentity(vex.ComponentKey(f.Subcomponent))] = true
+	}
+	extra := &openvex.VEX{Metadata: doc.Metadata, Statements: inherited}
+	var add []vex.Fact
+	for _, f := range vex.Facts(extra) {
+		if !have[string(f.Vulnerability.Name)+"\x00"+vex.ComponentKey(f.Product)+"\x00"+packageIdentity(vex.ComponentKey(f.Subcomponent))] {
+			add = append(add, f)
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	doc.Statements = append(doc.Statements, vex.Statements(add)...)
+	doc.ID = ""
+	return vex.Finalize(doc)
+}
+
+// packageIdentity is a package URL without its qualifiers: the same package
+// at the same version, whichever scanner named it.
+func packageIdentity(purl string) string {
+	p, _, _ := strings.Cut(purl, "?")
+	return p
 }

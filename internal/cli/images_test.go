@@ -169,6 +169,8 @@ func TestImagesConverge(t *testing.T) {
 	forgerPriv, _ := keyPair(t, dir, "forger")
 	attachVEX(t, baseRepo, baseStatement("CVE-2024-1111", "pkg:deb/debian/libc6@2.36-9+deb12u10?arch=amd64"), basePriv, dir, "base.bundle", baseDigest, basePURL)
 	attachVEX(t, baseRepo, baseStatement("CVE-2025-3333", "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64"), forgerPriv, dir, "forged.bundle", baseDigest, basePURL)
+	// A statement about a package no scanner reports.
+	attachVEX(t, baseRepo, baseStatement("CVE-2024-9999", "pkg:deb/debian/libc6@2.36-9+deb12u10?arch=amd64"), basePriv, dir, "base2.bundle", baseDigest, basePURL)
 
 	// Trivy's report of the release image.
 	report := `{"SchemaVersion": 2, "ArtifactName": "` + relRepo + `:v1.34.2", "ArtifactType": "container_image",
@@ -267,6 +269,29 @@ func TestImagesConverge(t *testing.T) {
 			t.Errorf("--format %s states %d things, openvex %d", format, len(got), len(want))
 		}
 	}
+
+	// With the image named, the base's verified statements about packages
+	// no scanner reported are carried too; the forged one is not, and what
+	// the maintainer decided is not duplicated.
+	out, stderr, code = runCmd("images", "vex", "--release", "v1.34.2", "--image", relRepo+":v1.34.2", "--base-key", basePub, "--config", cfg)
+	if code != 0 {
+		t.Fatalf("images vex --image: %s", stderr)
+	}
+	doc, _, err := vexformat.Parse([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, f := range vex.Facts(doc) {
+		count[string(f.Vulnerability.Name)]++
+		if f.Vulnerability.Name == "CVE-2024-9999" && (f.Status != openvex.StatusNotAffected || !strings.HasPrefix(f.Product.ID, "pkg:oci/kube-proxy@"+derivedDigest.String())) {
+			t.Errorf("the inherited statement: %+v", f)
+		}
+	}
+	if count["CVE-2024-9999"] != 1 || count["CVE-2025-3333"] != 1 || count["CVE-2024-1111"] != 1 {
+		t.Errorf("statements per vulnerability: %v", count)
+	}
+
 }
 
 // triageIDOf finds the ID of the triage of a dependency in triage list's
