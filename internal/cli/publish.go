@@ -156,6 +156,7 @@ func (p *project) publishing(g *globals, feedURL string) publish.Project {
 			Author:      p.author(),
 			BaseURL:     feedURL,
 			Dir:         filepath.Join(p.vexDir(), "feed"),
+			Format:      feedFormat(p),
 		},
 		Now: g.now,
 		OCI: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)},
