@@ -66,7 +66,7 @@ printed and recorded in the store.`,
 			if len(to) == 0 {
 				to = []string{"local"}
 			}
-			hold := publish.Policy{PublishUnderInvestigation: publishInvestigation, HoldAffectedUntilFixed: holdUntilFixed}
+			hold := publish.HoldPolicy{PublishUnderInvestigation: publishInvestigation, HoldAffectedUntilFixed: holdUntilFixed}
 			if holdUntil != "" {
 				t, err := time.Parse(time.DateOnly, holdUntil)
 				if err != nil {

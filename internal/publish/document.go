@@ -27,7 +27,7 @@ type Options struct {
 	Ref  string
 	// Hold decides which statements are made public (the zero value holds
 	// under_investigation statements back).
-	Hold Policy
+	Hold HoldPolicy
 	// Now is the time the policy is applied at.
 	Now time.Time
 	// Signer signs the public document. Nil publishes it unsigned, which

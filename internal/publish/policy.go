@@ -11,10 +11,10 @@ import (
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
-// Policy decides which statements of a document are made public. The zero
-// Policy publishes not_affected, affected and fixed statements and holds
+// HoldPolicy decides which statements of a document are made public. The zero
+// HoldPolicy publishes not_affected, affected and fixed statements and holds
 // every under_investigation statement back.
-type Policy struct {
+type HoldPolicy struct {
 	// HoldAffectedUntilFixed holds an affected statement back until a fix
 	// exists: the document has a fixed statement for the same
 	// vulnerability, or FixAvailable says so.
@@ -44,7 +44,7 @@ type Held struct {
 // vulnerability and product, for the caller to record. doc is not
 // modified. When something is held, the public document gets a new @id
 // derived from its content, since it is a different document.
-func (p Policy) Apply(doc *openvex.VEX, now time.Time) (*openvex.VEX, []Held) {
+func (p HoldPolicy) Apply(doc *openvex.VEX, now time.Time) (*openvex.VEX, []Held) {
 	out := *doc
 	out.Statements = make([]openvex.Statement, 0, len(doc.Statements))
 	fixed := map[string]bool{}
@@ -95,7 +95,7 @@ func (p Policy) Apply(doc *openvex.VEX, now time.Time) (*openvex.VEX, []Held) {
 	return &out, held
 }
 
-func (p Policy) reason(st openvex.Statement, fixed map[string]bool, now time.Time) string {
+func (p HoldPolicy) reason(st openvex.Statement, fixed map[string]bool, now time.Time) string {
 	switch st.Status {
 	case openvex.StatusUnderInvestigation:
 		if !p.PublishUnderInvestigation {
@@ -119,7 +119,7 @@ func (p Policy) reason(st openvex.Statement, fixed map[string]bool, now time.Tim
 	return ""
 }
 
-func (p Policy) fixExists(v openvex.Vulnerability, fixed map[string]bool) bool {
+func (p HoldPolicy) fixExists(v openvex.Vulnerability, fixed map[string]bool) bool {
 	for _, n := range vulnerabilityNames(v) {
 		if fixed[n] || p.FixAvailable != nil && p.FixAvailable(n) {
 			return true

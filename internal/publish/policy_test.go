@@ -38,7 +38,7 @@ func TestPolicyApply(t *testing.T) {
 	embargo := t0.Add(72 * time.Hour)
 	for _, c := range []struct {
 		name       string
-		policy     Policy
+		policy     HoldPolicy
 		now        time.Time
 		wantPublic []string
 		wantHeld   []string // vuln=reason prefix
@@ -51,48 +51,48 @@ func TestPolicyApply(t *testing.T) {
 		},
 		{
 			name:       "publish under_investigation",
-			policy:     Policy{PublishUnderInvestigation: true},
+			policy:     HoldPolicy{PublishUnderInvestigation: true},
 			now:        t0,
 			wantPublic: []string{"CVE-1=affected", "CVE-2=affected", "CVE-2=fixed", "CVE-3=under_investigation", "CVE-4=not_affected"},
 		},
 		{
 			name:       "affected until fixed",
-			policy:     Policy{HoldAffectedUntilFixed: true},
+			policy:     HoldPolicy{HoldAffectedUntilFixed: true},
 			now:        t0,
 			wantPublic: []string{"CVE-2=affected", "CVE-2=fixed", "CVE-4=not_affected"},
 			wantHeld:   []string{"CVE-1=affected: held until a fix exists", "CVE-3=under_investigation"},
 		},
 		{
 			name:       "affected until fixed, fix known from the database",
-			policy:     Policy{HoldAffectedUntilFixed: true, FixAvailable: func(v string) bool { return v == "CVE-1" }},
+			policy:     HoldPolicy{HoldAffectedUntilFixed: true, FixAvailable: func(v string) bool { return v == "CVE-1" }},
 			now:        t0,
 			wantPublic: []string{"CVE-1=affected", "CVE-2=affected", "CVE-2=fixed", "CVE-4=not_affected"},
 			wantHeld:   []string{"CVE-3=under_investigation"},
 		},
 		{
 			name:       "affected until a date, before it",
-			policy:     Policy{HoldAffectedUntil: embargo},
+			policy:     HoldPolicy{HoldAffectedUntil: embargo},
 			now:        embargo.Add(-time.Second),
 			wantPublic: []string{"CVE-2=fixed", "CVE-4=not_affected"},
 			wantHeld:   []string{"CVE-1=affected: held until 2026-03-04T12:00:00Z", "CVE-2=affected: held until", "CVE-3=under"},
 		},
 		{
 			name:       "affected until a date, at it",
-			policy:     Policy{HoldAffectedUntil: embargo},
+			policy:     HoldPolicy{HoldAffectedUntil: embargo},
 			now:        embargo,
 			wantPublic: []string{"CVE-1=affected", "CVE-2=affected", "CVE-2=fixed", "CVE-4=not_affected"},
 			wantHeld:   []string{"CVE-3=under"},
 		},
 		{
 			name:       "fix or date, whichever first: before both",
-			policy:     Policy{HoldAffectedUntilFixed: true, HoldAffectedUntil: embargo},
+			policy:     HoldPolicy{HoldAffectedUntilFixed: true, HoldAffectedUntil: embargo},
 			now:        t0,
 			wantPublic: []string{"CVE-2=affected", "CVE-2=fixed", "CVE-4=not_affected"},
 			wantHeld:   []string{"CVE-1=affected: held until a fix exists or 2026-03-04T12:00:00Z", "CVE-3=under"},
 		},
 		{
 			name:       "fix or date, whichever first: date passed",
-			policy:     Policy{HoldAffectedUntilFixed: true, HoldAffectedUntil: embargo},
+			policy:     HoldPolicy{HoldAffectedUntilFixed: true, HoldAffectedUntil: embargo},
 			now:        embargo.Add(time.Hour),
 			wantPublic: []string{"CVE-1=affected", "CVE-2=affected", "CVE-2=fixed", "CVE-4=not_affected"},
 			wantHeld:   []string{"CVE-3=under"},
