@@ -226,7 +226,7 @@ func signDemo(ctx context.Context, dir string) (artifact, bundlePath, pubPath st
 	if err != nil {
 		return "", "", "", err
 	}
-	if _, err := attest.Verify(ctx, bundle, attest.Policy{
+	if _, err := attest.Verify(ctx, bundle, attest.TrustPolicy{
 		PublicKey:       pub,
 		ArtifactDigests: []attest.Digest{{Algorithm: "sha256", Hex: digest}},
 	}); err != nil {

@@ -114,8 +114,8 @@ func TestVerifyIdentity(t *testing.T) {
 	now := time.Now()
 	good := keylessBundle(t, vs, testSubject, testIssuer, stmt, now.Add(2*time.Minute), true)
 	image := []Digest{mustDigest(t, "sha256:"+imageSHA256)}
-	policy := func(issuer, subject string) Policy {
-		return Policy{
+	policy := func(issuer, subject string) TrustPolicy {
+		return TrustPolicy{
 			Identity:        &Identity{Issuer: issuer, SubjectRegexp: subject, WithoutSCTUnsafe: true},
 			TrustedMaterial: vs,
 			ArtifactDigests: image,
@@ -152,7 +152,7 @@ func TestVerifyIdentity(t *testing.T) {
 	cases := []struct {
 		name   string
 		bundle []byte
-		policy Policy
+		policy TrustPolicy
 		want   error
 	}{
 		{"wrong issuer", good, policy("https://accounts.google.example", ".*"), ErrIdentity},
@@ -165,8 +165,8 @@ func TestVerifyIdentity(t *testing.T) {
 		{"tampered payload", []byte(forged), policy(testIssuer, ".*"), ErrSignature},
 		{"untrusted authority", good, untrusted, ErrSignature},
 		{"certificate without SCT", good, noSCT, ErrSignature},
-		{"certificate against a key", good, Policy{PublicKey: s.publicKey(t), ArtifactDigests: image}, ErrSignature},
-		{"wrong subject digest", good, func() Policy {
+		{"certificate against a key", good, TrustPolicy{PublicKey: s.publicKey(t), ArtifactDigests: image}, ErrSignature},
+		{"wrong subject digest", good, func() TrustPolicy {
 			p := policy(testIssuer, ".*")
 			p.ArtifactDigests = []Digest{mustDigest(t, "sha256:"+hexSum256("x"))}
 			return p

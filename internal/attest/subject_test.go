@@ -72,7 +72,7 @@ func TestVerifySubjectBinding(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			b := rawStatementBundle(t, s, c.subjects)
-			res, err := Verify(context.Background(), b, Policy{PublicKey: s.publicKey(t), ArtifactDigests: c.asked, AnyArtifact: c.any})
+			res, err := Verify(context.Background(), b, TrustPolicy{PublicKey: s.publicKey(t), ArtifactDigests: c.asked, AnyArtifact: c.any})
 			if !errors.Is(err, c.want) {
 				t.Fatalf("err = %v, want %v", err, c.want)
 			}

@@ -53,9 +53,9 @@ type Identity struct {
 	WithoutSCTUnsafe bool
 }
 
-// Policy says what a bundle must satisfy. Exactly one of PublicKey and
+// TrustPolicy says what a bundle must satisfy. Exactly one of PublicKey and
 // Identity is set.
-type Policy struct {
+type TrustPolicy struct {
 	// PublicKey: the bundle must be signed by this key (key-based bundles
 	// have no certificate and usually no log entry; none is required).
 	PublicKey crypto.PublicKey
@@ -120,7 +120,7 @@ type Result struct {
 // verify.WithCertificateIdentity. Subjects are compared here, after the
 // signature verified (verify.WithoutArtifactUnsafe is passed so that a
 // digest mismatch is told apart from a bad signature).
-func Verify(ctx context.Context, bundleJSON []byte, policy Policy) (*Result, error) {
+func Verify(ctx context.Context, bundleJSON []byte, policy TrustPolicy) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -284,7 +284,7 @@ func hasSubject(subjects []Subject, d Digest) bool {
 	return false
 }
 
-func (p Policy) check() error {
+func (p TrustPolicy) check() error {
 	switch {
 	case p.PublicKey != nil && p.Identity != nil:
 		return fmt.Errorf("%w: give a public key or an identity, not both", ErrPolicy)
@@ -368,7 +368,7 @@ func verifyWithKey(b *bundle.Bundle, pub crypto.PublicKey) (*verify.Verification
 	return res, nil
 }
 
-func verifyWithIdentity(b *bundle.Bundle, p Policy) (*verify.VerificationResult, error) {
+func verifyWithIdentity(b *bundle.Bundle, p TrustPolicy) (*verify.VerificationResult, error) {
 	// sigstore-go (like cosign) matches the pattern anywhere in the
 	// subject; anchored, "release-bot@x" cannot match "evil-release-bot@x.evil".
 	id, err := verify.NewShortCertificateIdentity(p.Identity.Issuer, "", "", `^(?:`+p.Identity.SubjectRegexp+`)$`)

@@ -109,7 +109,7 @@ func TestSignVerifyWithKey(t *testing.T) {
 		t.Errorf("envelope: type %q, %d signatures, payload matches: %v", shape.DSSEEnvelope.PayloadType, len(shape.DSSEEnvelope.Signatures), string(shape.DSSEEnvelope.Payload) == string(stmt))
 	}
 
-	res, err := Verify(context.Background(), b, Policy{
+	res, err := Verify(context.Background(), b, TrustPolicy{
 		PublicKey:       s.publicKey(t),
 		ArtifactDigests: []Digest{mustDigest(t, "sha256:"+imageSHA256), mustDigest(t, "sha512:"+binarySHA512)},
 	})
@@ -122,7 +122,7 @@ func TestSignVerifyWithKey(t *testing.T) {
 	if res.VEX == nil || len(res.VEX.Statements) != 1 || res.VEX.Statements[0].Vulnerability.Name != "CVE-2025-22870" {
 		t.Errorf("VEX = %+v", res.VEX)
 	}
-	if _, err := Verify(context.Background(), b, Policy{PublicKey: s.publicKey(t), WithoutArtifact: true}); err != nil {
+	if _, err := Verify(context.Background(), b, TrustPolicy{PublicKey: s.publicKey(t), WithoutArtifact: true}); err != nil {
 		t.Errorf("WithoutArtifact: %v", err)
 	}
 }
@@ -148,7 +148,7 @@ func TestVerifyRejects(t *testing.T) {
 	s := newSigner(t)
 	stmt, b := signedDemo(t, s)
 	image := []Digest{mustDigest(t, "sha256:"+imageSHA256)}
-	keyPolicy := Policy{PublicKey: s.publicKey(t), ArtifactDigests: image}
+	keyPolicy := TrustPolicy{PublicKey: s.publicKey(t), ArtifactDigests: image}
 
 	// A statement claiming another subject, under the original signature.
 	forged := strings.Replace(string(stmt), imageSHA256, hexSum256("another image"), -1)
@@ -172,15 +172,15 @@ func TestVerifyRejects(t *testing.T) {
 	cases := []struct {
 		name   string
 		bundle []byte
-		policy Policy
+		policy TrustPolicy
 		want   error
 	}{
 		{"tampered payload", tampered, keyPolicy, ErrSignature},
 		{"tampered signature", flipped, keyPolicy, ErrSignature},
-		{"wrong key", b, Policy{PublicKey: other.publicKey(t), ArtifactDigests: image}, ErrSignature},
-		{"wrong subject", b, Policy{PublicKey: s.publicKey(t), ArtifactDigests: []Digest{mustDigest(t, "sha256:"+hexSum256("another image"))}}, ErrSubject},
-		{"subcomponent is no subject", b, Policy{PublicKey: s.publicKey(t), ArtifactDigests: []Digest{mustDigest(t, "sha256:"+depSHA256)}}, ErrSubject},
-		{"one of two digests wrong", b, Policy{PublicKey: s.publicKey(t), ArtifactDigests: []Digest{image[0], mustDigest(t, "sha512:"+hexSum512("x"))}}, ErrSubject},
+		{"wrong key", b, TrustPolicy{PublicKey: other.publicKey(t), ArtifactDigests: image}, ErrSignature},
+		{"wrong subject", b, TrustPolicy{PublicKey: s.publicKey(t), ArtifactDigests: []Digest{mustDigest(t, "sha256:"+hexSum256("another image"))}}, ErrSubject},
+		{"subcomponent is no subject", b, TrustPolicy{PublicKey: s.publicKey(t), ArtifactDigests: []Digest{mustDigest(t, "sha256:"+depSHA256)}}, ErrSubject},
+		{"one of two digests wrong", b, TrustPolicy{PublicKey: s.publicKey(t), ArtifactDigests: []Digest{image[0], mustDigest(t, "sha512:"+hexSum512("x"))}}, ErrSubject},
 		{"not OpenVEX", spdxBundle, keyPolicy, ErrPredicate},
 		{"message signature", messageBundle, keyPolicy, ErrMalformed},
 		{"payload type", otherType, keyPolicy, ErrMalformed},
@@ -195,9 +195,9 @@ func TestVerifyRejects(t *testing.T) {
 			e["signatures"] = append(e["signatures"].([]any), e["signatures"].([]any)[0])
 		}), keyPolicy, ErrMalformed},
 		{"payload not base64", editBundle(t, b, func(m map[string]any) { envelope(m)["payload"] = "%%%" }), keyPolicy, ErrMalformed},
-		{"no key or identity", b, Policy{ArtifactDigests: image}, ErrPolicy},
-		{"no artifact", b, Policy{PublicKey: s.publicKey(t)}, ErrPolicy},
-		{"identity without trust", b, Policy{Identity: &Identity{Issuer: "https://issuer.example", SubjectRegexp: ".*"}, ArtifactDigests: image}, ErrPolicy},
+		{"no key or identity", b, TrustPolicy{ArtifactDigests: image}, ErrPolicy},
+		{"no artifact", b, TrustPolicy{PublicKey: s.publicKey(t)}, ErrPolicy},
+		{"identity without trust", b, TrustPolicy{Identity: &Identity{Issuer: "https://issuer.example", SubjectRegexp: ".*"}, ArtifactDigests: image}, ErrPolicy},
 	}
 	for _, c := range cases {
 		res, err := Verify(context.Background(), c.bundle, c.policy)
@@ -265,7 +265,7 @@ func TestEncryptedCosignKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Verify(context.Background(), b, Policy{PublicKey: pub, ArtifactDigests: []Digest{mustDigest(t, "sha256:"+binarySHA256)}}); err != nil {
+		if _, err := Verify(context.Background(), b, TrustPolicy{PublicKey: pub, ArtifactDigests: []Digest{mustDigest(t, "sha256:"+binarySHA256)}}); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 
@@ -335,7 +335,7 @@ func FuzzVerify(f *testing.F) {
 	}))
 	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`))
 	f.Add([]byte(`{`))
-	policy := Policy{PublicKey: s.publicKey(f), ArtifactDigests: []Digest{mustDigest(f, "sha256:"+imageSHA256)}}
+	policy := TrustPolicy{PublicKey: s.publicKey(f), ArtifactDigests: []Digest{mustDigest(f, "sha256:"+imageSHA256)}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, err := Verify(context.Background(), data, policy)
 		if err == nil {

@@ -451,7 +451,7 @@ func advisoryFinding(mod, version string, a advisory.Advisory, s advisory.Statem
 // vexVerifier checks bundles against the configured key or identity; a nil
 // policy verifies nothing (--allow-unsigned alone).
 type vexVerifier struct {
-	policy *attest.Policy
+	policy *attest.TrustPolicy
 	// allowUnsigned: unverified statements count too (--allow-unsigned).
 	allowUnsigned bool
 	// releaseCommit is the commit of the release gated (--release): the
@@ -486,7 +486,7 @@ func (f *gateFlags) verifierFor() (*vexVerifier, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--key %s: %w (it is the public key that verifies VEX; the result is signed with --signing-key)", f.key, err)
 		}
-		return &vexVerifier{policy: &attest.Policy{PublicKey: pub, WithoutArtifact: true}}, nil
+		return &vexVerifier{policy: &attest.TrustPolicy{PublicKey: pub, WithoutArtifact: true}}, nil
 	case f.identity != "":
 		var (
 			tm  root.TrustedMaterial
@@ -503,7 +503,7 @@ func (f *gateFlags) verifierFor() (*vexVerifier, error) {
 				return nil, fmt.Errorf("fetching Sigstore's public-good trusted root (give --trusted-root FILE offline): %w", err)
 			}
 		}
-		return &vexVerifier{policy: &attest.Policy{
+		return &vexVerifier{policy: &attest.TrustPolicy{
 			Identity:        &attest.Identity{Issuer: f.issuer, SubjectRegexp: f.identity},
 			TrustedMaterial: tm,
 			WithoutArtifact: true,

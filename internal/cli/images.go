@@ -60,7 +60,7 @@ func (b *baseTrust) register(cmd *cobra.Command) {
 
 // policy is the verification policy; nil when no trust is configured (then
 // no base statement counts).
-func (b *baseTrust) policy() (*attest.Policy, error) {
+func (b *baseTrust) policy() (*attest.TrustPolicy, error) {
 	switch {
 	case b.key != "":
 		data, err := readBounded(b.key, attest.MaxKeySize)
@@ -71,7 +71,7 @@ func (b *baseTrust) policy() (*attest.Policy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--base-key %s: %w", b.key, err)
 		}
-		return &attest.Policy{PublicKey: pub}, nil
+		return &attest.TrustPolicy{PublicKey: pub}, nil
 	case b.identity != "":
 		if b.issuer == "" {
 			return nil, usageError("--base-identity needs --base-issuer")
@@ -88,7 +88,7 @@ func (b *baseTrust) policy() (*attest.Policy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the Sigstore trusted root: %w", err)
 		}
-		return &attest.Policy{Identity: &attest.Identity{Issuer: b.issuer, SubjectRegexp: b.identity}, TrustedMaterial: tm}, nil
+		return &attest.TrustPolicy{Identity: &attest.Identity{Issuer: b.issuer, SubjectRegexp: b.identity}, TrustedMaterial: tm}, nil
 	}
 	return nil, nil
 }
@@ -295,7 +295,7 @@ func baseFromAnnotations(ctx context.Context, image string) (string, error) {
 
 // loadBaseVEX reads the base image's VEX from one source: its documents,
 // each verified or not, and how many were skipped.
-func loadBaseVEX(ctx context.Context, src string, pol *attest.Policy, stderr io.Writer) (imagevex.Base, int) {
+func loadBaseVEX(ctx context.Context, src string, pol *attest.TrustPolicy, stderr io.Writer) (imagevex.Base, int) {
 	skipped := 0
 	verify := func(origin string, bundle []byte, digest string) *imagevex.BaseDocument {
 		if pol == nil {
@@ -675,7 +675,7 @@ func baseSources(ctx context.Context, p *project, image string) ([]string, error
 
 // inheritedStatements are the base images' verified statements about
 // their OS packages, restated for each platform of the release images.
-func inheritedStatements(ctx context.Context, p *project, images []string, pol *attest.Policy, stderr io.Writer) ([]openvex.Statement, error) {
+func inheritedStatements(ctx context.Context, p *project, images []string, pol *attest.TrustPolicy, stderr io.Writer) ([]openvex.Statement, error) {
 	var out []openvex.Statement
 	for _, image := range images {
 		plats, err := artifact.ResolveImage(ctx, image, registryOptions(ctx)...)

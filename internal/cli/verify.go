@@ -29,34 +29,34 @@ func (f *verifyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.trustedRoot, "trusted-root", "", "keyless: a Sigstore trusted root `file` (trusted_root.json)")
 }
 
-func (f *verifyFlags) policy() (attest.Policy, error) {
+func (f *verifyFlags) policy() (attest.TrustPolicy, error) {
 	switch {
 	case f.key != "" && (f.identity != "" || f.issuer != ""):
-		return attest.Policy{}, usageError("--key and --certificate-identity exclude each other")
+		return attest.TrustPolicy{}, usageError("--key and --certificate-identity exclude each other")
 	case f.key != "":
 		data, err := readBounded(f.key, attest.MaxKeySize)
 		if err != nil {
-			return attest.Policy{}, fmt.Errorf("reading the public key: %w", err)
+			return attest.TrustPolicy{}, fmt.Errorf("reading the public key: %w", err)
 		}
 		pub, err := attest.LoadPublicKey(data)
 		if err != nil {
-			return attest.Policy{}, err
+			return attest.TrustPolicy{}, err
 		}
-		return attest.Policy{PublicKey: pub}, nil
+		return attest.TrustPolicy{PublicKey: pub}, nil
 	case f.identity != "" || f.issuer != "":
 		if f.identity == "" || f.issuer == "" {
-			return attest.Policy{}, usageError("keyless verification needs both --certificate-identity and --certificate-oidc-issuer")
+			return attest.TrustPolicy{}, usageError("keyless verification needs both --certificate-identity and --certificate-oidc-issuer")
 		}
 		if f.trustedRoot == "" {
-			return attest.Policy{}, usageError("keyless verification needs --trusted-root (the Sigstore trusted_root.json; vexloom does not fetch it)")
+			return attest.TrustPolicy{}, usageError("keyless verification needs --trusted-root (the Sigstore trusted_root.json; vexloom does not fetch it)")
 		}
 		tr, err := readTrustedRoot(f.trustedRoot)
 		if err != nil {
-			return attest.Policy{}, fmt.Errorf("reading the trusted root: %w", err)
+			return attest.TrustPolicy{}, fmt.Errorf("reading the trusted root: %w", err)
 		}
-		return attest.Policy{Identity: &attest.Identity{Issuer: f.issuer, SubjectRegexp: f.identity}, TrustedMaterial: tr}, nil
+		return attest.TrustPolicy{Identity: &attest.Identity{Issuer: f.issuer, SubjectRegexp: f.identity}, TrustedMaterial: tr}, nil
 	}
-	return attest.Policy{}, usageError("say what to verify against: --key FILE, or --certificate-identity and --certificate-oidc-issuer")
+	return attest.TrustPolicy{}, usageError("say what to verify against: --key FILE, or --certificate-identity and --certificate-oidc-issuer")
 }
 
 func newVerifyCmd(g *globals) *cobra.Command {
