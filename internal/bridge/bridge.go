@@ -56,8 +56,8 @@ type Options struct {
 	From string
 	// Label selects the issues to bridge.
 	Label string
-	// Policy decides whose commands are copied. Required.
-	Policy *owners.Policy
+	// Approvers decide whose commands are copied. Required.
+	Approvers *owners.Approvers
 	// Open opens the triage of a candidate, or finds the one it already
 	// has, and returns its ID and whether it was created now. It is
 	// called for every bridged issue on every run, so it must be
@@ -122,7 +122,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		return rep, fmt.Errorf("%w: %q is not a repository (org/repo)", ErrConfig, opts.From)
 	case strings.TrimSpace(opts.Label) == "":
 		return rep, fmt.Errorf("%w: no label", ErrConfig)
-	case opts.Policy == nil:
+	case opts.Approvers == nil:
 		return rep, fmt.Errorf("%w: no OWNERS policy, so nobody's commands could be copied", ErrConfig)
 	case opts.Open == nil || opts.Comment == nil:
 		return rep, fmt.Errorf("%w: no triage to bridge into", ErrConfig)
@@ -252,7 +252,7 @@ func (b *bridge) comment(ctx context.Context, c *github.IssueComment, triageID s
 		return // no vexloom command: prose, or other bots' commands
 	}
 	author := c.GetUser().GetLogin()
-	if d := b.opts.Policy.CanDecide(author, dirs); !d.Allowed {
+	if d := b.opts.Approvers.CanDecide(author, dirs); !d.Allowed {
 		b.skip(url, "not copied: %s", d.Reason)
 		return
 	}

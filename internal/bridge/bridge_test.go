@@ -27,7 +27,7 @@ const (
 // policy is a Kubernetes-shaped OWNERS tree: root approvers, dependency
 // approvers in vendor/OWNERS, a kubelet approver who has no say over
 // dependencies, reviewers, and a security team through an alias.
-func policy(t *testing.T) *owners.Policy {
+func policy(t *testing.T) *owners.Approvers {
 	t.Helper()
 	files := map[string]string{
 		"OWNERS": "approvers:\n  - root-approver\nreviewers:\n  - a-reviewer\n",
@@ -50,7 +50,7 @@ func policy(t *testing.T) *owners.Policy {
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("loading OWNERS: %v %v", err, warnings)
 	}
-	return &owners.Policy{Tree: tree, SecurityTeam: []string{"security-response-committee"}}
+	return &owners.Approvers{Tree: tree, SecurityTeam: []string{"security-response-committee"}}
 }
 
 // triages is the triage side: it opens one triage per vulnerability set
@@ -94,12 +94,12 @@ func fakeGitHub(t *testing.T) *ghfake.Server {
 func run(t *testing.T, srv *ghfake.Server, tr *triages) (Report, error) {
 	t.Helper()
 	return Run(t.Context(), Options{
-		Client:  srv.Client(t, token),
-		From:    from,
-		Label:   label,
-		Policy:  policy(t),
-		Open:    tr.open,
-		Comment: tr.comment,
+		Client:    srv.Client(t, token),
+		From:      from,
+		Label:     label,
+		Approvers: policy(t),
+		Open:      tr.open,
+		Comment:   tr.comment,
 	})
 }
 
@@ -309,13 +309,13 @@ func TestFailuresDoNotStopTheRun(t *testing.T) {
 func TestOptions(t *testing.T) {
 	srv := fakeGitHub(t)
 	tr := &triages{}
-	good := Options{Client: srv.Client(t, token), From: from, Label: label, Policy: policy(t), Open: tr.open, Comment: tr.comment}
+	good := Options{Client: srv.Client(t, token), From: from, Label: label, Approvers: policy(t), Open: tr.open, Comment: tr.comment}
 	for name, mutate := range map[string]func(*Options){
 		"no client":   func(o *Options) { o.Client = nil },
 		"bad from":    func(o *Options) { o.From = "kubernetes" },
 		"bad from 2":  func(o *Options) { o.From = "a/b/c" },
 		"no label":    func(o *Options) { o.Label = " " },
-		"no policy":   func(o *Options) { o.Policy = nil },
+		"no policy":   func(o *Options) { o.Approvers = nil },
 		"no open":     func(o *Options) { o.Open = nil },
 		"no comment":  func(o *Options) { o.Comment = nil },
 		"empty owner": func(o *Options) { o.From = "/repo" },
@@ -336,7 +336,7 @@ func TestUnauthenticated(t *testing.T) {
 	srv := fakeGitHub(t)
 	srv.AddIssue(from, ghfake.IssueInput{Title: "CVE-2025-0002: golang.org/x/net", Labels: []string{label}})
 	tr := &triages{}
-	_, err := Run(t.Context(), Options{Client: srv.Client(t, "wrong"), From: from, Label: label, Policy: policy(t), Open: tr.open, Comment: tr.comment})
+	_, err := Run(t.Context(), Options{Client: srv.Client(t, "wrong"), From: from, Label: label, Approvers: policy(t), Open: tr.open, Comment: tr.comment})
 	var ghErr *github.ErrorResponse
 	if !errors.As(err, &ghErr) || ghErr.Response.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("got %v, want GitHub's 401", err)

@@ -77,7 +77,7 @@ func runBridge(cmd *cobra.Command, g *globals, pf *projectFlags, from, label, ap
 	if err != nil {
 		return err
 	}
-	policy, err := p.policy(ctx, repo, prog)
+	policy, err := p.approvers(ctx, repo, prog)
 	if err != nil {
 		return err
 	}
@@ -105,9 +105,9 @@ func runBridge(cmd *cobra.Command, g *globals, pf *projectFlags, from, label, ap
 	// What each copied comment did, by the comment's address (the
 	// report names comments by it).
 	outcomes := map[string]triage.Outcome{}
-	rules := triage.Rules{Policy: policy, Maintained: maintained}
+	rules := triage.Rules{Approvers: policy, Maintained: maintained}
 	rep, runErr := bridge.Run(ctx, bridge.Options{
-		Client: gh, From: from, Label: label, Policy: policy, Logger: log,
+		Client: gh, From: from, Label: label, Approvers: policy, Logger: log,
 		Open: func(ctx context.Context, c bridge.Candidate) (string, bool, error) {
 			return bridge.Open(ctx, p.store, db, c)
 		},

@@ -101,7 +101,7 @@ the Go module proxy.`,
 			if err != nil {
 				return err
 			}
-			policy, err := p.policy(ctx, repoSrc, prog)
+			policy, err := p.approvers(ctx, repoSrc, prog)
 			if err != nil {
 				return err
 			}
@@ -109,7 +109,7 @@ the Go module proxy.`,
 			if err != nil {
 				return err
 			}
-			rules := triage.Rules{Policy: policy, Maintained: maintained}
+			rules := triage.Rules{Approvers: policy, Maintained: maintained}
 			answered := 0
 			for _, v := range views {
 				if v.State != triage.Open {

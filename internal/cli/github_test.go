@@ -130,7 +130,7 @@ func (p *ghProject) updateDirect() (updateOutput, string) {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	policy, err := pr.policy(ctx, repo, prog)
+	policy, err := pr.approvers(ctx, repo, prog)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func (p *ghProject) updateDirect() (updateOutput, string) {
 		p.t.Fatal(err)
 	}
 	r := &triage.Runner{
-		Store: pr.store, Repo: repo, DB: scanDatabase(db), Policy: policy, Backend: backend, Progress: prog, Now: g.now,
+		Store: pr.store, Repo: repo, DB: scanDatabase(db), Approvers: policy, Backend: backend, Progress: prog, Now: g.now,
 		Scanner: scan.NewScanner(scan.Options{
 			DB: scanDatabase(db), Cache: &scan.Cache{Dir: filepath.Join(p.cache, "scans")}, Progress: prog, Env: g.env,
 			Modules: pr.cfg.Scan.Modules, Patterns: pr.cfg.Scan.Packages, Tags: pr.cfg.Scan.Tags, GoVersion: pr.cfg.Scan.GoVersion,

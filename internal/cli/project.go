@@ -134,10 +134,10 @@ func (p *project) openRepository(ctx context.Context, g *globals, prog *progress
 	return source.OpenRepository(ctx, p.cfg.RepositorySpec(), cacheDir, prog)
 }
 
-// policy reads the OWNERS files: from owners.path when configured, else
+// approvers reads the OWNERS files: from owners.path when configured, else
 // from the repository's default branch. Files that cannot be parsed are
 // reported on stderr and left out; they never widen who may decide.
-func (p *project) policy(ctx context.Context, repo *source.Repository, prog *progress.Reporter) (*owners.Policy, error) {
+func (p *project) approvers(ctx context.Context, repo *source.Repository, prog *progress.Reporter) (*owners.Approvers, error) {
 	var (
 		tree     *owners.Tree
 		warnings []owners.Warning
@@ -176,7 +176,7 @@ func (p *project) policy(ctx context.Context, repo *source.Repository, prog *pro
 			prog.Printf("warning: no OWNERS files found: only the security team can decide triages")
 		}
 	}
-	return &owners.Policy{Tree: tree, SecurityTeam: slices.Clone(p.cfg.Owners.SecurityTeam)}, nil
+	return &owners.Approvers{Tree: tree, SecurityTeam: slices.Clone(p.cfg.Owners.SecurityTeam)}, nil
 }
 
 // scanner opens the project's vulnerability database (fetching it from the

@@ -71,7 +71,7 @@ func runServe(cmd *cobra.Command, g *globals, pf *projectFlags, addr, api string
 	}
 	defer p.Close()
 	s := &server{g: g, pf: pf, p: p, log: log, prog: prog}
-	if err := s.loadPolicy(ctx); err != nil {
+	if err := s.loadApprovers(ctx); err != nil {
 		return err
 	}
 

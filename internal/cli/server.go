@@ -23,30 +23,30 @@ const readyTimeout = 5 * time.Second
 
 // server is a running `vexloom serve`.
 type server struct {
-	g       *globals
-	pf      *projectFlags
-	p       *project
-	log     *slog.Logger
-	prog    *progress.Reporter
-	backend *ghbackend.Backend
-	policy  atomic.Pointer[owners.Policy]
+	g         *globals
+	pf        *projectFlags
+	p         *project
+	log       *slog.Logger
+	prog      *progress.Reporter
+	backend   *ghbackend.Backend
+	approvers atomic.Pointer[owners.Approvers]
 
 	// mu serialises the handling of comments: each is read, applied,
 	// answered and shown on its issue before the next.
 	mu sync.Mutex
 }
 
-// loadPolicy reads the OWNERS files the commands are checked against.
-func (s *server) loadPolicy(ctx context.Context) error {
+// loadApprovers reads the OWNERS files the commands are checked against.
+func (s *server) loadApprovers(ctx context.Context) error {
 	repo, err := s.p.openRepository(ctx, s.g, s.prog)
 	if err != nil {
 		return err
 	}
-	pol, err := s.p.policy(ctx, repo, s.prog)
+	pol, err := s.p.approvers(ctx, repo, s.prog)
 	if err != nil {
 		return err
 	}
-	s.policy.Store(pol)
+	s.approvers.Store(pol)
 	return nil
 }
 
@@ -58,7 +58,7 @@ func (s *server) ready() error {
 	if _, err := s.p.store.SchemaVersion(ctx); err != nil {
 		return fmt.Errorf("the store: %w", err)
 	}
-	if s.policy.Load() == nil {
+	if s.approvers.Load() == nil {
 		return errors.New("the OWNERS files are not loaded")
 	}
 	return nil
@@ -76,7 +76,7 @@ func (s *server) onIssueComment(ctx context.Context, ev *github.IssueCommentEven
 	if err != nil {
 		return err
 	}
-	out, _, err := triage.HandleComment(ctx, s.p.store, triage.Rules{Policy: s.policy.Load(), Maintained: maintained}, s.backend, c)
+	out, _, err := triage.HandleComment(ctx, s.p.store, triage.Rules{Approvers: s.approvers.Load(), Maintained: maintained}, s.backend, c)
 	if errors.Is(err, store.ErrNotFound) {
 		s.log.Warn("a comment on an unknown triage", "triage", c.TriageID, "comment", c.URL)
 		return nil
@@ -139,7 +139,7 @@ func (s *server) update(ctx context.Context) {
 	for _, f := range sum.Failures {
 		s.log.Warn("update: not scanned", "failure", f)
 	}
-	if err := s.loadPolicy(ctx); err != nil && ctx.Err() == nil {
+	if err := s.loadApprovers(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("reloading OWNERS", "err", err)
 	}
 }

@@ -58,7 +58,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			policy, err := p.policy(ctx, repo, prog)
+			policy, err := p.approvers(ctx, repo, prog)
 			if err != nil {
 				return err
 			}
@@ -68,7 +68,7 @@ Example:
 			}
 			now := g.now()
 			c := triage.Comment{Ref: triage.LocalCommentRef(t.ID, author, body, now), TriageID: t.ID, Author: author, Body: body, At: now}
-			out, _, err := triage.HandleComment(ctx, p.store, triage.Rules{Policy: policy, Maintained: maintained}, triage.Local{}, c)
+			out, _, err := triage.HandleComment(ctx, p.store, triage.Rules{Approvers: policy, Maintained: maintained}, triage.Local{}, c)
 			if err != nil {
 				return err
 			}

@@ -93,7 +93,7 @@ func runUpdate(ctx context.Context, g *globals, p *project, only []string, prog 
 	if err != nil {
 		return nil, err
 	}
-	policy, err := p.policy(ctx, repo, prog)
+	policy, err := p.approvers(ctx, repo, prog)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func runUpdate(ctx context.Context, g *globals, p *project, only []string, prog 
 		return nil, err
 	}
 	r := &triage.Runner{
-		Store: p.store, Repo: repo, Scanner: scanner, DB: sdb, Policy: policy,
+		Store: p.store, Repo: repo, Scanner: scanner, DB: sdb, Approvers: policy,
 		Backend: backend, Progress: prog, Now: g.now,
 		Branches: p.cfg.Branches, Only: only, Author: p.author(), VEXDir: p.vexDir(),
 	}

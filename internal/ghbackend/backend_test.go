@@ -138,7 +138,7 @@ func (e *env) observe(st *store.Store, fs ...triage.ModuleFinding) {
 	}
 }
 
-var rules = triage.Rules{Policy: &owners.Policy{SecurityTeam: []string{"alice"}}, Maintained: maintained}
+var rules = triage.Rules{Approvers: &owners.Approvers{SecurityTeam: []string{"alice"}}, Maintained: maintained}
 
 // run is one run of the triage loop against the backend, as the update
 // command makes it: comments, answers, reconciliation, sync.

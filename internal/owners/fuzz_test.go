@@ -133,7 +133,7 @@ func FuzzCanDecide(f *testing.F) {
 			"OWNERS_ALIASES": string(aliases),
 		}
 		tree, _ := loadMap(t, files)
-		policy := &Policy{Tree: tree, SecurityTeam: strings.Split(team, ",")}
+		policy := &Approvers{Tree: tree, SecurityTeam: strings.Split(team, ",")}
 		dirs := []string{"pkg/a/b", "vendor/example.com/dep", dir}
 
 		// Everyone with any conceivable say.

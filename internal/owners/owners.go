@@ -8,7 +8,7 @@
 // reviewers and emeritus approvers have no say. A triage may be decided by a
 // root approver, a member of the configured security team, or an approver
 // of one of the directories the vulnerable code is reached from (see
-// [Policy.CanDecide]).
+// [Approvers.CanDecide]).
 //
 // Every name is normalized as Prow does (surrounding spaces and a leading
 // "@" dropped, lowercased: GitHub logins are case-insensitive) and checked

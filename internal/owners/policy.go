@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// Policy decides who may answer a triage.
-type Policy struct {
+// Approvers are who may answer a triage: the approvers in the OWNERS files
+// and the security team.
+type Approvers struct {
 	// Tree is the repository's OWNERS files; nil when none were read.
 	Tree *Tree
 	// SecurityTeam are OWNERS_ALIASES alias names or logins (from the
@@ -43,7 +44,7 @@ const maxListed = 8
 // logins. Reviewers, required reviewers and emeritus approvers have no
 // say. A login that is empty or not a GitHub login is never allowed, nor
 // is anyone for a directory that is not a clean relative path.
-func (p *Policy) CanDecide(login string, dirs []string) Decision {
+func (p *Approvers) CanDecide(login string, dirs []string) Decision {
 	var (
 		t    *Tree
 		team []string

@@ -7,7 +7,7 @@ import (
 
 func TestCanDecide(t *testing.T) {
 	tree, _ := loadMap(t, kubernetes)
-	policy := &Policy{Tree: tree, SecurityTeam: []string{"security-response-committee", "Security-Sam"}}
+	policy := &Approvers{Tree: tree, SecurityTeam: []string{"security-response-committee", "Security-Sam"}}
 
 	const (
 		netDir  = "vendor/golang.org/x/net"
@@ -100,15 +100,15 @@ func TestCanDecide(t *testing.T) {
 func TestCanDecideWithoutOwners(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		policy *Policy
+		policy *Approvers
 		login  string
 		allow  bool
 		reason string
 	}{
 		{"nil policy", nil, "dims", false, "dims is not an approver of . or pkg and no security team is configured; no OWNERS files were read"},
-		{"no tree, team login", &Policy{SecurityTeam: []string{"sam"}}, "Sam", true, "sam is in the security team"},
-		{"no tree, team alias unexpanded", &Policy{SecurityTeam: []string{"team", "bad name"}}, "dims", false, "dims is not an approver of . or pkg and not in the security team (team); no OWNERS files were read"},
-		{"empty tree", &Policy{Tree: &Tree{}}, "dims", false, "dims is not an approver of . or pkg and no security team is configured"},
+		{"no tree, team login", &Approvers{SecurityTeam: []string{"sam"}}, "Sam", true, "sam is in the security team"},
+		{"no tree, team alias unexpanded", &Approvers{SecurityTeam: []string{"team", "bad name"}}, "dims", false, "dims is not an approver of . or pkg and not in the security team (team); no OWNERS files were read"},
+		{"empty tree", &Approvers{Tree: &Tree{}}, "dims", false, "dims is not an approver of . or pkg and no security team is configured"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := tc.policy.CanDecide(tc.login, []string{"pkg"})
@@ -127,7 +127,7 @@ func TestCanDecideManyDirs(t *testing.T) {
 	for i := range 20 {
 		dirs = append(dirs, "pkg/d"+strings.Repeat("x", i))
 	}
-	got := (&Policy{Tree: tree}).CanDecide("bob", dirs)
+	got := (&Approvers{Tree: tree}).CanDecide("bob", dirs)
 	want := "bob is not an approver of ., pkg/d, pkg/dx, pkg/dxx, pkg/dxxx, pkg/dxxxx, pkg/dxxxxx, pkg/dxxxxxx or 13 more directories and no security team is configured"
 	if got.Allowed || got.Reason != want {
 		t.Errorf("CanDecide = %v %q, want %q", got.Allowed, got.Reason, want)

@@ -53,7 +53,7 @@ type Outcome struct {
 
 // Rules are what Apply needs to judge a comment.
 type Rules struct {
-	Policy *owners.Policy
+	Approvers *owners.Approvers
 	// Maintained lists the maintained branches.
 	Maintained []string
 }
@@ -90,8 +90,8 @@ func Apply(ctx context.Context, st *store.Store, rules Rules, c Comment) (Outcom
 		return record(ctx, st, c, Outcome{Kind: OutcomeRejected, Reply: reply}, []store.Event{commentEvent(c, OutcomeRejected, reply)})
 	}
 	dec := owners.Decision{Reason: "no OWNERS files were read"}
-	if rules.Policy != nil {
-		dec = rules.Policy.CanDecide(c.Author, DecisionDirs(view))
+	if rules.Approvers != nil {
+		dec = rules.Approvers.CanDecide(c.Author, DecisionDirs(view))
 	}
 	if !dec.Allowed {
 		reply := fmt.Sprintf("@%s: %s. Only approvers in the project's OWNERS files (or the security team) can decide a triage; nothing in this comment was applied.", c.Author, strings.TrimSuffix(dec.Reason, "."))

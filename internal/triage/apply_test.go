@@ -40,7 +40,7 @@ func TestApply(t *testing.T) {
 		name   string
 		author string
 		body   string
-		policy *owners.Policy
+		policy *owners.Approvers
 		// before is applied (by alice) first.
 		before string
 		kind   string
@@ -63,7 +63,7 @@ func TestApply(t *testing.T) {
 		{name: "alias name as a login", author: "security-team", body: "/fixed", kind: OutcomeUnauthorized},
 		{name: "not a login", author: "alice bob", body: "/fixed", kind: OutcomeUnauthorized},
 		{name: "no author", author: "", body: "/fixed", kind: OutcomeUnauthorized},
-		{name: "no OWNERS read", author: "alice", body: "/fixed", policy: &owners.Policy{}, kind: OutcomeUnauthorized},
+		{name: "no OWNERS read", author: "alice", body: "/fixed", policy: &owners.Approvers{}, kind: OutcomeUnauthorized},
 		{name: "bad justification", author: "alice", body: "/not_affected:code_not_reachable", kind: OutcomeRejected,
 			reply: []string{"not an OpenVEX justification", "Nothing in this comment was applied."}},
 		{name: "affected without action", author: "alice", body: "/affected", kind: OutcomeRejected, reply: []string{"action statement"}},
@@ -86,14 +86,14 @@ func TestApply(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			st, id := applyFixture(t)
-			rules := Rules{Policy: pol, Maintained: maintained}
+			rules := Rules{Approvers: pol, Maintained: maintained}
 			if c.before != "" {
 				if out := mustApply(t, st, rules, comment(id, "alice", c.before)); out.Kind != OutcomeApplied {
 					t.Fatalf("before: %+v", out)
 				}
 			}
 			if c.policy != nil {
-				rules.Policy = c.policy
+				rules.Approvers = c.policy
 			}
 			before := history(t, st, id)
 			cm := comment(htmlVuln, c.author, c.body) // by vulnerability ID
@@ -171,7 +171,7 @@ func sameEvent(a, b store.Event) bool {
 // with another text or author.
 func TestApplyDuplicateRef(t *testing.T) {
 	st, id := applyFixture(t)
-	rules := Rules{Policy: policy(t), Maintained: maintained}
+	rules := Rules{Approvers: policy(t), Maintained: maintained}
 	c := comment(id, "alice", "/affected Upgrade golang.org/x/net.")
 	first := mustApply(t, st, rules, c)
 	if first.Kind != OutcomeApplied || first.Duplicate || len(first.Events) != 1 || first.Events[0].Status != string(openvex.StatusAffected) {
@@ -193,7 +193,7 @@ func TestApplyDuplicateRef(t *testing.T) {
 
 func TestApplyUnknownTriage(t *testing.T) {
 	st, _ := applyFixture(t)
-	_, err := Apply(context.Background(), st, Rules{Policy: policy(t), Maintained: maintained}, comment("GO-2099-0001", "alice", "/fixed"))
+	_, err := Apply(context.Background(), st, Rules{Approvers: policy(t), Maintained: maintained}, comment("GO-2099-0001", "alice", "/fixed"))
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("err = %v, want ErrNotFound", err)
 	}
@@ -202,7 +202,7 @@ func TestApplyUnknownTriage(t *testing.T) {
 // A decision records the levels it was made at, per branch in its scope.
 func TestApplyRecordsEvidence(t *testing.T) {
 	st, id := applyFixture(t)
-	rules := Rules{Policy: policy(t), Maintained: maintained}
+	rules := Rules{Approvers: policy(t), Maintained: maintained}
 	out := mustApply(t, st, rules, comment(id, "alice", "/not_affected:vulnerable_code_not_in_execute_path branches=release-*\nhtml is only imported there."))
 	if out.Kind != OutcomeApplied || len(out.Events) != 1 {
 		t.Fatalf("%+v", out)

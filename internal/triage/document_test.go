@@ -24,7 +24,7 @@ import (
 func documentFixture(t *testing.T) (*store.Store, Rules) {
 	t.Helper()
 	st := openStore(t)
-	rules := Rules{Policy: policy(t), Maintained: maintained}
+	rules := Rules{Approvers: policy(t), Maintained: maintained}
 	// What a run records with its scan: the vulnerabilities' descriptions.
 	for _, f := range []scan.Finding{htmlFinding(scan.LevelModule, ""), resetFinding(netDep, "", scan.LevelModule), sshFinding(scan.LevelModule)} {
 		if err := st.PutVulnerability(context.Background(), scan.Vulnerability{ID: f.ID, Aliases: f.Aliases, Summary: "summary of " + f.ID, Modified: "2026-01-01T00:00:00Z"}); err != nil {
@@ -196,7 +196,7 @@ func TestBuildBranchDocumentWeakestDecisionWins(t *testing.T) {
 		for _, strong := range order[i+1:] {
 			for _, swap := range []bool{false, true} {
 				st := openStore(t)
-				rules := Rules{Policy: policy(t), Maintained: maintained}
+				rules := Rules{Approvers: policy(t), Maintained: maintained}
 				mustObserve(t, st, observed("main", "m1",
 					in(appModule, resetFinding("stdlib", "v1.21.2", scan.LevelSymbol)),
 					in(appModule, resetFinding(netDep, "v0.16.0", scan.LevelSymbol))))

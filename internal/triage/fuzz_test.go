@@ -94,7 +94,7 @@ func FuzzApply(f *testing.F) {
 		}
 		n++
 		c := Comment{Ref: fmt.Sprintf("fuzz:%d", n), TriageID: id, Author: login, Body: body, At: epoch}
-		rules := Rules{Policy: pol, Maintained: maintained}
+		rules := Rules{Approvers: pol, Maintained: maintained}
 		out, err := Apply(ctx, st, rules, c)
 		if err != nil {
 			t.Fatalf("Apply(%q by %q): %v", body, login, err)

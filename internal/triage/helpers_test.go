@@ -240,7 +240,7 @@ emeritus_approvers:
 // authorized are the logins that may decide the x/net triages.
 var authorized = []string{"alice", "carol", "dana", "sam"}
 
-func policy(t testing.TB) *owners.Policy {
+func policy(t testing.TB) *owners.Approvers {
 	t.Helper()
 	var files []string
 	for name, text := range ownersFiles {
@@ -263,7 +263,7 @@ func policy(t testing.TB) *owners.Policy {
 	if len(warnings) > 0 {
 		t.Fatalf("OWNERS warnings: %v", warnings)
 	}
-	return &owners.Policy{Tree: tree, SecurityTeam: []string{"security-team"}}
+	return &owners.Approvers{Tree: tree, SecurityTeam: []string{"security-team"}}
 }
 
 var commentSeq int

@@ -57,7 +57,7 @@ func TestObserveImage(t *testing.T) {
 	}
 
 	// Someone who is not an approver cannot decide it; an approver can.
-	rules := Rules{Policy: policy(t), Maintained: maintained}
+	rules := Rules{Approvers: policy(t), Maintained: maintained}
 	out, err := Apply(ctx, st, rules, Comment{Ref: "c1", TriageID: zv.ID, Author: "mallory", Body: "/not_affected:vulnerable_code_not_in_execute_path", At: ts})
 	if err != nil || out.Kind != OutcomeUnauthorized {
 		t.Fatalf("mallory: %+v, %v", out, err)

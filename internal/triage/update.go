@@ -54,14 +54,14 @@ func (Local) Link(string) string                             { return "" }
 
 // Runner is one run of the main job (`vexloom update`).
 type Runner struct {
-	Store    *store.Store
-	Repo     *source.Repository
-	Scanner  *scan.Scanner
-	DB       scan.Database
-	Policy   *owners.Policy
-	Backend  Backend
-	Progress *progress.Reporter
-	Now      func() time.Time
+	Store     *store.Store
+	Repo      *source.Repository
+	Scanner   *scan.Scanner
+	DB        scan.Database
+	Approvers *owners.Approvers
+	Backend   Backend
+	Progress  *progress.Reporter
+	Now       func() time.Time
 
 	// Branches are the configured names and patterns: the maintained
 	// branches.
@@ -231,7 +231,7 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading comments from %s: %w", r.Backend.Name(), err)
 	}
-	rules := Rules{Policy: r.Policy, Maintained: branches}
+	rules := Rules{Approvers: r.Approvers, Maintained: branches}
 	for _, c := range comments {
 		out, trs, err := HandleComment(ctx, r.Store, rules, r.Backend, c)
 		if errors.Is(err, store.ErrNotFound) {

@@ -56,7 +56,7 @@ func TestParseState(t *testing.T) {
 // reopened, each transition recorded once with its reason.
 func TestLifecycle(t *testing.T) {
 	st := openStore(t)
-	rules := Rules{Policy: policy(t), Maintained: maintained}
+	rules := Rules{Approvers: policy(t), Maintained: maintained}
 	id := store.TriageID(htmlVuln, netDep)
 	reached := in(appModule, htmlFinding(scan.LevelSymbol, "v0.32.0"))
 	expect := func(step string, want State, reason string) {
@@ -153,7 +153,7 @@ func TestLifecycle(t *testing.T) {
 // the triage is open again; when it falls back, the decision holds again.
 func TestDecisionFlaggedWhenLevelRises(t *testing.T) {
 	st := openStore(t)
-	rules := Rules{Policy: policy(t), Maintained: maintained}
+	rules := Rules{Approvers: policy(t), Maintained: maintained}
 	id := store.TriageID(htmlVuln, netDep)
 	at := func(l scan.Level) ModuleFinding { return in(appModule, htmlFinding(l, "v0.32.0")) }
 
@@ -208,7 +208,7 @@ func TestDecisionFlaggedWhenLevelRises(t *testing.T) {
 
 func TestScopedDecision(t *testing.T) {
 	st := openStore(t)
-	rules := Rules{Policy: policy(t), Maintained: maintained}
+	rules := Rules{Approvers: policy(t), Maintained: maintained}
 	id := store.TriageID(htmlVuln, netDep)
 	for _, b := range maintained {
 		mustObserve(t, st, observed(b, b+"-1", in(appModule, htmlFinding(scan.LevelSymbol, "v0.32.0"))))
@@ -237,7 +237,7 @@ func TestScopedDecision(t *testing.T) {
 
 func TestWithdrawal(t *testing.T) {
 	st := openStore(t)
-	rules := Rules{Policy: policy(t), Maintained: maintained}
+	rules := Rules{Approvers: policy(t), Maintained: maintained}
 	id := store.TriageID(htmlVuln, netDep)
 	for _, b := range []string{"main", "release-1.0"} {
 		mustObserve(t, st, observed(b, b+"-1", in(appModule, htmlFinding(scan.LevelSymbol, "v0.32.0"))))
