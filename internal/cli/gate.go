@@ -201,7 +201,7 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 	if err != nil {
 		return err
 	}
-	var policy *gate.Policy
+	var policy *gate.CELPolicy
 	if f.policy != "" {
 		data, err := infile.Read(ctx, f.policy, gate.MaxPolicySize)
 		if err != nil {

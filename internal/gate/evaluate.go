@@ -39,7 +39,7 @@ type Options struct {
 	Products []string
 	// Policy adds rules tried before the default rule; nil for the
 	// default rule alone.
-	Policy *Policy
+	Policy *CELPolicy
 	// AllowUnsigned counts statements that did not verify.
 	AllowUnsigned bool
 	// Now is the time of the decision (ages, expiries, the result's date).

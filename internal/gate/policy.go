@@ -40,9 +40,9 @@ const (
 	ActionAllow Action = "allow"
 )
 
-// Policy is a compiled policy file: rules tried in order before the
-// default rule; the first whose condition holds decides.
-type Policy struct {
+// CELPolicy is a compiled policy file: CEL rules tried in order before
+// the default rule; the first whose condition holds decides.
+type CELPolicy struct {
 	// Name is where the policy came from (a file name).
 	Name string
 	// Digest is "sha256:<hex>" of the file's bytes.
@@ -95,7 +95,7 @@ func (l *located) UnmarshalYAML(n *yaml.Node) error {
 
 // ReadPolicy reads and compiles a policy file of at most MaxPolicySize
 // bytes. Errors wrap ErrPolicy and name the line.
-func ReadPolicy(r io.Reader, name string) (*Policy, error) {
+func ReadPolicy(r io.Reader, name string) (*CELPolicy, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxPolicySize+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading policy %s: %w", name, err)
@@ -106,7 +106,7 @@ func ReadPolicy(r io.Reader, name string) (*Policy, error) {
 // ParsePolicy compiles a policy file. The YAML is read strictly: unknown
 // keys, duplicate keys and a second document are errors; every rule needs a
 // unique name, a condition that type-checks as a bool and an action.
-func ParsePolicy(data []byte, name string) (*Policy, error) {
+func ParsePolicy(data []byte, name string) (*CELPolicy, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrPolicy, name, fmt.Sprintf(format, args...))
 	}
@@ -137,7 +137,7 @@ func ParsePolicy(data []byte, name string) (*Policy, error) {
 		return nil, fmt.Errorf("building the policy environment: %w", err)
 	}
 	sum := sha256.Sum256(data)
-	p := &Policy{Name: name, Digest: "sha256:" + hex.EncodeToString(sum[:])}
+	p := &CELPolicy{Name: name, Digest: "sha256:" + hex.EncodeToString(sum[:])}
 	seen := map[string]int{}
 	for i, rf := range pf.Rules {
 		line := firstLine(rf.Name.Line, rf.When.Line, rf.Action.Line, rf.Expires.Line)

@@ -12,7 +12,7 @@ import (
 	"github.com/vexloom/vexloom/internal/scan"
 )
 
-func mustPolicy(t *testing.T, src string) *Policy {
+func mustPolicy(t *testing.T, src string) *CELPolicy {
 	t.Helper()
 	p, err := ParsePolicy([]byte(src), "policy.yaml")
 	if err != nil {
