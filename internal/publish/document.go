@@ -93,7 +93,7 @@ func Document(ctx context.Context, doc *openvex.VEX, opts Options) (Result, erro
 			// product (what gate --release checks); for a source release
 			// it is the only one.
 			sub, err := opts.commitSubject(ctx, public)
-			if err != nil && !hasDigestProduct(public) {
+			if err != nil && !HasDigestProduct(public) {
 				return res, fmt.Errorf("the document names no image or binary, so its release commit is the subject: %w", err)
 			}
 			if err == nil {
@@ -131,15 +131,7 @@ func Bundle(ctx context.Context, bundle []byte, opts Options) (Result, error) {
 	if err := checkKind(opts.Kind); err != nil {
 		return res, err
 	}
-	st, err := bundleStatement(bundle)
-	if err != nil {
-		return res, err
-	}
-	doc, subjects, err := attest.ReadStatement(st)
-	if err != nil {
-		return res, err
-	}
-	obj, err := ObjectOf(doc, subjects, bundle)
+	obj, doc, err := BundleObject(bundle)
 	if err != nil {
 		return res, err
 	}
@@ -147,6 +139,22 @@ func Bundle(ctx context.Context, bundle []byte, opts Options) (Result, error) {
 	res.Document, res.Object = doc, obj
 	res.Receipts, err = publishTo(ctx, obj, opts.Stores)
 	return res, err
+}
+
+// BundleObject describes a bundle signed elsewhere (or stored earlier) for
+// the stores, with the document it carries: its subjects and document are
+// read from its statement, unverified.
+func BundleObject(bundle []byte) (Object, *openvex.VEX, error) {
+	st, err := bundleStatement(bundle)
+	if err != nil {
+		return Object{}, nil, err
+	}
+	doc, subjects, err := attest.ReadStatement(st)
+	if err != nil {
+		return Object{}, nil, err
+	}
+	obj, err := ObjectOf(doc, subjects, bundle)
+	return obj, doc, err
 }
 
 func checkKind(kind string) error {
@@ -207,9 +215,9 @@ func CommitSubject(doc *openvex.VEX, commit string) (attest.Subject, error) {
 	return attest.Subject{Name: name, Digest: map[string]string{d.Algorithm: d.Hex}}, nil
 }
 
-// hasDigestProduct reports whether a document names a product with a
+// HasDigestProduct reports whether a document names a product with a
 // digest (an image, a binary): something to attest without a commit.
-func hasDigestProduct(doc *openvex.VEX) bool {
+func HasDigestProduct(doc *openvex.VEX) bool {
 	_, err := attest.Statement(doc)
 	return !errors.Is(err, attest.ErrNoSubject)
 }
