@@ -12,7 +12,9 @@ import (
 	"github.com/vexloom/vexloom/internal/viewjson"
 )
 
-func readAll(resp *http.Response) ([]byte, error) { return io.ReadAll(io.LimitReader(resp.Body, 8<<20)) }
+func readAll(resp *http.Response) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+}
 
 // Every page answers, with the security headers, and escapes what came
 // from outside.

@@ -44,11 +44,11 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"day": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
-	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"pct": func(f float64) string { return ftoa(f) + "%" },
-	"add": func(a, b int) int { return a + b },
-	"sub": func(a, b int) int { return a - b },
+	"day":        func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"pct":        func(f float64) string { return ftoa(f) + "%" },
+	"add":        func(a, b int) int { return a + b },
+	"sub":        func(a, b int) int { return a - b },
 	"pathEscape": url.PathEscape,
 	// safeURL keeps http and https links from outside; anything else
 	// (javascript:, data:) becomes no link at all.
