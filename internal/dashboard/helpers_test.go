@@ -146,9 +146,6 @@ func buildDemoStore(t testing.TB) (*demoFixture, error) {
 		return nil, fmt.Errorf("nothing needs a person after the first update")
 	}
 	f := &demoFixture{Store: st, Policy: policy, Branches: branches, Answered: queue[0].ID}
-	for _, v := range queue[1:] {
-		f.Waiting = append(f.Waiting, v.ID)
-	}
 
 	// A reviewer's refused comment and a maintainer's decision, both
 	// carrying hostile HTML, applied as `vexloom triage comment` does.
@@ -167,7 +164,22 @@ func buildDemoStore(t testing.TB) (*demoFixture, error) {
 			return nil, fmt.Errorf("answering: %w", err)
 		}
 	}
-	if _, err := triage.Reconcile(ctx, st, maintained, f.Answered); err != nil {
+	// Two more triages wait for a person: the approver puts them under
+	// investigation.
+	for _, v := range views {
+		if v.ID == f.Answered || v.State == triage.Closed || len(f.Waiting) == 2 {
+			continue
+		}
+		_, err := triage.Apply(ctx, st, rules, triage.Comment{
+			Ref: "local:investigate-" + v.ID, TriageID: v.ID, Author: "demo-maintainer",
+			Body: "/under_investigation checking how we use it", At: clock.Add(5 * time.Minute),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("answering: %w", err)
+		}
+		f.Waiting = append(f.Waiting, v.ID)
+	}
+	if _, err := triage.Reconcile(ctx, st, maintained); err != nil {
 		return nil, err
 	}
 	clock = tUpdate2
@@ -193,6 +205,18 @@ func buildDemoStore(t testing.TB) (*demoFixture, error) {
 		return nil, err
 	}
 	f.Published = pub
+	// The queue's order is triage.Queue's (tested there).
+	views, err = triage.Views(ctx, st, maintained)
+	if err != nil {
+		return nil, err
+	}
+	f.Waiting = nil
+	for _, v := range triage.Queue(views) {
+		f.Waiting = append(f.Waiting, v.ID)
+	}
+	if len(f.Waiting) != 2 {
+		return nil, fmt.Errorf("%d triages wait for a person, want 2", len(f.Waiting))
+	}
 	clock = fixture.Now
 	return f, nil
 }
