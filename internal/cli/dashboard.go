@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -51,7 +52,17 @@ func (s *server) dashboardHandler(ln net.Listener, f dashboardFlags) (http.Handl
 	if s.backend != nil {
 		opts.Link = s.backend.Link
 	}
-	return dashboard.New(opts)
+	d, err := dashboard.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	// Derive the views before the first visitor asks.
+	go func() {
+		if err := d.Warm(context.Background()); err != nil {
+			s.log.Warn("dashboard", "err", err)
+		}
+	}()
+	return d, nil
 }
 
 // isLoopback reports whether a listener's address is on loopback only.

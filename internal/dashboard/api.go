@@ -83,7 +83,7 @@ type apiVersion struct {
 	ContentHash string    `json:"content_hash"`
 	Written     time.Time `json:"written"`
 	File        string    `json:"file,omitempty"`
-	Statements  int       `json:"statements"`
+	Size        int       `json:"size"`
 }
 
 type apiPublished struct {
@@ -127,7 +127,7 @@ func columnJSON(c *column) apiColumn {
 		out.Scanned = &t
 	}
 	for _, v := range c.Versions {
-		out.Versions = append(out.Versions, apiVersion{v.Version, v.ContentHash, v.At.UTC(), v.Path, v.Statements})
+		out.Versions = append(out.Versions, apiVersion{v.Version, v.ContentHash, v.At.UTC(), v.Path, v.Size})
 		out.VEXVersion = v.Version
 	}
 	for _, p := range c.Published {
@@ -295,7 +295,15 @@ func (d *Dashboard) apiRelease(r *http.Request, s *snapshot) (any, error) {
 		Diff *apiDiff `json:"diff,omitempty"`
 	}{Schema: SchemaRelease, apiColumn: columnJSON(c)}
 	if c.Kind == KindBranch && len(c.Versions) > 1 && (q.Has("from") || q.Has("to")) {
-		diff, from, to, err := d.branchDiff(r, c)
+		from, to, err := diffRange(r, c)
+		if err != nil {
+			return nil, err
+		}
+		parsed, err := d.versions(r, c.Name, from, to)
+		if err != nil {
+			return nil, err
+		}
+		diff, err := branchDiff(c, parsed, from, to)
 		if err != nil {
 			return nil, err
 		}

@@ -44,6 +44,9 @@ const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 // nothing changes in the store.
 const maxSnapshotAge = time.Minute
 
+// rebuildTimeout bounds a derivation in the background.
+const rebuildTimeout = 5 * time.Minute
+
 // Options configure the dashboard.
 type Options struct {
 	// Store is the project's store (required).
@@ -78,9 +81,12 @@ type Dashboard struct {
 	loader loader
 	mux    *http.ServeMux
 
-	mu   sync.Mutex
-	snap *snapshot
-	at   time.Time
+	mu       sync.Mutex
+	snap     *snapshot
+	at       time.Time
+	building bool
+	// buildMu makes derivations take turns.
+	buildMu sync.Mutex
 }
 
 // New returns the dashboard for a store.
@@ -152,28 +158,70 @@ func (d *Dashboard) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(d.opts.Token)) == 1
 }
 
-// current returns the snapshot of the store as it is now, deriving it
-// again only when something was recorded since (or it is a minute old).
+// current returns the snapshot of the store: derived again when
+// something was recorded since (or it is a minute old). Only the first
+// request waits for it; later ones are served the previous snapshot while
+// the new one is derived in the background, so no request pays for the
+// derivation of a large store.
 func (d *Dashboard) current(ctx context.Context) (*snapshot, error) {
 	rev, err := d.opts.Store.Revision(ctx)
 	if err != nil {
 		return nil, err
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.snap != nil && d.snap.Revision == rev && time.Since(d.at) < maxSnapshotAge {
-		return d.snap, nil
+	s := d.snap
+	if s != nil && (s.Revision != rev || time.Since(d.at) >= maxSnapshotAge) && !d.building {
+		d.building = true
+		go d.rebuild(rev)
 	}
+	d.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	return d.build(ctx, rev)
+}
+
+// build derives a snapshot, one at a time.
+func (d *Dashboard) build(ctx context.Context, rev string) (*snapshot, error) {
+	d.buildMu.Lock()
+	defer d.buildMu.Unlock()
+	d.mu.Lock()
+	if d.snap != nil && d.snap.Revision == rev {
+		s := d.snap
+		d.mu.Unlock()
+		return s, nil
+	}
+	d.mu.Unlock()
 	s, err := d.loader.load(ctx, rev)
 	if err != nil {
 		return nil, err
 	}
+	d.mu.Lock()
 	d.snap, d.at = s, time.Now()
+	d.mu.Unlock()
 	return s, nil
 }
 
-// Invalidate forgets the derived snapshot (after the published store
-// changed, which the store's revision does not see).
+func (d *Dashboard) rebuild(rev string) {
+	ctx, cancel := context.WithTimeout(context.Background(), rebuildTimeout)
+	defer cancel()
+	if _, err := d.build(ctx, rev); err != nil {
+		d.opts.Logger.Error("dashboard: deriving the views", "err", err)
+	}
+	d.mu.Lock()
+	d.building = false
+	d.mu.Unlock()
+}
+
+// Warm derives the first snapshot ahead of the first request.
+func (d *Dashboard) Warm(ctx context.Context) error {
+	_, err := d.current(ctx)
+	return err
+}
+
+// Invalidate forgets the derived snapshot: the next request derives it
+// again (after the published store changed, which the store's revision
+// does not see).
 func (d *Dashboard) Invalidate() {
 	d.mu.Lock()
 	d.snap = nil

@@ -76,7 +76,9 @@ type docVersion struct {
 	ContentHash string
 	Path        string
 	At          time.Time
-	Statements  int
+	Size        int
+	// Statements is counted where one branch's versions are shown.
+	Statements int
 }
 
 // published is a document in the local published store.
@@ -161,7 +163,7 @@ func (l *loader) load(ctx context.Context, revision string) (*snapshot, error) {
 		return nil, fmt.Errorf("reading the scans: %w", err)
 	}
 	branches := maintained(scans, l.opts.Branches)
-	all, err := triage.Views(ctx, st, branches)
+	all, err := views(ctx, st, scans, branches)
 	if err != nil {
 		return nil, fmt.Errorf("deriving the triages: %w", err)
 	}
@@ -187,11 +189,7 @@ func (l *loader) load(ctx context.Context, revision string) (*snapshot, error) {
 			return nil, fmt.Errorf("reading the VEX of %s: %w", b, err)
 		}
 		for _, d := range docs {
-			dv := docVersion{Version: d.Version, ContentHash: d.ContentHash, Path: d.Path, At: d.At}
-			if doc, err := vex.Parse(d.Body); err == nil {
-				dv.Statements = len(doc.Statements)
-			}
-			c.Versions = append(c.Versions, dv)
+			c.Versions = append(c.Versions, docVersion{Version: d.Version, ContentHash: d.ContentHash, Path: d.Path, At: d.At, Size: len(d.Body)})
 		}
 		s.Columns = append(s.Columns, c)
 	}
@@ -290,6 +288,37 @@ func (l *loader) load(ctx context.Context, revision string) (*snapshot, error) {
 	}
 	s.Charts = buildCharts(s)
 	return s, nil
+}
+
+// views derives every triage's view as triage.Views does, reading the
+// history and the vulnerabilities in one query each.
+func views(ctx context.Context, st *store.Store, scans map[string]*store.Scan, maintained []string) ([]triage.View, error) {
+	triages, err := st.Triages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := st.AllEvents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	vulns, err := st.Vulnerabilities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	commits := map[string]string{}
+	for b, sc := range scans {
+		commits[b] = sc.Commit
+	}
+	out := make([]triage.View, 0, len(triages))
+	for _, t := range triages {
+		v := triage.Derive(t, all[t.ID], maintained, commits)
+		v.Vulnerability = scan.Vulnerability{ID: t.VulnID}
+		if vv, ok := vulns[t.VulnID]; ok {
+			v.Vulnerability = vv
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 func derefs(vs []*triage.View) []triage.View {

@@ -446,21 +446,63 @@ func (d *Dashboard) release(r *http.Request, s *snapshot) (string, string, any, 
 		return "", "", nil, notFound("no %s %s", r.PathValue("kind"), r.PathValue("name"))
 	}
 	rd := releaseData{C: c}
-	if c.Kind == KindBranch && len(c.Versions) > 1 {
-		diff, from, to, err := d.branchDiff(r, c)
-		if err != nil {
-			return "", "", nil, err
-		}
-		rd.Diff, rd.From, rd.To = diff, from, to
+	if c.Kind != KindBranch {
+		return "release", c.Name, rd, nil
 	}
+	if len(c.Versions) < 2 {
+		return "release", c.Name, rd, nil
+	}
+	from, to, err := diffRange(r, c)
+	if err != nil {
+		return "", "", nil, err
+	}
+	parsed, err := d.versions(r, c.Name, from, to)
+	if err != nil {
+		return "", "", nil, err
+	}
+	// The compared versions with their statements counted.
+	cc := *c
+	cc.Versions = nil
+	for _, v := range c.Versions {
+		if doc := parsed[v.Version]; doc != nil {
+			v.Statements = len(doc.Statements)
+		}
+		cc.Versions = append(cc.Versions, v)
+	}
+	rd.C = &cc
+	rd.Diff, err = branchDiff(c, parsed, from, to)
+	if err != nil {
+		return "", "", nil, err
+	}
+	rd.From, rd.To = from, to
 	return "release", c.Name, rd, nil
 }
 
-// branchDiff compares two versions of a branch's document, the latest two
-// unless ?from= and ?to= say otherwise.
-func (d *Dashboard) branchDiff(r *http.Request, c *column) (*docDiff, int, int, error) {
+// versions reads and parses the given versions of a branch's document.
+func (d *Dashboard) versions(r *http.Request, branch string, want ...int) (map[int]*openvex.VEX, error) {
+	docs, err := d.opts.Store.Documents(r.Context(), branch)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]*openvex.VEX{}
+	for _, doc := range docs {
+		if !slices.Contains(want, doc.Version) {
+			continue
+		}
+		parsed, err := vex.Parse(doc.Body)
+		if err != nil {
+			return nil, fmt.Errorf("version %d of the VEX of %s: %w", doc.Version, branch, err)
+		}
+		out[doc.Version] = parsed
+	}
+	return out, nil
+}
+
+// diffRange is the two versions to compare: the latest two unless ?from=
+// and ?to= say otherwise.
+func diffRange(r *http.Request, c *column) (from, to int, err error) {
 	latest := c.Versions[len(c.Versions)-1].Version
-	from, to := latest-1, latest
+	from, to = latest-1, latest
 	q := r.URL.Query()
 	for _, p := range []struct {
 		name string
@@ -469,32 +511,21 @@ func (d *Dashboard) branchDiff(r *http.Request, c *column) (*docDiff, int, int, 
 		if s := q.Get(p.name); s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 || n > latest {
-				return nil, 0, 0, badRequest("%s must be a version between 1 and %d", p.name, latest)
+				return 0, 0, badRequest("%s must be a version between 1 and %d", p.name, latest)
 			}
 			*p.v = n
 		}
 	}
-	docs, err := d.opts.Store.Documents(r.Context(), c.Name)
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	var a, b *openvex.VEX
-	for _, doc := range docs {
-		if doc.Version == from {
-			if a, err = vex.Parse(doc.Body); err != nil {
-				return nil, 0, 0, fmt.Errorf("version %d of %s: %w", from, c.Name, err)
-			}
-		}
-		if doc.Version == to {
-			if b, err = vex.Parse(doc.Body); err != nil {
-				return nil, 0, 0, fmt.Errorf("version %d of %s: %w", to, c.Name, err)
-			}
-		}
-	}
+	return from, to, nil
+}
+
+// branchDiff compares two versions of a branch's document.
+func branchDiff(c *column, docs map[int]*openvex.VEX, from, to int) (*docDiff, error) {
+	a, b := docs[from], docs[to]
 	if a == nil || b == nil {
-		return nil, 0, 0, notFound("%s has no version %d or %d", c.Name, from, to)
+		return nil, notFound("%s has no version %d or %d", c.Name, from, to)
 	}
-	return diffDocuments(a, b), from, to, nil
+	return diffDocuments(a, b), nil
 }
 
 type chartsData struct {
