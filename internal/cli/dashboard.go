@@ -9,7 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vexloom/vexloom/internal/config"
 	"github.com/vexloom/vexloom/internal/dashboard"
+	"github.com/vexloom/vexloom/internal/ghbackend"
 	"github.com/vexloom/vexloom/internal/owners"
 )
 
@@ -49,8 +51,16 @@ func (s *server) dashboardHandler(ln net.Listener, f dashboardFlags) (http.Handl
 		Policy: func() *owners.Policy { return s.policy.Load() }, Backend: string(s.p.cfg.Triage.Backend),
 		Token: token, Now: time.Now, Logger: s.log,
 	}
-	if s.backend != nil {
+	switch {
+	case s.backend != nil:
 		opts.Link = s.backend.Link
+	case s.p.cfg.Triage.Backend == config.BackendGitHub:
+		// No webhooks, so no client: the issues the store recorded.
+		repo := s.p.cfg.Triage.GitHub.Repository
+		opts.Link = func(id string) string {
+			url, _ := ghbackend.IssueLink(context.Background(), s.p.store, repo, id)
+			return url
+		}
 	}
 	d, err := dashboard.New(opts)
 	if err != nil {
