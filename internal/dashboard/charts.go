@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	openvex "github.com/openvex/go-vex/pkg/vex"
+
 	"github.com/vexloom/vexloom/internal/assess"
 	"github.com/vexloom/vexloom/internal/store"
 	"github.com/vexloom/vexloom/internal/triage"
@@ -43,8 +45,9 @@ type point struct {
 }
 
 type axisLabel struct {
-	X, Y float64
-	Text string
+	X, Y   float64
+	Text   string
+	Anchor string
 }
 
 // barChart is counts in named buckets.
@@ -167,12 +170,20 @@ func scaleLine(c *lineChart) {
 		if n > 1 {
 			idx = append(idx, n/2, n-1)
 		}
-		for _, i := range slices.Compact(idx) {
-			c.XLabels = append(c.XLabels, axisLabel{X: c.Points[i].X, Y: chartH - padB + 16, Text: c.Points[i].At.Format("2006-01-02")})
+		for k, i := range slices.Compact(idx) {
+			anchor := "middle"
+			switch {
+			case n == 1:
+			case k == 0:
+				anchor = "start"
+			case i == n-1:
+				anchor = "end"
+			}
+			c.XLabels = append(c.XLabels, axisLabel{X: c.Points[i].X, Y: chartH - padB + 16, Text: c.Points[i].At.Format("2006-01-02"), Anchor: anchor})
 		}
 	}
 	for _, v := range slices.Compact([]int{0, ymax / 2, ymax}) {
-		c.YLabels = append(c.YLabels, axisLabel{X: padL - 6, Y: round1(float64(chartH-padB) - float64(v)*float64(chartH-padT-padB)/float64(ymax) + 4), Text: strconv.Itoa(v)})
+		c.YLabels = append(c.YLabels, axisLabel{X: padL - 6, Y: round1(float64(chartH-padB) - float64(v)*float64(chartH-padT-padB)/float64(ymax) + 4), Text: strconv.Itoa(v), Anchor: "end"})
 	}
 }
 
@@ -200,7 +211,8 @@ func timeToDecision(s *snapshot) barChart {
 			if ev.Kind == store.KindObserved && first.IsZero() {
 				first = ev.At
 			}
-			if ev.Kind == store.KindAssessment && ev.Source == string(assess.SourceMaintainer) && !first.IsZero() {
+			// A decision: not "under investigation", which decides nothing.
+			if ev.Kind == store.KindAssessment && ev.Source == string(assess.SourceMaintainer) && ev.Status != string(openvex.StatusUnderInvestigation) && !first.IsZero() {
 				d := ev.At.Sub(first)
 				samples = append(samples, d)
 				for i, b := range decisionBuckets {
