@@ -206,24 +206,6 @@ func ProjectStatus(ctx context.Context, st *store.Store, p Project, now time.Tim
 	return out, nil
 }
 
-// WaitingSince is when a triage started needing a person on a branch: its
-// first observation there, or the decision that stopped holding.
-func WaitingSince(v View, b BranchState) time.Time {
-	since := v.Since
-	for _, ev := range v.Events {
-		if ev.Kind == store.KindObserved && slices.Contains(ev.Branches, b.Branch) {
-			if since.IsZero() || ev.At.Before(since) {
-				since = ev.At
-			}
-			break
-		}
-	}
-	if b.Flagged && b.Decision != nil && b.Decision.At.After(since) {
-		since = b.Decision.At
-	}
-	return since
-}
-
 // BranchesText says in one line where a triage stands on each branch
 // ("main: not_affected; release-1.0: needs a person"), or where it was
 // last seen.
