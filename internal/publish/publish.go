@@ -10,6 +10,12 @@
 // branch documents), the OpenVEX document it signs, the subjects and
 // products. Publishing the same bytes twice is idempotent; a new version is
 // a new object and the old ones stay readable.
+//
+// Document is the one way a document is published: it applies the hold
+// policy, records what it held, signs once (a release with its commit as
+// the subject of its module product) and hands every store the subjects it
+// signed for. Bundle publishes what was signed elsewhere. OpenStore makes a
+// store from a spec (local[:DIR], feed[:DIR], oci:REF, github:OWNER/REPO).
 package publish
 
 import (
