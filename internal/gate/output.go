@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/vexloom/vexloom/internal/digest"
 	"io"
 	"slices"
 	"strings"
@@ -214,10 +215,8 @@ func (r *Result) WriteSARIF(w io.Writer) error {
 
 // Subject is something the result is about in its attestation: a release
 // artifact (image, binary, archive) by name and digests.
-type Subject struct {
-	Name   string
-	Digest map[string]string
-}
+// It is internal/digest's.
+type Subject = digest.Subject
 
 // Attestation returns the in-toto v1 statement of the result, unsigned:
 // the subjects are the release's artifacts, the predicate (PredicateType)
