@@ -13,15 +13,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vexloom/vexloom/internal/digest"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/vexloom/vexloom/internal/digest"
+	"github.com/vexloom/vexloom/internal/purl"
+
 	intoto "github.com/in-toto/attestation/go/v1"
 	openvex "github.com/openvex/go-vex/pkg/vex"
-	"github.com/package-url/packageurl-go"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/vexloom/vexloom/internal/jsonx"
@@ -199,7 +199,7 @@ func productDigests(c openvex.Component) ([]Digest, error) {
 		out = append(out, d)
 	}
 	for _, p := range []string{c.ID, c.Identifiers[openvex.PURL]} {
-		if d, ok := purlDigest(p); ok {
+		if d, ok := purl.Digest(p); ok {
 			out = append(out, d)
 		}
 	}
@@ -208,28 +208,6 @@ func productDigests(c openvex.Component) ([]Digest, error) {
 
 func normalAlg(a string) string {
 	return strings.ReplaceAll(strings.ToLower(a), "-", "")
-}
-
-// purlDigest returns the digest in a package URL's version
-// (pkg:oci/kube-apiserver@sha256:…).
-func purlDigest(s string) (Digest, bool) {
-	if !strings.HasPrefix(s, "pkg:") {
-		return Digest{}, false
-	}
-	p, err := packageurl.FromString(s)
-	if err != nil {
-		return Digest{}, false
-	}
-	v, err := url.PathUnescape(p.Version)
-	if err != nil {
-		return Digest{}, false
-	}
-	alg, h, ok := strings.Cut(v, ":")
-	if !ok {
-		return Digest{}, false
-	}
-	d, err := digest.New(alg, h)
-	return d, err == nil
 }
 
 // ReadStatement reads an in-toto statement (v1, or the legacy v0.1) whose

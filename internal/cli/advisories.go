@@ -16,7 +16,7 @@ import (
 	"github.com/vexloom/vexloom/internal/advisory"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/progress"
-	"github.com/vexloom/vexloom/internal/vex"
+	"github.com/vexloom/vexloom/internal/purl"
 )
 
 func init() { commands = append(commands, newAdvisoriesCmd) }
@@ -200,7 +200,7 @@ func (p *project) advisoryProject(ctx context.Context, g *globals, prog *progres
 		}
 		refs[b] = true
 		proj.Products = append(proj.Products, advisory.Product{
-			Kind: advisory.Branch, Ref: b, Version: version, Purls: []string{vex.GoPURL(mod, version)},
+			Kind: advisory.Branch, Ref: b, Version: version, Purls: []string{purl.Go(mod, version)},
 		})
 	}
 	repo, err := p.openRepository(ctx, g, prog)
@@ -231,7 +231,7 @@ func (p *project) advisoryProject(ctx context.Context, g *globals, prog *progres
 			continue // a branch named like a tag keeps its name
 		}
 		proj.Products = append(proj.Products, advisory.Product{
-			Kind: advisory.Release, Ref: t, Version: t, Purls: []string{vex.GoPURL(mod, t)},
+			Kind: advisory.Release, Ref: t, Version: t, Purls: []string{purl.Go(mod, t)},
 		})
 	}
 	return proj, nil

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/scan"
 )
 
@@ -98,7 +99,7 @@ type Severity struct {
 // at its version, "" when its ecosystem has no package URL type the gate
 // knows.
 func (f *Finding) DependencyPURL() string {
-	return ecosystemPURL(f.Ecosystem, f.Module, f.Version)
+	return purl.Ecosystem(f.Ecosystem, f.Module, f.Version)
 }
 
 // Name is the CVE of the finding if it has one, else its ID.

@@ -13,9 +13,9 @@ import (
 	"golang.org/x/mod/semver"
 
 	"github.com/vexloom/vexloom/internal/osv"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/report"
 	"github.com/vexloom/vexloom/internal/scan"
-	"github.com/vexloom/vexloom/internal/vex"
 )
 
 // MaxFindings bounds how many findings one input may hold.
@@ -123,7 +123,7 @@ func readVexloom(data []byte) ([]Finding, error) {
 			}
 			product := ""
 			if m.Path != "" {
-				product = vex.GoPURL(m.Path, m.Version)
+				product = purl.Go(m.Path, m.Version)
 			}
 			for _, f := range m.Findings {
 				if err := checkID(f.ID); err != nil {
@@ -301,7 +301,7 @@ func sbomProduct(s *govulncheckSBOM) string {
 		return ""
 	}
 	m := s.Modules[best]
-	return vex.GoPURL(m.Path, m.Version)
+	return purl.Go(m.Path, m.Version)
 }
 
 // OSV-Scanner's JSON results (--format json), as its documentation and

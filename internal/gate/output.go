@@ -6,11 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/vexloom/vexloom/internal/digest"
 	"io"
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/vexloom/vexloom/internal/digest"
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"

@@ -19,9 +19,9 @@ import (
 	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
-	"github.com/package-url/packageurl-go"
 
 	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -159,13 +159,13 @@ func buildFeed(cfg FeedConfig, docs [][]byte, names []string, updatedAt time.Tim
 			}
 			ts = ts.UTC()
 			for _, p := range st.Products {
-				purl := productPURL(p.Component)
-				if purl == "" {
+				pu := productPURL(p.Component)
+				if pu == "" {
 					continue // hash-only products are not indexed by package
 				}
-				id, ok := basePURL(purl)
+				id, ok := purl.Base(pu)
 				if !ok {
-					skipped = append(skipped, purl+": not a valid package URL")
+					skipped = append(skipped, pu+": not a valid package URL")
 					continue
 				}
 				one := st
@@ -304,10 +304,10 @@ func formatInterval(d time.Duration) string {
 }
 
 func productPURL(c openvex.Component) string {
-	if strings.HasPrefix(c.ID, "pkg:") {
+	if purl.Is(c.ID) {
 		return c.ID
 	}
-	if p := c.Identifiers[openvex.PURL]; strings.HasPrefix(p, "pkg:") {
+	if p := c.Identifiers[openvex.PURL]; purl.Is(p) {
 		return p
 	}
 	return ""
@@ -338,23 +338,18 @@ func statementKey(st openvex.Statement) string {
 // encoded whole, so the path never climbs out of the feed and two package
 // URLs never share a path.
 func PackageLocation(id string) (string, error) {
-	p, err := packageurl.FromString(id)
+	typ, namespace, name, err := purl.Path(id)
 	if err != nil {
-		return "", fmt.Errorf("invalid package URL %q: %w", truncate(id), err)
+		return "", err
 	}
-	if p.Type == "" || p.Name == "" {
-		return "", fmt.Errorf("invalid package URL %q: no type or name", truncate(id))
-	}
-	segs := []string{"pkg", escapeSegment(strings.ToLower(p.Type))}
-	if p.Namespace != "" {
-		for _, s := range strings.Split(p.Namespace, "/") {
-			if s == "" {
-				return "", fmt.Errorf("invalid package URL %q: empty namespace segment", truncate(id))
-			}
-			segs = append(segs, escapeSegment(s))
+	segs := []string{"pkg", escapeSegment(strings.ToLower(typ))}
+	for _, s := range namespace {
+		if s == "" {
+			return "", fmt.Errorf("invalid package URL %q: empty namespace segment", truncate(id))
 		}
+		segs = append(segs, escapeSegment(s))
 	}
-	segs = append(segs, escapeSegment(p.Name), "vex.json")
+	segs = append(segs, escapeSegment(name), "vex.json")
 	for _, s := range segs {
 		if len(s) > maxSegment {
 			return "", fmt.Errorf("package URL %q: a path segment is longer than %d bytes", truncate(id), maxSegment)

@@ -18,11 +18,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vexloom/vexloom/internal/digest"
 	"reflect"
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/vexloom/vexloom/internal/digest"
+	"github.com/vexloom/vexloom/internal/purl"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
@@ -184,10 +186,10 @@ func Check(obj Object) (*Checked, error) {
 		if err := checkName("product", p); err != nil {
 			return nil, err
 		}
-		if !strings.HasPrefix(p, "pkg:") {
+		if !purl.Is(p) {
 			return nil, fmt.Errorf("%w: product %q is not a package URL", ErrInvalidObject, truncate(p))
 		}
-		if _, err := vex.NormalizePURL(p); err != nil {
+		if _, err := purl.Normalize(p); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidObject, err)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/vexloom/vexloom/internal/buildinfo"
 	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/progress"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/source"
 	"github.com/vexloom/vexloom/internal/store"
@@ -144,7 +145,7 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 	for _, s := range doc.Statements {
 		for _, p := range s.Products {
 			for _, sub := range p.Subcomponents {
-				if mod, _, ok := vex.ModuleFromPURL(sub.ID); ok {
+				if mod, _, ok := purl.Module(sub.ID); ok {
 					source[string(s.Vulnerability.Name)+"\x00"+mod] = s
 				}
 			}
@@ -258,7 +259,7 @@ func (s *shipper) statements(ctx context.Context, product openvex.Product, bins 
 			Vulnerability: vuln,
 			Products: []openvex.Product{{
 				Component:     product.Component,
-				Subcomponents: []openvex.Subcomponent{{Component: openvex.Component{ID: vex.GoPURL(fd.f.Module, fd.f.Version)}}},
+				Subcomponents: []openvex.Subcomponent{{Component: openvex.Component{ID: purl.Go(fd.f.Module, fd.f.Version)}}},
 			}},
 		}
 		if src, ok := s.source[string(vuln.Name)+"\x00"+fd.f.Module]; ok && fd.from {
@@ -352,7 +353,7 @@ func advisoryStatements(ctx context.Context, o Options, t *scan.Target, branch s
 		if ev == nil {
 			continue
 		}
-		products := []openvex.Product{{Component: openvex.Component{ID: vex.GoPURL(tr.Dependency, mv)}}}
+		products := []openvex.Product{{Component: openvex.Component{ID: purl.Go(tr.Dependency, mv)}}}
 		images := triage.AdvisoryImages(ev)
 		for _, img := range o.Images {
 			if len(images) == 0 || slices.ContainsFunc(images, func(s string) bool { return s == img.Repository || strings.HasSuffix(img.Repository, "/"+s) }) {

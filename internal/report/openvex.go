@@ -10,6 +10,7 @@ import (
 
 	"github.com/vexloom/vexloom/internal/assess"
 	"github.com/vexloom/vexloom/internal/buildinfo"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -67,7 +68,7 @@ func statementFor(v scan.Vulnerability, t Target, m Module, fs []Finding) openve
 		if f.Level > strongest.Level {
 			strongest = f
 		}
-		subs = append(subs, openvex.Subcomponent{Component: openvex.Component{ID: vex.GoPURL(f.Module, f.Version)}})
+		subs = append(subs, openvex.Subcomponent{Component: openvex.Component{ID: purl.Go(f.Module, f.Version)}})
 	}
 	a := strongest.Assessment
 	if len(fs) > 1 {
@@ -88,7 +89,7 @@ func statementFor(v scan.Vulnerability, t Target, m Module, fs []Finding) openve
 	st := openvex.Statement{
 		Vulnerability: vex.Vulnerability{ID: v.ID, Aliases: v.Aliases, Description: v.Summary}.OpenVEX(),
 		Products: []openvex.Product{{
-			Component:     openvex.Component{ID: vex.GoPURL(m.Path, m.Version)},
+			Component:     openvex.Component{ID: purl.Go(m.Path, m.Version)},
 			Subcomponents: subs,
 		}},
 	}

@@ -12,6 +12,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/store"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -89,7 +90,7 @@ func BuildBranchDocument(in DocumentInput) (*BranchDocument, error) {
 			if mv == "" {
 				mv = o.ModuleVersion
 			}
-			product := vex.GoPURL(o.Module, mv)
+			product := purl.Go(o.Module, mv)
 			k := product + "\x00" + v.VulnID
 			if _, ok := groups[k]; !ok {
 				keys = append(keys, k)
@@ -116,7 +117,7 @@ func BuildBranchDocument(in DocumentInput) (*BranchDocument, error) {
 		}
 		var notes []string
 		for _, p := range parts {
-			sub := vex.GoPURL(p.view.Dependency, p.obs.DependencyVersion)
+			sub := purl.Go(p.view.Dependency, p.obs.DependencyVersion)
 			if !slices.ContainsFunc(st.Products[0].Subcomponents, func(s openvex.Subcomponent) bool { return s.ID == sub }) {
 				st.Products[0].Subcomponents = append(st.Products[0].Subcomponents, openvex.Subcomponent{Component: openvex.Component{ID: sub}})
 			}
@@ -183,7 +184,7 @@ func BuildBranchDocument(in DocumentInput) (*BranchDocument, error) {
 		}
 		decisions[v.ID] = ev.Seq
 		doc.Statements = append(doc.Statements, AdvisoryStatement(v.Vulnerability, ev,
-			[]openvex.Product{{Component: openvex.Component{ID: vex.GoPURL(v.Dependency, mv)}}}))
+			[]openvex.Product{{Component: openvex.Component{ID: purl.Go(v.Dependency, mv)}}}))
 	}
 	if err := vex.Finalize(doc); err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/purl"
 )
 
 // Context is the @context of every document vexloom writes.
@@ -230,7 +231,7 @@ func parseVEX(data []byte) (doc *openvex.VEX, err error) {
 
 func normalizeComponent(c *openvex.Component) error {
 	if c.ID != "" {
-		n, err := NormalizePURL(c.ID)
+		n, err := purl.Normalize(c.ID)
 		if err != nil {
 			return err
 		}
@@ -238,7 +239,7 @@ func normalizeComponent(c *openvex.Component) error {
 	}
 	for t, id := range c.Identifiers {
 		if t == openvex.PURL {
-			n, err := NormalizePURL(id)
+			n, err := purl.Normalize(id)
 			if err != nil {
 				return err
 			}
