@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/vexloom/vexloom/internal/infile"
+	"github.com/vexloom/vexloom/internal/redact"
 )
 
 // maxDirFiles bounds a directory of OSV files.
@@ -134,7 +135,7 @@ func readDir(ctx context.Context, dir string) ([]document, error) {
 }
 
 func fetchURL(ctx context.Context, client *http.Client, loc string, limit int64, prev *validators) (*fetchResult, error) {
-	name := redactURL(loc)
+	name := redact.Location(loc)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: not a valid URL", ErrInvalid, name)
@@ -183,27 +184,4 @@ func fetchURL(ctx context.Context, client *http.Client, loc string, limit int64,
 			Digest:       "sha256:" + hex.EncodeToString(sum[:]),
 		},
 	}, nil
-}
-
-// redactURL hides a URL's userinfo and query values: either can hold a
-// token, and the name ends up in errors, cursors and events.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return s
-	}
-	if u.User != nil {
-		u.User = url.User("xxxxx")
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			for i := range q[k] {
-				q[k][i] = "xxxxx"
-			}
-		}
-		u.RawQuery = q.Encode()
-	}
-	u.Fragment, u.RawFragment = "", ""
-	return u.String()
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/purl"
+	"github.com/vexloom/vexloom/internal/redact"
 	"github.com/vexloom/vexloom/internal/report"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/vex"
@@ -1023,13 +1024,7 @@ func httpGet(ctx context.Context, client *http.Client, u string, limit int64) ([
 	return data, nil
 }
 
-func redactedURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
+func redactedURL(s string) string { return redact.Location(s) }
 
 // untarGz reads the regular files of a tar.gz archive by cleaned path.
 func untarGz(data []byte) (map[string][]byte, error) {

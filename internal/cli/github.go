@@ -98,7 +98,14 @@ func newGitHubBackend(ctx context.Context, g *globals, p *project, api string, l
 // githubClient returns a GitHub client for a project: the API URL from
 // api (--github-api), else $VEXLOOM_GITHUB_API, else the project file;
 // the configured GitHub App when it has one, else GITHUB_TOKEN.
+//
+// It is the one way vexloom's commands reach GitHub: its transport keeps
+// every credential out of the errors and logs of every call. With a nil
+// cfg (commands without a project) it uses GITHUB_TOKEN.
 func githubClient(ctx context.Context, g *globals, cfg *config.Config, api string, log *slog.Logger) (*github.Client, *ghbackend.Transport, error) {
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
 	gc := cfg.Triage.GitHub
 	if api == "" {
 		api = g.getenv(githubAPIEnv)
@@ -106,7 +113,7 @@ func githubClient(ctx context.Context, g *globals, cfg *config.Config, api strin
 	if api == "" {
 		api = gc.API
 	}
-	opts := ghbackend.ClientOptions{API: api, Logger: log, Now: g.now}
+	opts := ghbackend.ClientOptions{API: api, Logger: log, Now: g.now, Sleep: g.sleep}
 	switch {
 	case gc.AppID > 0:
 		key, err := readPrivateKey(cfg.Resolve(gc.PrivateKey))

@@ -18,6 +18,7 @@ import (
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/source"
 	"github.com/vexloom/vexloom/internal/store"
+	"github.com/vexloom/vexloom/internal/termtext"
 )
 
 // projectFlags are the flags of every command that works on a project: its
@@ -177,7 +178,7 @@ func (p *project) policy(ctx context.Context, repo *source.Repository, prog *pro
 		}
 	}
 	for _, w := range warnings {
-		prog.Printf("warning: %v (left out: it gives no one a say)", w)
+		prog.Printf("warning: %s (left out: it gives no one a say)", termtext.Line(w.Error()))
 	}
 	if tree == nil || len(tree.Dirs()) == 0 {
 		if len(warnings) > 0 {

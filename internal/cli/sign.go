@@ -22,7 +22,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/attest"
-	"github.com/vexloom/vexloom/internal/ghbackend"
 	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/publish"
@@ -621,11 +620,10 @@ func (p *project) publishStore(ctx context.Context, g *globals, dest, feedURL st
 	case strings.HasPrefix(dest, "oci:"):
 		return publish.NewOCI(strings.TrimPrefix(dest, "oci:"), g.now, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
 	case strings.HasPrefix(dest, "github:"):
-		tok := g.getenv("GITHUB_TOKEN")
-		if tok == "" {
+		if strings.TrimSpace(g.getenv("GITHUB_TOKEN")) == "" {
 			return nil, errors.New("publishing to GitHub needs GITHUB_TOKEN")
 		}
-		client, _, err := ghbackend.NewClient(ctx, ghbackend.ClientOptions{API: g.getenv("VEXLOOM_GITHUB_API"), Token: tok})
+		client, _, err := githubClient(ctx, g, nil, "", nil)
 		if err != nil {
 			return nil, err
 		}
