@@ -17,6 +17,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/scan"
 )
@@ -103,11 +104,4 @@ func (f *Finding) DependencyPURL() string {
 }
 
 // Name is the CVE of the finding if it has one, else its ID.
-func (f *Finding) Name() string {
-	for _, id := range append([]string{f.ID}, f.Aliases...) {
-		if len(id) > 4 && id[:4] == "CVE-" {
-			return id
-		}
-	}
-	return f.ID
-}
+func (f *Finding) Name() string { return osv.Name(f.ID, f.Aliases) }

@@ -181,3 +181,24 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestName(t *testing.T) {
+	cases := []struct {
+		id      string
+		aliases []string
+		want    string
+	}{
+		{"GO-2025-3503", []string{"GHSA-qxp5-gwg8-xv66", "CVE-2025-22870"}, "CVE-2025-22870"},
+		{"CVE-2026-0001", []string{"GHSA-xxxx-xxxx-xxxx"}, "CVE-2026-0001"},
+		{"GO-2024-0001", []string{"GHSA-qxp5-gwg8-xv66"}, "GO-2024-0001"},
+		{"GO-2024-0002", nil, "GO-2024-0002"},
+	}
+	for _, c := range cases {
+		if got := Name(c.id, c.aliases); got != c.want {
+			t.Errorf("Name(%q, %q) = %q, want %q", c.id, c.aliases, got, c.want)
+		}
+	}
+	if CVE("GO-2024-0002", []string{"GHSA-qxp5-gwg8-xv66"}) != "" {
+		t.Error("CVE of an entry without one")
+	}
+}

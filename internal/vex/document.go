@@ -14,6 +14,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/purl"
 )
 
@@ -38,17 +39,7 @@ type Vulnerability struct {
 }
 
 // Name returns the CVE if there is one, else the ID.
-func (v Vulnerability) Name() string {
-	if strings.HasPrefix(v.ID, "CVE-") {
-		return v.ID
-	}
-	for _, a := range v.Aliases {
-		if strings.HasPrefix(a, "CVE-") {
-			return a
-		}
-	}
-	return v.ID
-}
+func (v Vulnerability) Name() string { return osv.Name(v.ID, v.Aliases) }
 
 // OpenVEX returns the statement's vulnerability: name = CVE where one
 // exists, every other ID as an alias, @id = the Go database page of a GO- ID.
