@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vexloom/vexloom/internal/atomicfile"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
@@ -444,7 +445,8 @@ func (l *Local) getBlob(d Digest, limit int64) ([]byte, error) {
 }
 
 // writeOnce writes data to path unless path exists; it reports whether it
-// created the file. The file appears complete or not at all.
+// created the file. The file appears complete or not at all, written in the
+// store's tmp directory.
 func (l *Local) writeOnce(path string, data []byte) (bool, error) {
 	if _, err := os.Lstat(path); err == nil {
 		return false, nil
@@ -452,40 +454,7 @@ func (l *Local) writeOnce(path string, data []byte) (bool, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return false, err
 	}
-	f, err := os.CreateTemp(filepath.Join(l.dir, "tmp"), "w-*")
-	if err != nil {
-		return false, err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return false, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return false, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return false, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp, 0o444); err != nil {
-		return false, err
-	}
-	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
-		return false, nil
-	} else if err != nil {
-		return false, fmt.Errorf("writing %s: %w", path, err)
-	}
-	syncDir(filepath.Dir(path))
-	return true, nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // best effort: not every file system syncs directories
-		d.Close()
-	}
+	return atomicfile.Create(path, data, 0o444, filepath.Join(l.dir, "tmp"))
 }
 
 // readBounded reads a regular file of at most limit bytes.
