@@ -449,37 +449,15 @@ func groupID(ids []string) string {
 // entry above version: for SEMVER ranges (and Go) the lowest "fixed" above
 // it, otherwise the first "fixed" event of the package.
 func fixedVersion(e *osv.Entry, name, ecosystem, version string) string {
-	var fixes []string
+	var ranges []osv.Range
 	for _, a := range e.Affected {
 		if a.Package.Name != name || (a.Package.Ecosystem != "" && a.Package.Ecosystem != ecosystem) {
 			continue
 		}
-		for _, r := range a.Ranges {
-			for _, ev := range r.Events {
-				if ev.Fixed != "" {
-					fixes = append(fixes, ev.Fixed)
-				}
-			}
-		}
+		ranges = append(ranges, a.Ranges...)
 	}
-	if len(fixes) == 0 {
-		return ""
-	}
-	v := osv.CanonicalGo(version)
-	if !semver.IsValid(v) {
-		return fixes[0]
-	}
-	best := ""
-	for _, fx := range fixes {
-		c := osv.CanonicalGo(fx)
-		if !semver.IsValid(c) || semver.Compare(c, v) <= 0 {
-			continue
-		}
-		if best == "" || semver.Compare(c, osv.CanonicalGo(best)) < 0 {
-			best = fx
-		}
-	}
-	if best != "" && isGo(ecosystem) {
+	best := osv.FixedAfter(ranges, version)
+	if best != "" && isGo(ecosystem) && semver.IsValid(osv.CanonicalGo(version)) {
 		return osv.CanonicalGo(best)
 	}
 	return best
