@@ -83,18 +83,15 @@ func Inherit(base Base, derived []openvex.Component) []openvex.Statement {
 	for _, k := range keys {
 		p := latest[k]
 		ts := p.f.Timestamp
-		st := openvex.Statement{
-			Vulnerability:   p.f.Vulnerability,
-			Timestamp:       &ts,
-			Status:          p.f.Status,
-			Justification:   p.f.Justification,
-			ImpactStatement: p.f.ImpactStatement,
-			ActionStatement: p.f.ActionStatement,
-			StatusNotes:     strings.TrimSpace(p.f.StatusNotes + " " + SourceNote(base.Name, p.source, p.docID, ts)),
-		}
+		var products []openvex.Product
 		for _, d := range derived {
-			st.Products = append(st.Products, openvex.Product{Component: d, Subcomponents: []openvex.Subcomponent{{Component: openvex.Component{ID: vex.ComponentKey(p.f.Subcomponent)}}}})
+			products = append(products, vex.Product(d, vex.ComponentKey(p.f.Subcomponent)))
 		}
+		st := vex.NewStatement(p.f.Vulnerability, products, vex.Assertion{
+			Status: p.f.Status, Justification: p.f.Justification, Impact: p.f.ImpactStatement, Action: p.f.ActionStatement,
+			Notes:     strings.TrimSpace(p.f.StatusNotes + " " + SourceNote(base.Name, p.source, p.docID, ts)),
+			Timestamp: &ts,
+		})
 		if len(st.Products) > 0 {
 			out = append(out, st)
 		}

@@ -132,16 +132,10 @@ func Statements(facts []Fact) []openvex.Statement {
 		g, ok := groups[k]
 		if !ok {
 			ts := f.Timestamp.UTC()
-			g = &group{st: openvex.Statement{
-				Vulnerability:   f.Vulnerability,
-				Timestamp:       &ts,
-				Products:        []openvex.Product{{Component: f.Product}},
-				Status:          f.Status,
-				Justification:   f.Justification,
-				ImpactStatement: f.ImpactStatement,
-				ActionStatement: f.ActionStatement,
-				StatusNotes:     f.StatusNotes,
-			}}
+			g = &group{st: NewStatement(f.Vulnerability, []openvex.Product{Product(f.Product)}, Assertion{
+				Status: f.Status, Justification: f.Justification, Impact: f.ImpactStatement, Action: f.ActionStatement,
+				Notes: f.StatusNotes, Timestamp: &ts,
+			})}
 			groups[k] = g
 			order = append(order, k)
 		}
