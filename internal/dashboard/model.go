@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/assess"
+	"github.com/vexloom/vexloom/internal/branch"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/scan"
@@ -145,11 +145,8 @@ func maintained(scans map[string]*store.Scan, patterns []string) []string {
 			out = append(out, b)
 			continue
 		}
-		for _, p := range patterns {
-			if ok, _ := path.Match(p, b); ok || p == b {
-				out = append(out, b)
-				break
-			}
+		if branch.MatchAny(patterns, b) {
+			out = append(out, b)
 		}
 	}
 	sort.Strings(out)
