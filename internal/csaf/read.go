@@ -222,7 +222,7 @@ func component(f FullProductName) (openvex.Component, error) {
 	}
 	name := strings.TrimSpace(f.Name)
 	switch {
-	case strings.HasPrefix(name, "pkg:"):
+	case purl.Is(name):
 		n, err := purl.Normalize(name)
 		if err != nil {
 			return c, fmt.Errorf("%w: product %q: %v", ErrInvalid, short(f.ProductID), err)

@@ -167,7 +167,7 @@ func readComponent(c cdx.Component, parent *openvex.Component) (openvex.Componen
 		}
 	}
 	switch {
-	case strings.HasPrefix(ref, "pkg:"):
+	case purl.Is(ref):
 		p, err := purl.Normalize(ref)
 		if err != nil {
 			return oc, fmt.Errorf("%w: component %q: %v", ErrInvalid, short(c.BOMRef), err)

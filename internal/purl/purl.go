@@ -359,3 +359,72 @@ func truncate(s string) string {
 	}
 	return s
 }
+
+// Parts are the components of a package URL as packageurl-go reads them.
+type Parts struct {
+	Type, Namespace, Name, Version string
+	Qualifiers                     map[string]string
+	Subpath                        string
+}
+
+// Split reads the components of a package URL.
+func Split(s string) (Parts, error) {
+	p, err := packageurl.FromString(s)
+	if err != nil {
+		return Parts{}, fmt.Errorf("invalid package URL %q: %w", truncate(s), err)
+	}
+	return Parts{Type: p.Type, Namespace: p.Namespace, Name: p.Name, Version: p.Version,
+		Qualifiers: p.Qualifiers.Map(), Subpath: p.Subpath}, nil
+}
+
+// New returns the package URL of a package of type typ, written as
+// packageurl-go writes it (see Go for Go modules, which vexloom writes
+// unescaped).
+func New(typ, namespace, name, version string) string {
+	return packageurl.NewPackageURL(typ, namespace, name, version, nil, "").ToString()
+}
+
+// Key returns the package a package URL names, without version,
+// qualifiers and subpath (pkg:deb/debian/libc6): what a triage of an image
+// package is about. What is not a package URL is its own key.
+func Key(s string) string {
+	p, err := packageurl.FromString(s)
+	if err != nil {
+		return s
+	}
+	return New(p.Type, p.Namespace, p.Name, "")
+}
+
+// Read checks and normalises a package URL another tool wrote: vexloom's
+// normal form where it applies (Go's "v", unescaped slashes and plus
+// signs), else packageurl-go's canonical form (npm scopes). It returns the
+// normal form and its components.
+func Read(s string) (string, Parts, error) {
+	n, err := Normalize(s)
+	if err != nil {
+		p, perr := packageurl.FromString(s)
+		if perr != nil {
+			return "", Parts{}, fmt.Errorf("package URL %q: %v", truncate(s), err)
+		}
+		n = p.ToString()
+	}
+	p, err := Split(n)
+	if err != nil || p.Type == "" || p.Name == "" {
+		return "", Parts{}, fmt.Errorf("package URL %q has no type or name", truncate(s))
+	}
+	return n, p, nil
+}
+
+// Type returns the type of a package URL as written ("oci" of
+// pkg:oci/app@…), "" for what is not a package URL.
+func Type(s string) string {
+	rest, ok := strings.CutPrefix(s, "pkg:")
+	if !ok {
+		return ""
+	}
+	typ, _, ok := strings.Cut(rest, "/")
+	if !ok {
+		return ""
+	}
+	return typ
+}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/package-url/packageurl-go"
-
 	"github.com/vexloom/vexloom/internal/purl"
 )
 
@@ -99,16 +97,16 @@ func trivyPURL(class, typ, name, version string) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("%w: operating system %q is not one vexloom names packages of", ErrMalformed, short(typ))
 		}
-		return packageurl.NewPackageURL(d[0], d[1], name, version, nil, "").ToString(), nil
+		return purl.New(d[0], d[1], name, version), nil
 	case typ == "gobinary" || typ == "gomod":
 		return purl.Go(name, version), nil
 	}
-	return packageurl.NewPackageURL("generic", "", name, version, nil, "").ToString(), nil
+	return purl.New("generic", "", name, version), nil
 }
 
 // fullName is a package's name with its namespace (a Go module path, a
 // Maven group).
-func fullName(p packageurl.PackageURL) string {
+func fullName(p purl.Parts) string {
 	if p.Namespace != "" && p.Type != "deb" && p.Type != "apk" && p.Type != "rpm" {
 		return p.Namespace + "/" + p.Name
 	}
@@ -179,7 +177,7 @@ func parseGrype(data []byte) (*Report, error) {
 			if a.Type == "go-module" {
 				pu = purl.Go(a.Name, a.Version)
 			} else {
-				pu = packageurl.NewPackageURL("generic", "", a.Name, a.Version, nil, "").ToString()
+				pu = purl.New("generic", "", a.Name, a.Version)
 			}
 		}
 		n, p, err := packageURL(pu)
@@ -304,7 +302,7 @@ func osvPURL(ecosystem, name, version string) (string, error) {
 	}
 	base, _, _ := strings.Cut(ecosystem, ":")
 	if d, ok := osvDistro[base]; ok {
-		return packageurl.NewPackageURL(d[0], d[1], name, version, nil, "").ToString(), nil
+		return purl.New(d[0], d[1], name, version), nil
 	}
 	if base == "Go" {
 		return purl.Go(name, version), nil
@@ -321,12 +319,12 @@ func osvPURL(ecosystem, name, version string) (string, error) {
 				ns, n = s, pkg
 			}
 		}
-		return packageurl.NewPackageURL(t, ns, n, version, nil, "").ToString(), nil
+		return purl.New(t, ns, n, version), nil
 	}
 	if ecosystem == "" {
 		return "", fmt.Errorf("%w: package %q has no ecosystem", ErrMalformed, short(name))
 	}
-	return packageurl.NewPackageURL("generic", "", name, version, nil, "").ToString(), nil
+	return purl.New("generic", "", name, version), nil
 }
 
 func contains(s []string, x string) bool {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/vexloom/vexloom/internal/purl"
 )
 
 // A Fact is what one statement says about one product: the unit that the
@@ -176,11 +178,11 @@ func (f Fact) String() string {
 }
 
 func componentString(c openvex.Component) string {
-	purl := c.Identifiers[openvex.PURL]
-	if purl == "" && strings.HasPrefix(c.ID, "pkg:") {
-		purl = c.ID
+	pu := c.Identifiers[openvex.PURL]
+	if pu == "" && purl.Is(c.ID) {
+		pu = c.ID
 	}
-	parts := []string{c.ID, "purl:" + purl, "cpe:" + cmp.Or(c.Identifiers[openvex.CPE23], c.Identifiers[openvex.CPE22])}
+	parts := []string{c.ID, "purl:" + pu, "cpe:" + cmp.Or(c.Identifiers[openvex.CPE23], c.Identifiers[openvex.CPE22])}
 	var hs []string
 	for a, h := range c.Hashes {
 		hs = append(hs, string(a)+":"+string(h))
