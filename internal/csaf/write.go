@@ -11,6 +11,7 @@ import (
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
+	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -328,7 +329,7 @@ func vulnerability(facts []vex.Fact, productID func(vex.Fact) string) Vulnerabil
 // systemName names the tracking system of a vulnerability ID by its prefix.
 func systemName(id string) string {
 	switch {
-	case strings.HasPrefix(id, "CVE-"):
+	case osv.IsCVE(id):
 		return "CVE"
 	case strings.HasPrefix(id, "GO-"):
 		return "Go Vulnerability Database"

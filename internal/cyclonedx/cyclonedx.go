@@ -24,6 +24,7 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
+	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -324,7 +325,7 @@ func serialNumber(id string) string {
 
 func sourceName(id string) string {
 	switch {
-	case strings.HasPrefix(id, "CVE-"):
+	case osv.IsCVE(id):
 		return "NVD"
 	case strings.HasPrefix(id, "GO-"):
 		return "Go Vulnerability Database"
@@ -339,7 +340,7 @@ func sourceName(id string) string {
 
 func sourceURL(id string) string {
 	switch {
-	case strings.HasPrefix(id, "CVE-"):
+	case osv.IsCVE(id):
 		return "https://nvd.nist.gov/vuln/detail/" + id
 	case strings.HasPrefix(id, "GO-"):
 		return "https://pkg.go.dev/vuln/" + id
