@@ -51,7 +51,7 @@ func TestNormalize(t *testing.T) {
 }
 
 func FuzzNormalize(f *testing.F) {
-	for _, s := range []string{"pkg:golang/golang.org%2Fx%2Fnet@0.35.0", "pkg:oci/x@sha256:ab?repository_url=r/x", "pkg:", "pkg:golang/stdlib@go1.2"} {
+	for _, s := range []string{"pkg:golang/golang.org%2Fx%2Fnet@0.35.0", "pkg:oci/x@sha256:ab?repository_url=r/x", "pkg:", "pkg:golang/stdlib@go1.2", "pkg:oci/app@sha256%3Aab?repository_url=r%2Fapp&arch=amd64", "pkg:GOLANG/golang.org/x/net@0.35.0?type=module#html"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
