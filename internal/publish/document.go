@@ -12,6 +12,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -203,7 +204,7 @@ func CommitSubject(doc *openvex.VEX, commit string) (attest.Subject, error) {
 	for _, st := range doc.Statements {
 		for _, p := range st.Products {
 			if name == "" || p.ID < name {
-				if strings.HasPrefix(p.ID, "pkg:golang/") {
+				if purl.IsGo(p.ID) {
 					name = p.ID
 				}
 			}
@@ -264,7 +265,7 @@ func ObjectOf(doc *openvex.VEX, subjects []attest.Subject, bundle []byte) (Objec
 			if p, ok := pr.Identifiers[openvex.PURL]; ok {
 				id = p
 			}
-			if strings.HasPrefix(id, "pkg:") && !slices.Contains(obj.Products, id) {
+			if purl.Is(id) && !slices.Contains(obj.Products, id) {
 				obj.Products = append(obj.Products, id)
 			}
 		}

@@ -3,7 +3,6 @@ package triage
 import (
 	"context"
 	"fmt"
-	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vexloom/vexloom/internal/assess"
+	"github.com/vexloom/vexloom/internal/branch"
 	"github.com/vexloom/vexloom/internal/store"
 )
 
@@ -93,12 +93,7 @@ func (p Project) Maintained(ctx context.Context, st *store.Store) ([]string, err
 // Configured reports whether b matches the project's branch names and
 // patterns.
 func (p Project) Configured(b string) bool {
-	for _, pat := range p.Branches {
-		if ok, _ := path.Match(pat, b); ok || pat == b {
-			return true
-		}
-	}
-	return false
+	return branch.MatchAny(p.Branches, b)
 }
 
 // IsAdvisory reports whether a triage is one of the project's own
