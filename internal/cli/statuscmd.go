@@ -387,7 +387,7 @@ func (p *project) status(cmd *cobra.Command, g *globals) (*statusOutput, error) 
 		return nil, err
 	}
 	st := &statusOutput{
-		Schema: schemaBase + "status/v1", Project: p.cfg.Project.Module, Store: p.store.Dir(),
+		Schema: schemaBase + "status/v1", Project: p.cfg.Project.Module, Store: p.store.Location(),
 		Branches: []branchStatus{}, Triages: map[string]int{"open": 0, "assessed": 0, "published": 0, "closed": 0},
 		NeedsPerson: []string{},
 	}
