@@ -56,6 +56,13 @@ vexloom_pg_start() {
 
 	"${as[@]}" "$bin/initdb" -D "$VEXLOOM_PG_DIR/data" -U vexloom --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$VEXLOOM_PG_DIR/initdb.log" 2>&1 ||
 		{ cat "$VEXLOOM_PG_DIR/initdb.log" >&2; return 1; }
+	# The tests' own user needs no password; any other user does, so that
+	# the tests can check what wrong credentials do.
+	cat >"$VEXLOOM_PG_DIR/data/pg_hba.conf" <<-'HBA'
+		local all vexloom             trust
+		host  all vexloom 127.0.0.1/32 trust
+		host  all all     127.0.0.1/32 scram-sha-256
+	HBA
 	"${as[@]}" "$bin/pg_ctl" -D "$VEXLOOM_PG_DIR/data" -l "$VEXLOOM_PG_DIR/server.log" -w \
 		-o "-c listen_addresses=127.0.0.1 -p $port -k $VEXLOOM_PG_DIR -c max_connections=200 -c fsync=off" start >/dev/null ||
 		{ cat "$VEXLOOM_PG_DIR/server.log" >&2; return 1; }
