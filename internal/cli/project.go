@@ -232,7 +232,7 @@ func (p *project) scanner(ctx context.Context, g *globals, prog *progress.Report
 	sdb := scanDatabase(db)
 	return sdb, scan.NewScanner(scan.Options{
 		DB:        sdb,
-		Cache:     &scan.Cache{Dir: filepath.Join(cacheDir, "scans")},
+		Cache:     p.scanCache(cacheDir),
 		Progress:  prog,
 		Env:       g.env,
 		Modules:   p.cfg.Scan.Modules,
@@ -240,4 +240,14 @@ func (p *project) scanner(ctx context.Context, g *globals, prog *progress.Report
 		Tags:      p.cfg.Scan.Tags,
 		GoVersion: p.cfg.Scan.GoVersion,
 	}), nil
+}
+
+// scanCache is where scan results are kept: the cache directory, and the
+// store when runners on other machines share it.
+func (p *project) scanCache(cacheDir string) *scan.Cache {
+	c := &scan.Cache{Dir: filepath.Join(cacheDir, "scans")}
+	if p.store != nil && p.store.Shared() {
+		c.Shared = p.store
+	}
+	return c
 }

@@ -85,20 +85,23 @@ func TestPostgresStoreBadInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	schema, _ := store.SchemaName(demo.Module)
+	counts := func() string {
+		var migs, tables int
+		admin.QueryRowContext(ctx, `SELECT count(*) FROM `+schema+`.schema_migrations`).Scan(&migs)
+		admin.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = $1`, schema).Scan(&tables)
+		return fmt.Sprintf("%d migrations, %d tables", migs, tables)
+	}
 	if _, err := admin.ExecContext(ctx, `INSERT INTO `+schema+`.schema_migrations (version, applied_at) VALUES (999, 'later')`); err != nil {
 		t.Fatal(err)
 	}
+	before := counts()
 	st.Close()
 	for _, args := range [][]string{{"update"}, {"status"}, {"store", "migrate"}} {
 		out, stderr, code = p.cmd(append(args, "--store", dbURL)...)
 		oneLineError(t, "newer: "+strings.Join(args, " "), out, stderr, code, "newer vexloom", "schema version 999")
 	}
-	var migs int
-	admin.QueryRowContext(ctx, `SELECT count(*) FROM `+schema+`.schema_migrations`).Scan(&migs)
-	var tables int
-	admin.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = $1`, schema).Scan(&tables)
-	if migs != 3 || tables != 12 {
-		t.Errorf("after refusing a newer store: %d migrations recorded, %d tables", migs, tables)
+	if after := counts(); after != before {
+		t.Errorf("refusing a newer store changed it: %s, then %s", before, after)
 	}
 }
 

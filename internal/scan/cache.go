@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // cacheFormat changes whenever the cached form of a result changes.
@@ -18,7 +20,25 @@ const cacheFormat = "vexloom-scan-cache/1"
 // file then rename) so a killed run never leaves a partial one.
 type Cache struct {
 	Dir string
+	// Shared, when set, is a cache that runners on other machines share
+	// (the project's store on a database server): an output one runner
+	// computed is not computed again by another. It is read after Dir and
+	// written with it.
+	Shared SharedCache
 }
+
+// SharedCache keeps engine outputs by the ID of their key.
+type SharedCache interface {
+	// ScanOutput returns the output stored under id; found is false when
+	// there is none.
+	ScanOutput(ctx context.Context, id string) (body []byte, found bool, err error)
+	// PutScanOutput stores an output under id; storing one that is there
+	// already does nothing.
+	PutScanOutput(ctx context.Context, id string, body []byte) error
+}
+
+// sharedTimeout bounds a shared-cache call: a slow cache is a miss.
+const sharedTimeout = time.Minute
 
 // CacheKey is everything an engine output depends on.
 type CacheKey struct {
@@ -58,7 +78,15 @@ func (c *Cache) Get(k CacheKey) (*Output, bool) {
 	}
 	b, err := os.ReadFile(c.path(k))
 	if err != nil {
-		return nil, false
+		if c.Shared == nil {
+			return nil, false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		var found bool
+		if b, found, err = c.Shared.ScanOutput(ctx, k.ID()); err != nil || !found {
+			return nil, false
+		}
 	}
 	var entry struct {
 		Key    CacheKey `json:"key"`
@@ -85,6 +113,13 @@ func (c *Cache) Put(k CacheKey, out *Output) error {
 	}{k, out})
 	if err != nil {
 		return err
+	}
+	if c.Shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		if err := c.Shared.PutScanOutput(ctx, k.ID(), b); err != nil {
+			return fmt.Errorf("sharing a scan result: %w", err)
+		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-")
 	if err != nil {

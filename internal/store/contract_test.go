@@ -78,7 +78,7 @@ func mustReopen(t *testing.T, reopen func(t *testing.T) (*Store, error)) *Store 
 	return s
 }
 
-var allTables = []string{"scans", "findings", "vulnerabilities", "aliases", "triages", "events", "comments", "acks", "documents", "cursors", "scan_failures"}
+var allTables = []string{"scans", "findings", "vulnerabilities", "aliases", "triages", "events", "comments", "acks", "documents", "cursors", "scan_failures", "scan_outputs"}
 
 func TestContractAppendOnly(t *testing.T) {
 	contract(t, func(t *testing.T, s *Store, _ func(t *testing.T) (*Store, error)) {
@@ -116,6 +116,8 @@ func firstColumn(table string) string {
 		return "ref"
 	case "events", "cursors":
 		return "at"
+	case "scan_outputs":
+		return "key"
 	case "documents", "scans", "scan_failures":
 		return "branch"
 	}
@@ -148,6 +150,9 @@ func fill(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	if err := s.RecordScanFailure(ctx, &ScanFailure{Branch: "main", Commit: "c2", At: contractNow(), Reason: "module .: broken"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutScanOutput(ctx, "k1", []byte(`{"output":{}}`)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -380,6 +385,18 @@ func TestContractCursors(t *testing.T) {
 			}
 		}
 		s.SetCursor(ctx, "other", "z")
+		// Scan outputs: the first stored under a key stays.
+		for _, b := range []string{"first", "second"} {
+			if err := s.PutScanOutput(ctx, "key", []byte(b)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if b, ok, err := s.ScanOutput(ctx, "key"); string(b) != "first" || !ok || err != nil {
+			t.Errorf("scan output %q %v %v", b, ok, err)
+		}
+		if _, ok, err := s.ScanOutput(ctx, "other"); ok || err != nil {
+			t.Errorf("a missing scan output: %v %v", ok, err)
+		}
 		if v, err := s.Cursor(ctx, "k"); v != "a" || err != nil {
 			t.Errorf("cursor %q %v; want the latest, a", v, err)
 		}

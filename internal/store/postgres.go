@@ -174,10 +174,18 @@ func (l *advisoryLock) release() {
 	defer cancel()
 	if _, err := l.c.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, l.key); err != nil {
 		// The session may be broken: end it, which releases the lock.
-		l.c.Raw(func(any) error { return driver.ErrBadConn })
+		discard(l.c)
+	} else {
+		l.c.Close()
 	}
-	l.c.Close()
 	l.c = nil
+}
+
+// discard closes a connection's session instead of returning it to the
+// pool.
+func discard(c *sql.Conn) {
+	c.Raw(func(any) error { return driver.ErrBadConn })
+	c.Close()
 }
 
 // advisoryLock takes the named lock, waiting (polling, so ctx is honoured)
@@ -192,7 +200,12 @@ func (s *Store) advisoryLock(ctx context.Context, name string, wait bool) (*advi
 	for {
 		var ok bool
 		if err := c.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil {
-			c.Close()
+			// The server may have granted the lock before the error: end
+			// the session rather than pool it with the lock held.
+			discard(c)
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%w: %w", ErrLocked, ctx.Err())
+			}
 			return nil, fmt.Errorf("taking the lock %s: %w", name, err)
 		}
 		if ok {

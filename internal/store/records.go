@@ -406,3 +406,22 @@ ORDER BY f.id`)
 	}
 	return out, rows.Err()
 }
+
+// ScanOutput returns the engine output stored under a scan cache key's ID.
+func (s *Store) ScanOutput(ctx context.Context, id string) ([]byte, bool, error) {
+	var body []byte
+	err := s.db.QueryRowContext(ctx, `SELECT body FROM scan_outputs WHERE key = ?`, id).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	return body, err == nil, err
+}
+
+// PutScanOutput stores an engine output under a scan cache key's ID; the
+// first one stored stays.
+func (s *Store) PutScanOutput(ctx context.Context, id string, body []byte) error {
+	return s.tx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO scan_outputs (key, at, body) VALUES (?,?,?) ON CONFLICT DO NOTHING`, id, stamp(s.now()), body)
+		return err
+	})
+}
