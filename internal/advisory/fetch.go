@@ -14,6 +14,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/vexloom/vexloom/internal/infile"
+	"github.com/vexloom/vexloom/internal/redact"
 )
 
 // maxDirFiles bounds a directory of OSV files.
@@ -60,10 +63,10 @@ func fetch(ctx context.Context, client *http.Client, loc string, limit int64, di
 		if !dirOK {
 			return nil, fmt.Errorf("%w: %s is a directory, not a feed file", ErrInvalid, loc)
 		}
-		docs, err = readDir(loc)
+		docs, err = readDir(ctx, loc)
 	} else {
 		var data []byte
-		data, err = readFile(loc, limit)
+		data, err = readFile(ctx, loc, limit)
 		docs = []document{{name: loc, data: data}}
 	}
 	if err != nil {
@@ -79,25 +82,24 @@ func fetch(ctx context.Context, client *http.Client, loc string, limit int64, di
 	return res, nil
 }
 
-func readFile(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrFetch, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: reading %s: %w", ErrFetch, name, err)
-	}
-	if int64(len(data)) > limit {
+// readFile reads an advisory file: a regular file (never a FIFO or a
+// device), at most limit bytes, giving up when ctx is cancelled.
+func readFile(ctx context.Context, name string, limit int64) ([]byte, error) {
+	data, err := infile.Read(ctx, name, limit)
+	switch {
+	case errors.Is(err, infile.ErrTooLarge):
 		return nil, fmt.Errorf("%w: %s is larger than the %d bytes allowed", ErrInvalid, name, limit)
+	case err != nil && ctx.Err() != nil:
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrFetch, err)
 	}
 	return data, nil
 }
 
 // readDir reads the *.json files under dir (sorted, symbolic links not
 // followed), each at most one OSV entry's size.
-func readDir(dir string) ([]document, error) {
+func readDir(ctx context.Context, dir string) ([]document, error) {
 	var docs []document
 	var total int64
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -110,7 +112,7 @@ func readDir(dir string) ([]document, error) {
 		if len(docs) == maxDirFiles {
 			return fmt.Errorf("%w: %s has more than %d OSV files", ErrInvalid, dir, maxDirFiles)
 		}
-		data, err := readFile(p, MaxOSVSize)
+		data, err := readFile(ctx, p, MaxOSVSize)
 		if err != nil {
 			return err
 		}
@@ -133,7 +135,7 @@ func readDir(dir string) ([]document, error) {
 }
 
 func fetchURL(ctx context.Context, client *http.Client, loc string, limit int64, prev *validators) (*fetchResult, error) {
-	name := redactURL(loc)
+	name := redact.Location(loc)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: not a valid URL", ErrInvalid, name)
@@ -182,27 +184,4 @@ func fetchURL(ctx context.Context, client *http.Client, loc string, limit int64,
 			Digest:       "sha256:" + hex.EncodeToString(sum[:]),
 		},
 	}, nil
-}
-
-// redactURL hides a URL's userinfo and query values: either can hold a
-// token, and the name ends up in errors, cursors and events.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return s
-	}
-	if u.User != nil {
-		u.User = url.User("xxxxx")
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			for i := range q[k] {
-				q[k][i] = "xxxxx"
-			}
-		}
-		u.RawQuery = q.Encode()
-	}
-	u.Fragment, u.RawFragment = "", ""
-	return u.String()
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/vexloom/vexloom/internal/assess"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/store"
+	"github.com/vexloom/vexloom/internal/termtext"
 )
 
 // Schema identifies the JSON that WriteJSON writes.
@@ -105,7 +106,7 @@ func WriteTable(w io.Writer, advs []Advisory) error {
 			if a.Withdrawn != nil {
 				detail = "withdrawn"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t%s\n", a.ID, pub, detail)
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t%s\n", termtext.Args(a.ID, pub, detail)...)
 			continue
 		}
 		for _, s := range a.Statements {
@@ -121,7 +122,7 @@ func WriteTable(w io.Writer, advs []Advisory) error {
 			if s.Product.Kind != "" {
 				ref += " (" + string(s.Product.Kind) + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, pub, ref, s.Product.Version, status, oneLine(detail, 100))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Args(a.ID, pub, ref, s.Product.Version, status, oneLine(detail, 100))...)
 		}
 	}
 	return tw.Flush()

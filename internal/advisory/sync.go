@@ -17,6 +17,7 @@ import (
 	"github.com/vexloom/vexloom/internal/assess"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/osv"
+	"github.com/vexloom/vexloom/internal/redact"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/store"
 )
@@ -84,7 +85,7 @@ type sourceRead struct {
 // CursorKey is the store cursor under which a source's position is kept.
 func CursorKey(kind, loc string) string {
 	if isURL(loc) {
-		loc = redactURL(loc)
+		loc = redact.Location(loc)
 	}
 	return "advisory:" + kind + ":" + loc
 }
@@ -166,7 +167,7 @@ func Sync(ctx context.Context, st *store.Store, src Source, opts Options) (*Resu
 	for _, r := range reads {
 		name := r.loc
 		if isURL(name) {
-			name = redactURL(name)
+			name = redact.Location(name)
 		}
 		for _, d := range r.res.docs {
 			advs, problems, err := parseDocument(r.kind, d.data, name)

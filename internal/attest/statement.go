@@ -65,7 +65,8 @@ type Subject struct {
 
 // Has reports whether d is one of the subject's digests.
 func (s Subject) Has(d Digest) bool {
-	return s.Digest[d.Algorithm] == d.Hex
+	h, ok := s.Digest[d.Algorithm]
+	return ok && d.Hex != "" && h == d.Hex
 }
 
 // Digest is an artifact digest, written "sha256:<hex>".

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
@@ -64,10 +66,16 @@ type Policy struct {
 	// TrustedMaterial.
 	Identity        *Identity
 	TrustedMaterial root.TrustedMaterial
-	// ArtifactDigests must each be a subject of the statement. Empty is
-	// refused unless WithoutArtifact says so.
+	// ArtifactDigests are the artifacts asked about: each must be a subject
+	// of the statement (at least one with AnyArtifact), and the result holds
+	// only the statements' products bound to a subject that is one of them
+	// (see About). Empty is refused unless WithoutArtifact says so.
 	ArtifactDigests []Digest
 	WithoutArtifact bool
+	// AnyArtifact: the bundle need only be about one of ArtifactDigests (a
+	// gate asking about every artifact of a release at once); the result
+	// still holds only what is about the ones that are subjects.
+	AnyArtifact bool
 	// Now is the time of verification (zero: time.Now()); a signature with a
 	// trusted time after Now is rejected.
 	Now time.Time
@@ -77,10 +85,15 @@ type Policy struct {
 type Result struct {
 	// Statement is the in-toto statement exactly as signed.
 	Statement []byte
-	// VEX is the statement's OpenVEX predicate.
+	// VEX is the statement's OpenVEX predicate, restricted to the products
+	// bound to the artifacts asked about (all of it with WithoutArtifact).
 	VEX *openvex.VEX
-	// Subjects are the statement's subjects.
+	// Subjects are the statement's subjects that are artifacts asked about
+	// (all of them with WithoutArtifact).
 	Subjects []Subject
+	// Dropped counts the product statements left out of VEX because they
+	// are about none of the artifacts asked about.
+	Dropped int
 	// SignedBy is the key ID (key-based) or "SUBJECT (ISSUER)" of the
 	// certificate (keyless).
 	SignedBy string
@@ -90,7 +103,10 @@ type Result struct {
 }
 
 // Verify checks a Sigstore bundle against policy and returns its OpenVEX
-// statement only if every check passed. Errors wrap ErrMalformed,
+// statements about the artifacts asked for (policy.ArtifactDigests) only if
+// every check passed. It is the one verification path of verify, pull and
+// gate: a statement counts for an artifact only when the bundle verifies for
+// that artifact's digest. Errors wrap ErrMalformed,
 // ErrSignature, ErrIdentity, ErrExpired, ErrSubject, ErrPredicate or
 // ErrPolicy.
 //
@@ -111,6 +127,12 @@ func Verify(ctx context.Context, bundleJSON []byte, policy Policy) (*Result, err
 	if err := policy.check(); err != nil {
 		return nil, err
 	}
+	// Compare in one spelling: lowercase hex, in-toto's algorithm names.
+	asked := make([]Digest, len(policy.ArtifactDigests))
+	for i, d := range policy.ArtifactDigests {
+		asked[i], _ = newDigest(d.Algorithm, d.Hex) // checked above
+	}
+	policy.ArtifactDigests = asked
 	b, err := readBundle(bundleJSON)
 	if err != nil {
 		return nil, err
@@ -151,13 +173,106 @@ func Verify(ctx context.Context, bundleJSON []byte, policy Policy) (*Result, err
 	if err != nil {
 		return nil, err
 	}
+	if policy.WithoutArtifact {
+		out.VEX, out.Subjects = doc, subjects
+		return out, nil
+	}
+	var found []Digest
 	for _, d := range policy.ArtifactDigests {
-		if !hasSubject(subjects, d) {
+		if hasSubject(subjects, d) {
+			found = append(found, d)
+		} else if !policy.AnyArtifact {
 			return nil, fmt.Errorf("%w: %s is none of the %d subjects", ErrSubject, d, len(subjects))
 		}
 	}
-	out.VEX, out.Subjects = doc, subjects
+	if len(found) == 0 {
+		return nil, fmt.Errorf("%w: none of %s is among the %d subjects", ErrSubject, digestList(policy.ArtifactDigests), len(subjects))
+	}
+	out.VEX, out.Subjects, out.Dropped = About(doc, subjects, found)
+	if len(out.VEX.Statements) == 0 {
+		return nil, fmt.Errorf("%w: no product of the document is bound to %s", ErrSubject, digestList(found))
+	}
 	return out, nil
+}
+
+func digestList(ds []Digest) string {
+	s := make([]string, len(ds))
+	for i, d := range ds {
+		s[i] = d.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// About restricts a signed document to what it says about the artifacts
+// digests: the subjects holding one of them, and the statements' products
+// bound to such a subject — a product that carries one of them itself (in
+// its hashes, or as its package URL's version: a binary, an image
+// platform), or that the subject names (its @id or package URL: a source
+// release's module and its commit) unless the product carries another
+// digest of the same algorithm (then it is another artifact). A statement
+// keeps only its bound products; a statement with none is left out.
+// dropped counts the products left out. doc is not modified.
+func About(doc *openvex.VEX, subjects []Subject, digests []Digest) (about *openvex.VEX, matched []Subject, dropped int) {
+	// byName: the asked-for digests the matched subjects carry, by
+	// subject name; all: every one of them.
+	byName := map[string][]Digest{}
+	var all []Digest
+	for _, s := range subjects {
+		hit := false
+		for _, d := range digests {
+			if s.Has(d) {
+				hit = true
+				if !slices.Contains(all, d) {
+					all = append(all, d)
+				}
+				if s.Name != "" {
+					byName[s.Name] = append(byName[s.Name], d)
+				}
+			}
+		}
+		if hit {
+			matched = append(matched, s)
+		}
+	}
+	bound := func(c openvex.Component) bool {
+		own, err := productDigests(c)
+		if err != nil {
+			return false
+		}
+		for _, d := range own {
+			if slices.Contains(all, d) {
+				return true
+			}
+		}
+		// By name, unless the product names another digest of the same
+		// algorithm itself: that product is another artifact.
+		for _, name := range []string{c.ID, c.Identifiers[openvex.PURL]} {
+			for _, d := range byName[name] {
+				if name != "" && !slices.ContainsFunc(own, func(o Digest) bool { return o.Algorithm == d.Algorithm }) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	out := *doc
+	out.Statements = nil
+	for _, st := range doc.Statements {
+		var keep []openvex.Product
+		for _, p := range st.Products {
+			if bound(p.Component) {
+				keep = append(keep, p)
+			} else {
+				dropped++
+			}
+		}
+		if len(keep) == 0 {
+			continue
+		}
+		st.Products = keep
+		out.Statements = append(out.Statements, st)
+	}
+	return &out, matched, dropped
 }
 
 func hasSubject(subjects []Subject, d Digest) bool {
@@ -183,6 +298,8 @@ func (p Policy) check() error {
 		return fmt.Errorf("%w: give the artifact digests to check against the subjects, or say WithoutArtifact", ErrPolicy)
 	case len(p.ArtifactDigests) > 0 && p.WithoutArtifact:
 		return fmt.Errorf("%w: artifact digests given with WithoutArtifact", ErrPolicy)
+	case p.AnyArtifact && p.WithoutArtifact:
+		return fmt.Errorf("%w: AnyArtifact given with WithoutArtifact", ErrPolicy)
 	}
 	for _, d := range p.ArtifactDigests {
 		if _, err := newDigest(d.Algorithm, d.Hex); err != nil {

@@ -70,7 +70,10 @@
 // /hold, /kind bug, /cc, paths such as /usr/bin), a command word directly
 // followed by "/" (a path), and every line inside a fenced code block
 // (``` or ~~~, up to the closing fence or the end of the comment), indented
-// by four columns or more, quoted (starting with ">"), or inside an HTML
+// by four columns or more, quoted (starting with ">", and the lines after a
+// quoted paragraph that continue it without ">" — CommonMark's lazy
+// continuation — up to a blank line or a line starting another block: a
+// fence, a thematic break, an ATX heading, a list item), or inside an HTML
 // comment (<!-- … -->, also across lines). Quoting someone's command in a
 // reply does not apply it again.
 //

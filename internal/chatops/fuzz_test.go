@@ -39,6 +39,12 @@ func seedComments() []string {
 		"/FIXED:",
 		"   /affected a\n    /b\n   /c",
 		"/affected x\n\n\n\u0085\n",
+		"> q\n/fixed\n",
+		"> > q\n   /fixed\n\n/fixed",
+		">\t```\n/fixed\n",
+		"> q\n1) /fixed\n2. x\n/fixed",
+		"> q\n***\n/fixed",
+		"/fixed > q\n/affected x",
 	)
 }
 

@@ -44,7 +44,19 @@ func Parse(comment string) ([]Command, []Problem) {
 		}
 		if st.comment {
 			st.comment = scanHTMLComments(s, true)
+			if strings.TrimSpace(s) == "" {
+				st.lazy = false // a blank line ends the quote's paragraph
+			}
 			continue
+		}
+		if st.lazy {
+			if lazyContinuation(s) {
+				// The quote's paragraph goes on (CommonMark's lazy
+				// continuation): the line is quoted too.
+				st.comment = scanHTMLComments(s, false)
+				continue
+			}
+			st.lazy = false
 		}
 		sl, ok := readSlashLine(s)
 		if !ok {
@@ -57,6 +69,7 @@ func Parse(comment string) ([]Command, []Problem) {
 			// A command's text starts after its word, as if it
 			// began a line.
 			st.advance(sl.rest)
+			st.lazy = false // the rest of a command's line is no block quote
 		} else {
 			st.comment = scanHTMLComments(s, false)
 		}
@@ -86,14 +99,19 @@ func Parse(comment string) ([]Command, []Problem) {
 type mdState struct {
 	fence   fence
 	comment bool // inside an HTML comment
+	// lazy: the previous line is a paragraph in a block quote, which the
+	// next line continues unless it is blank or starts another block.
+	lazy bool
 }
 
 // advance updates the state with a line outside a fence and an HTML
 // comment that is not a slash line.
 func (st *mdState) advance(s string) {
+	st.lazy = false
 	if isQuote(s) {
 		// A quoted block's fences and comments end with the quote,
 		// and its lines are ignored anyway.
+		st.lazy = quotesParagraph(s)
 		return
 	}
 	if f, ok := openingFence(s); ok {
@@ -124,6 +142,98 @@ func indent(s string) (cols, n int) {
 func isQuote(s string) bool {
 	_, n := indent(s)
 	return n < len(s) && s[n] == '>'
+}
+
+// quotesParagraph reports whether a block-quote line holds paragraph
+// text, which CommonMark lets the next lines continue lazily, without ">".
+func quotesParagraph(s string) bool {
+	for {
+		cols, n := indent(s)
+		if cols > 3 || n >= len(s) || s[n] != '>' {
+			break
+		}
+		s = s[n+1:]
+		if s != "" && (s[0] == ' ' || s[0] == '\t') {
+			s = s[1:] // the optional space after ">"
+		}
+	}
+	if strings.TrimSpace(s) == "" {
+		return false
+	}
+	if cols, _ := indent(s); cols >= 4 {
+		return false // indented code
+	}
+	_, isFence := openingFence(s)
+	return !isFence && !startsBlock(s)
+}
+
+// lazyContinuation reports whether a line after a block quote's paragraph
+// continues that paragraph (and so is quoted): it is not blank, not a
+// quote line of its own, and starts no block that can interrupt a
+// paragraph (a fence, a thematic break, an ATX heading, a list item).
+// Indented lines continue it: indented code cannot interrupt a paragraph.
+// A line starting with "<" is read as continuing it too: an HTML block
+// would end the quote, but its lines are no commands either.
+func lazyContinuation(s string) bool {
+	if strings.TrimSpace(s) == "" || isQuote(s) {
+		return false
+	}
+	if cols, _ := indent(s); cols >= 4 {
+		return true
+	}
+	if _, ok := openingFence(s); ok {
+		return false
+	}
+	return !startsBlock(s)
+}
+
+// startsBlock reports whether a line (at most three columns indented)
+// starts a thematic break, an ATX heading or a list item.
+func startsBlock(s string) bool {
+	cols, n := indent(s)
+	if cols > 3 {
+		return false
+	}
+	s = s[n:]
+	switch {
+	case s == "":
+		return false
+	case s[0] == '#':
+		h := len(s) - len(strings.TrimLeft(s, "#"))
+		return h <= 6 && (h == len(s) || s[h] == ' ' || s[h] == '\t')
+	}
+	if thematicBreak(s) {
+		return true
+	}
+	if strings.ContainsRune("-*+", rune(s[0])) {
+		return len(s) > 1 && (s[1] == ' ' || s[1] == '\t') && strings.TrimSpace(s[2:]) != ""
+	}
+	// An ordered list item interrupts a paragraph only when it starts at 1.
+	if rest, ok := strings.CutPrefix(s, "1"); ok && rest != "" && (rest[0] == '.' || rest[0] == ')') {
+		rest = rest[1:]
+		return rest != "" && (rest[0] == ' ' || rest[0] == '\t') && strings.TrimSpace(rest) != ""
+	}
+	return false
+}
+
+// thematicBreak reports whether s is three or more of the same "-", "*" or
+// "_", with only spaces and tabs between them.
+func thematicBreak(s string) bool {
+	c := s[0]
+	if c != '-' && c != '*' && c != '_' {
+		return false
+	}
+	count := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case c:
+			count++
+		case ' ', '\t':
+		default:
+			return false
+		}
+	}
+	return count >= 3
 }
 
 // fence is an open fenced code block: n backticks or tildes.

@@ -120,6 +120,66 @@ var kubernetesComments = []parseCase{
 		want: []Command{{Verb: UnderInvestigation, Line: 5, Text: "re-checking with a symbol scan\n  > /affected quoted, indented"}},
 	},
 	{
+		name: "a line after a quote continues it lazily",
+		comment: "> I'd say\n" +
+			"/not_affected:vulnerable_code_not_present\n" +
+			"    /fixed indented, still the quote\n" +
+			"<span>\n" +
+			"/affected still the quote\n" +
+			"\n" +
+			"/withdraw wrong triage\n",
+		want: []Command{{Verb: Withdraw, Line: 7, Text: "wrong triage"}},
+	},
+	{
+		name: "a block that interrupts the quote's paragraph ends it",
+		comment: "> quoted\n" +
+			"---\n" +
+			"/fixed after a thematic break\n" +
+			"> quoted\n" +
+			"# Decision\n" +
+			"/under_investigation after a heading\n" +
+			"> quoted\n" +
+			"- a list item\n" +
+			"/withdraw after a list item\n",
+		want: []Command{
+			{Verb: Fixed, Line: 3, Text: "after a thematic break\n> quoted\n# Decision"},
+			{Verb: UnderInvestigation, Line: 6, Text: "after a heading\n> quoted\n- a list item"},
+			{Verb: Withdraw, Line: 9, Text: "after a list item"},
+		},
+	},
+	{
+		name: "no lazy continuation after a quote that holds no paragraph",
+		comment: ">\n" +
+			"/fixed after an empty quote line\n" +
+			"> # a quoted heading\n" +
+			"/withdraw after a quoted heading\n" +
+			"> ```\n" +
+			"/affected after a quoted fence: the fence ends with the quote\n",
+		want: []Command{
+			{Verb: Fixed, Line: 2, Text: "after an empty quote line\n> # a quoted heading"},
+			{Verb: Withdraw, Line: 4, Text: "after a quoted heading\n> ```"},
+			{Verb: Affected, Line: 6, Text: "after a quoted fence: the fence ends with the quote"},
+		},
+	},
+	{
+		name: "a fence ends the quote; a lazy line may open an HTML comment",
+		comment: "> quoted\n" +
+			"```\n" +
+			"/fixed in the fence\n" +
+			"```\n" +
+			"> quoted\n" +
+			"lazy <!-- opens\n" +
+			"\n" +
+			"/affected in the comment\n" +
+			"-->\n" +
+			"/fixed after both\n" +
+			"> quoted\n" +
+			"lazy <!-- opens\n" +
+			"-->\n" +
+			"/affected still the quote\n",
+		want: []Command{{Verb: Fixed, Line: 10, Text: "after both\n> quoted\nlazy <!-- opens\n-->\n/affected still the quote"}},
+	},
+	{
 		name: "HTML comments hide commands, on one line or several",
 		comment: "<!-- /fixed -->\n" +
 			"<!--\n" +

@@ -16,6 +16,7 @@ import (
 	"github.com/vexloom/vexloom/internal/advisory"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/progress"
+	"github.com/vexloom/vexloom/internal/termtext"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -150,13 +151,13 @@ func writeSyncText(w io.Writer, res *advisory.Result) error {
 		if len(parts) == 0 {
 			parts = append(parts, "concerns no product")
 		}
-		fmt.Fprintf(&b, "advisory %s: %s\n", a.ID, strings.Join(parts, ", "))
+		fmt.Fprintf(&b, "advisory %s: %s\n", termtext.Args(a.ID, strings.Join(parts, ", "))...)
 	}
 	for _, e := range res.Embargoed {
-		fmt.Fprintf(&b, "embargoed %s: nothing said before %s\n", e.ID, e.Published.UTC().Format(time.RFC3339))
+		fmt.Fprintf(&b, "embargoed %s: nothing said before %s\n", termtext.Line(e.ID), e.Published.UTC().Format(time.RFC3339))
 	}
 	for _, pr := range res.Ignored {
-		fmt.Fprintf(&b, "ignored %s: %s\n", pr.ID, pr.Reason)
+		fmt.Fprintf(&b, "ignored %s: %s\n", termtext.Args(pr.ID, pr.Reason)...)
 	}
 	fmt.Fprintf(&b, "recorded %d %s\n", len(res.Recorded), plural(len(res.Recorded), "event"))
 	_, err := io.WriteString(w, b.String())
@@ -195,7 +196,7 @@ func (p *project) advisoryProject(ctx context.Context, g *globals, prog *progres
 			}
 		}
 		if _, ok := advisory.Canonical(version); !ok {
-			prog.Printf("warning: %s: the version of %s there (%q) is not a semantic version; advisories are not judged against it", b, mod, version)
+			prog.Printf("warning: %s: the version of %s there (%q) is not a semantic version; advisories are not judged against it", termtext.Line(b), termtext.Line(mod), version)
 			continue
 		}
 		refs[b] = true

@@ -14,6 +14,7 @@ import (
 	"github.com/vexloom/vexloom/internal/bridge"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/store"
+	"github.com/vexloom/vexloom/internal/termtext"
 	"github.com/vexloom/vexloom/internal/triage"
 	"github.com/vexloom/vexloom/internal/vulndb"
 )
@@ -213,17 +214,17 @@ func bridgedVuln(ctx context.Context, st *store.Store, db *vulndb.DB, ids []stri
 
 func writeBridgeReport(w io.Writer, rep bridge.Report, outcomes map[string]triage.Outcome) {
 	for _, b := range rep.Opened {
-		fmt.Fprintf(w, "opened   %s  %s in %s  from %s\n", b.TriageID, strings.Join(b.VulnIDs, ", "), b.Module, b.URL)
+		fmt.Fprintf(w, "opened   %s  %s in %s  from %s\n", termtext.Args(b.TriageID, strings.Join(b.VulnIDs, ", "), b.Module, b.URL)...)
 	}
 	for _, b := range rep.Updated {
-		fmt.Fprintf(w, "updated  %s  %s in %s  from %s\n", b.TriageID, strings.Join(b.VulnIDs, ", "), b.Module, b.URL)
+		fmt.Fprintf(w, "updated  %s  %s in %s  from %s\n", termtext.Args(b.TriageID, strings.Join(b.VulnIDs, ", "), b.Module, b.URL)...)
 	}
 	for _, c := range rep.Copied {
 		out := outcomes[c.URL]
-		fmt.Fprintf(w, "copied   %s  %s by %s from %s: %s\n", c.TriageID, strings.Join(c.Commands, " "), c.Author, c.URL, copiedOutcome(out))
+		fmt.Fprintf(w, "copied   %s  %s by %s from %s: %s\n", termtext.Args(c.TriageID, strings.Join(c.Commands, " "), c.Author, c.URL, copiedOutcome(out))...)
 	}
 	for _, s := range rep.Skipped {
-		fmt.Fprintf(w, "skipped  %s: %s\n", s.URL, s.Reason)
+		fmt.Fprintf(w, "skipped  %s: %s\n", termtext.Args(s.URL, s.Reason)...)
 	}
 	fmt.Fprintf(w, "%d opened, %d updated, %d %s copied, %d skipped\n",
 		len(rep.Opened), len(rep.Updated), len(rep.Copied), plural(len(rep.Copied), "comment"), len(rep.Skipped))

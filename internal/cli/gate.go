@@ -33,7 +33,9 @@ import (
 	"github.com/vexloom/vexloom/internal/artifact"
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/gate"
+	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/publish"
+	"github.com/vexloom/vexloom/internal/redact"
 	"github.com/vexloom/vexloom/internal/report"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/vex"
@@ -201,7 +203,7 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 	}
 	var policy *gate.Policy
 	if f.policy != "" {
-		data, err := readBounded(f.policy, gate.MaxPolicySize)
+		data, err := infile.Read(ctx, f.policy, gate.MaxPolicySize)
 		if err != nil {
 			return fmt.Errorf("reading the policy: %w", err)
 		}
@@ -258,9 +260,10 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 			return err
 		}
 		findings, products = rel.findings, rel.products
+		verifier.releaseCommit = rel.commit
 		subjects = append(subjects, gate.Subject{Name: "git+" + p.cfg.RepositorySpec() + "@" + f.release, Digest: map[string]string{"gitCommit": rel.commit}})
 	} else {
-		data, err := readBounded(f.scanFile, gate.MaxInputSize)
+		data, err := infile.Read(ctx, f.scanFile, gate.MaxInputSize)
 		if err != nil {
 			return fmt.Errorf("reading the scan results: %w", err)
 		}
@@ -303,7 +306,7 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 		if len(f.subjects) > 0 {
 			subjects = subjects[:0]
 			for _, s := range f.subjects {
-				d, err := fileSHA256(s)
+				d, err := fileSHA256(ctx, s)
 				if err != nil {
 					return fmt.Errorf("--subject: %w", err)
 				}
@@ -451,6 +454,9 @@ type vexVerifier struct {
 	policy *attest.Policy
 	// allowUnsigned: unverified statements count too (--allow-unsigned).
 	allowUnsigned bool
+	// releaseCommit is the commit of the release gated (--release): the
+	// digest a statement about the project's module must be signed for.
+	releaseCommit string
 }
 
 // unverifiedVerdict says what happens to statements that did not verify.
@@ -487,7 +493,7 @@ func (f *gateFlags) verifierFor() (*vexVerifier, error) {
 			err error
 		)
 		if f.trustedRoot != "" {
-			tm, err = root.NewTrustedRootFromPath(f.trustedRoot)
+			tm, err = readTrustedRoot(f.trustedRoot)
 			if err != nil {
 				return nil, fmt.Errorf("reading --trusted-root: %w", err)
 			}
@@ -506,36 +512,98 @@ func (f *gateFlags) verifierFor() (*vexVerifier, error) {
 	return &vexVerifier{}, nil
 }
 
-// bundle reads a Sigstore bundle: verified statements when it verifies,
-// else its statements unverified (counted only with --allow-unsigned) and
-// the reason. digests, when given, must be subjects of the statement.
+// bundle reads a Sigstore bundle: the statements about the artifacts the
+// gate weighs, verified, when it verifies for them; everything else in it
+// unverified (counted only with --allow-unsigned), with the reason. The
+// artifacts are digests when given (an image's platform), else the release
+// commit (for the module product) and the image platforms and binaries the
+// document names by digest: a statement counts for an artifact only when the
+// bundle's subjects include that artifact's digest.
 func (v *vexVerifier) bundle(ctx context.Context, data []byte, src gate.Source, origin string, digests []attest.Digest) ([]gate.Statement, string, error) {
-	if v.policy != nil {
-		pol := *v.policy
-		if len(digests) > 0 {
-			pol.ArtifactDigests, pol.WithoutArtifact = digests, false
-		}
-		res, err := attest.Verify(ctx, data, pol)
-		if err == nil {
-			return gate.FromOpenVEX(res.VEX, true, src, origin), "verified, signed by " + res.SignedBy, nil
-		}
-		if errors.Is(err, attest.ErrMalformed) || errors.Is(err, attest.ErrPredicate) {
+	if v.policy == nil {
+		doc, err := unverifiedBundle(data)
+		if err != nil {
 			return nil, "", err
 		}
-		if ctx.Err() != nil {
-			return nil, "", ctx.Err()
-		}
-		doc, rerr := unverifiedBundle(data)
-		if rerr != nil {
-			return nil, "", rerr
-		}
-		return gate.FromOpenVEX(doc, false, src, origin), "REJECTED: " + err.Error(), nil
+		return gate.FromOpenVEX(doc, false, src, origin), "not verified (no --key or --certificate-identity given)", nil
 	}
 	doc, err := unverifiedBundle(data)
 	if err != nil {
 		return nil, "", err
 	}
-	return gate.FromOpenVEX(doc, false, src, origin), "not verified (no --key or --certificate-identity given)", nil
+	asked := digests
+	if len(asked) == 0 {
+		asked = v.artifactDigests(doc)
+	}
+	if len(asked) == 0 {
+		return gate.FromOpenVEX(doc, false, src, origin), "REJECTED: " + fmt.Errorf("%w: the bundle names no artifact the gate knows (a module product is bound to the release commit: gate it with --release)", attest.ErrSubject).Error(), nil
+	}
+	pol := *v.policy
+	pol.ArtifactDigests, pol.WithoutArtifact, pol.AnyArtifact = asked, false, true
+	res, err := attest.Verify(ctx, data, pol)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, "", ctx.Err()
+		}
+		if errors.Is(err, attest.ErrMalformed) || errors.Is(err, attest.ErrPredicate) {
+			return nil, "", err
+		}
+		return gate.FromOpenVEX(doc, false, src, origin), "REJECTED: " + err.Error(), nil
+	}
+	out := gate.FromOpenVEX(res.VEX, true, src, origin)
+	what := "verified, signed by " + res.SignedBy
+	if res.Dropped > 0 {
+		// What the bundle says about other artifacts is not verified for
+		// these: it is reported, and ignored like any unverified statement.
+		verified := map[string]bool{}
+		for _, st := range out {
+			verified[statementKey(st)] = true
+		}
+		for _, st := range gate.FromOpenVEX(doc, false, src, origin) {
+			if !verified[statementKey(st)] {
+				out = append(out, st)
+			}
+		}
+		what += fmt.Sprintf("; %d %s about artifacts that are not its subjects (%v)", res.Dropped, plural(res.Dropped, "product statement"), attest.ErrSubject)
+	}
+	return out, what, nil
+}
+
+// statementKey identifies one product statement of a document.
+func statementKey(s gate.Statement) string {
+	return s.Vulnerability + "\x00" + strings.Join(s.Products, "\x00") + "\x00" + strings.Join(s.Subcomponents, "\x00")
+}
+
+// artifactDigests are the artifacts a bundle's statements may be verified
+// for: the release commit (the module product's), and each image platform
+// (the digest of a pkg:oci product) or binary (the hashes of a product that
+// is not a Go module) the document names.
+func (v *vexVerifier) artifactDigests(doc *openvex.VEX) []attest.Digest {
+	var out []attest.Digest
+	add := func(s string) {
+		if d, err := attest.ParseDigest(s); err == nil && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	if v.releaseCommit != "" {
+		add(attest.GitCommit + ":" + v.releaseCommit)
+	}
+	for _, st := range doc.Statements {
+		for _, p := range st.Products {
+			for _, id := range []string{p.ID, p.Identifiers[openvex.PURL]} {
+				if d := ociDigest(id); d != "" {
+					add(d)
+				}
+			}
+			if strings.HasPrefix(p.ID, "pkg:golang/") || strings.HasPrefix(p.Identifiers[openvex.PURL], "pkg:golang/") {
+				continue
+			}
+			for alg, h := range p.Hashes {
+				add(string(alg) + ":" + string(h))
+			}
+		}
+	}
+	return out
 }
 
 // unverifiedBundle reads the OpenVEX document of a bundle without checking
@@ -674,7 +742,7 @@ func loadVEX(ctx context.Context, g *globals, spec string, v *vexVerifier, publi
 		return nil, nil, fmt.Errorf("--vex %s: %w", spec, err)
 	}
 	if !fi.IsDir() {
-		data, err := readBounded(spec, attest.MaxBundleSize)
+		data, err := infile.Read(ctx, spec, attest.MaxBundleSize)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--vex %s: %w", spec, err)
 		}
@@ -702,7 +770,7 @@ func loadVEX(ctx context.Context, g *globals, spec string, v *vexVerifier, publi
 		if n++; n > maxVEXFiles {
 			return fmt.Errorf("more than %d files", maxVEXFiles)
 		}
-		data, err := readBounded(path, attest.MaxBundleSize)
+		data, err := infile.Read(ctx, path, attest.MaxBundleSize)
 		if err != nil {
 			return err
 		}
@@ -833,32 +901,30 @@ func loadResultSigner(path string, g *globals) (*attest.PrivateKey, error) {
 	return k, nil
 }
 
-// readBounded reads a regular file of at most limit bytes.
+// readBounded reads a regular file of at most limit bytes, for callers
+// without a context (keys, read before any work): infile.Read, which
+// refuses FIFOs and devices rather than wait on them.
 func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	return infile.Read(context.Background(), path, limit)
+}
+
+// maxTrustedRoot bounds a Sigstore trusted root file.
+const maxTrustedRoot = 8 << 20
+
+// readTrustedRoot reads a Sigstore trusted_root.json through the bounded
+// reader (sigstore-go's own reader reads any file whole).
+func readTrustedRoot(path string) (*root.TrustedRoot, error) {
+	data, err := readBounded(path, maxTrustedRoot)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
+	return root.NewTrustedRootFromJSON(data)
 }
 
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
+func fileSHA256(ctx context.Context, path string) (string, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("reading %s: %w", path, err)
+	if _, err := infile.Copy(ctx, h, path); err != nil {
+		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -976,13 +1042,7 @@ func httpGet(ctx context.Context, client *http.Client, u string, limit int64) ([
 	return data, nil
 }
 
-func redactedURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
+func redactedURL(s string) string { return redact.Location(s) }
 
 // untarGz reads the regular files of a tar.gz archive by cleaned path.
 func untarGz(data []byte) (map[string][]byte, error) {

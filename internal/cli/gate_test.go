@@ -110,6 +110,7 @@ func verdictOf(r *gate.Result, id string) *gate.FindingVerdict {
 // with another key, does not open it; --allow-unsigned lets the unsigned
 // one count.
 func TestGateSignedVEX(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	p.update()
 	keys := t.TempDir()
@@ -150,7 +151,7 @@ func TestGateSignedVEX(t *testing.T) {
 	}
 	dir := t.TempDir()
 	signed := filepath.Join(dir, "main.sigstore.json")
-	signTestDocument(t, doc, priv, signed)
+	signTestDocumentFor(t, doc, priv, signed, p.repo.Commits["main"])
 	r, stderr, code := p.gateResult("--release", "main", "--vex", signed, "--key", pub)
 	if v := verdictOf(r, htmlVuln); code != 0 || v == nil || v.Verdict != gate.VerdictPass || v.Statement == nil || !v.Statement.Verified {
 		t.Fatalf("with the signed statement: exit %d, %+v\n%s", code, v, stderr)
@@ -336,6 +337,7 @@ func verifyResultBundleErr(file, pubFile string) ([]byte, error) {
 }
 
 func TestGateBadInputs(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	dir := t.TempDir()
 	_, pub := keyPair(t, dir, "k")
@@ -432,6 +434,7 @@ func notAffectedHTML(product openvex.Component) *openvex.VEX {
 // VEX from a VEX repository (never signed) and from an image's OCI
 // referrers (signed bundles, verified against the image digest).
 func TestGateVEXSources(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	dir := t.TempDir()
 	priv, pub := keyPair(t, dir, "maintainer")

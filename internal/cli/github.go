@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -100,7 +98,14 @@ func newGitHubBackend(ctx context.Context, g *globals, p *project, api string, l
 // githubClient returns a GitHub client for a project: the API URL from
 // api (--github-api), else $VEXLOOM_GITHUB_API, else the project file;
 // the configured GitHub App when it has one, else GITHUB_TOKEN.
+//
+// It is the one way vexloom's commands reach GitHub: its transport keeps
+// every credential out of the errors and logs of every call. With a nil
+// cfg (commands without a project) it uses GITHUB_TOKEN.
 func githubClient(ctx context.Context, g *globals, cfg *config.Config, api string, log *slog.Logger) (*github.Client, *ghbackend.Transport, error) {
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
 	gc := cfg.Triage.GitHub
 	if api == "" {
 		api = g.getenv(githubAPIEnv)
@@ -108,7 +113,7 @@ func githubClient(ctx context.Context, g *globals, cfg *config.Config, api strin
 	if api == "" {
 		api = gc.API
 	}
-	opts := ghbackend.ClientOptions{API: api, Logger: log, Now: g.now}
+	opts := ghbackend.ClientOptions{API: api, Logger: log, Now: g.now, Sleep: g.sleep}
 	switch {
 	case gc.AppID > 0:
 		key, err := readPrivateKey(cfg.Resolve(gc.PrivateKey))
@@ -136,17 +141,9 @@ func githubClient(ctx context.Context, g *globals, cfg *config.Config, api strin
 // readPrivateKey reads a GitHub App's PEM key file, bounded. Its content
 // never goes into an error.
 func readPrivateKey(file string) ([]byte, error) {
-	f, err := os.Open(file)
+	data, err := readBounded(file, maxPrivateKeySize)
 	if err != nil {
 		return nil, fmt.Errorf("reading the GitHub App private key (triage.github.private_key): %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxPrivateKeySize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading the GitHub App private key %s: %w", file, err)
-	}
-	if len(data) > maxPrivateKeySize {
-		return nil, fmt.Errorf("the GitHub App private key %s is larger than %d bytes", file, maxPrivateKeySize)
 	}
 	return data, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/source"
 	"github.com/vexloom/vexloom/internal/store"
+	"github.com/vexloom/vexloom/internal/termtext"
 )
 
 // projectFlags are the flags of every command that works on a project: its
@@ -110,13 +111,14 @@ func (f *projectFlags) open(ctx context.Context, g *globals, create bool) (*proj
 		}
 		return &project{cfg: cfg, store: st}, nil
 	}
+	openStore := store.Open
 	if !create {
-		if _, err := os.Stat(filepath.Join(dir, store.FileName)); err != nil {
-			return nil, fmt.Errorf("no store in %s yet: run `vexloom update` first", dir)
-		}
+		openStore = store.OpenExisting
 	}
-	st, err := store.Open(ctx, dir, g.now)
-	if err != nil {
+	st, err := openStore(ctx, dir, g.now)
+	if errors.Is(err, store.ErrNoStore) {
+		return nil, fmt.Errorf("%w in %s yet: run `vexloom update` first", store.ErrNoStore, dir)
+	} else if err != nil {
 		return nil, err
 	}
 	return &project{cfg: cfg, store: st}, nil
@@ -201,7 +203,7 @@ func (p *project) policy(ctx context.Context, repo *source.Repository, prog *pro
 		}
 	}
 	for _, w := range warnings {
-		prog.Printf("warning: %v (left out: it gives no one a say)", w)
+		prog.Printf("warning: %s (left out: it gives no one a say)", termtext.Line(w.Error()))
 	}
 	if tree == nil || len(tree.Dirs()) == 0 {
 		if len(warnings) > 0 {

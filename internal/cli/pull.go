@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/attest"
-	"github.com/vexloom/vexloom/internal/ghbackend"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/vex"
@@ -178,11 +177,10 @@ func fetchBundles(ctx context.Context, g *globals, from string, subject publish.
 			out = append(out, fetched{from + " referrer " + a.Manifest, a.Bundle})
 		}
 	case "github":
-		tok := g.getenv("GITHUB_TOKEN")
-		if tok == "" {
+		if strings.TrimSpace(g.getenv("GITHUB_TOKEN")) == "" {
 			return nil, errors.New("reading GitHub's attestation store needs GITHUB_TOKEN")
 		}
-		client, _, err := ghbackend.NewClient(ctx, ghbackend.ClientOptions{API: g.getenv(githubAPIEnv), Token: tok})
+		client, _, err := githubClient(ctx, g, nil, "", nil)
 		if err != nil {
 			return nil, err
 		}

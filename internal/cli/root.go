@@ -28,6 +28,9 @@ type globals struct {
 	now func() time.Time
 	// env is the process environment; tests replace it.
 	env []string
+	// sleep waits between retries of GitHub requests; nil means a timer.
+	// Tests replace it.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 func (g *globals) getenv(key string) string {

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,11 +19,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	openvex "github.com/openvex/go-vex/pkg/vex"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/attest"
-	"github.com/vexloom/vexloom/internal/ghbackend"
+	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/vex"
@@ -34,19 +35,18 @@ func init() {
 // maxInputFile bounds a document or bundle read from a file.
 const maxInputFile = attest.MaxBundleSize
 
-// readInput reads a document or bundle from a file, or stdin for "-".
+// readInput reads a document or bundle from a file (a regular one: never
+// a FIFO or a device), or stdin for "-", giving up when the command's
+// context is cancelled.
 func readInput(cmd *cobra.Command, path string) ([]byte, error) {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if path != "-" {
-		return readBounded(path, maxInputFile)
+		return infile.Read(ctx, path, maxInputFile)
 	}
-	data, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), int64(maxInputFile)+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading stdin: %w", err)
-	}
-	if len(data) > maxInputFile {
-		return nil, fmt.Errorf("stdin is larger than %d bytes", maxInputFile)
-	}
-	return data, nil
+	return infile.ReadAll(ctx, cmd.InOrStdin(), "stdin", maxInputFile)
 }
 
 // keyPassword is the password of an encrypted (cosign-format) private key,
@@ -213,6 +213,20 @@ func hasDigestProduct(doc *openvex.VEX) bool {
 	return !errors.Is(err, attest.ErrNoSubject)
 }
 
+// releaseSubject is the subject binding a release document's module
+// product to the commit ref resolves to in the project's repository.
+func releaseSubject(ctx context.Context, g *globals, cmd *cobra.Command, p *project, doc *openvex.VEX, ref string) (attest.Subject, error) {
+	repo, err := p.openRepository(ctx, g, g.progress(cmd))
+	if err != nil {
+		return attest.Subject{}, err
+	}
+	c, err := repo.ResolveRevision(ctx, ref)
+	if err != nil {
+		return attest.Subject{}, err
+	}
+	return commitSubject(doc, c.Hash)
+}
+
 // commitSubject makes the subject of a source release: the document's
 // first product (the project's module at the release version), by the
 // release's commit.
@@ -257,7 +271,7 @@ func (f *verifyFlags) policy() (attest.Policy, error) {
 	case f.key != "" && (f.identity != "" || f.issuer != ""):
 		return attest.Policy{}, usageError("--key and --certificate-identity exclude each other")
 	case f.key != "":
-		data, err := os.ReadFile(f.key)
+		data, err := readBounded(f.key, attest.MaxKeySize)
 		if err != nil {
 			return attest.Policy{}, fmt.Errorf("reading the public key: %w", err)
 		}
@@ -273,7 +287,7 @@ func (f *verifyFlags) policy() (attest.Policy, error) {
 		if f.trustedRoot == "" {
 			return attest.Policy{}, usageError("keyless verification needs --trusted-root (the Sigstore trusted_root.json; vexloom does not fetch it)")
 		}
-		tr, err := root.NewTrustedRootFromPath(f.trustedRoot)
+		tr, err := readTrustedRoot(f.trustedRoot)
 		if err != nil {
 			return attest.Policy{}, fmt.Errorf("reading the trusted root: %w", err)
 		}
@@ -470,21 +484,19 @@ printed and recorded in the store.`,
 						return err
 					}
 					var extra []attest.Subject
-					if kind == publish.KindRelease && !hasDigestProduct(public) {
-						// A source release: its commit is the subject.
-						repo, err := p.openRepository(ctx, g, g.progress(cmd))
-						if err != nil {
-							return err
-						}
-						c, err := repo.ResolveRevision(ctx, ref)
-						if err != nil {
+					if kind == publish.KindRelease {
+						// The release commit is the subject of the project's
+						// module product (what gate --release checks); for a
+						// source release it is the only one.
+						sub, err := releaseSubject(ctx, g, cmd, p, public, ref)
+						if err != nil && !hasDigestProduct(public) {
 							return fmt.Errorf("the document names no image or binary, so its release commit is the subject: %w", err)
 						}
-						sub, err := commitSubject(public, c.Hash)
-						if err != nil {
-							return err
+						if err == nil {
+							extra = append(extra, sub)
+						} else {
+							g.progress(cmd).Printf("note: the module product is not signed for the release commit: %v", err)
 						}
-						extra = append(extra, sub)
 					}
 					bundle, err = signDocument(ctx, public, signer, extra...)
 					if err != nil {
@@ -607,11 +619,10 @@ func (p *project) publishStore(ctx context.Context, g *globals, dest, feedURL st
 	case strings.HasPrefix(dest, "oci:"):
 		return publish.NewOCI(strings.TrimPrefix(dest, "oci:"), g.now, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
 	case strings.HasPrefix(dest, "github:"):
-		tok := g.getenv("GITHUB_TOKEN")
-		if tok == "" {
+		if strings.TrimSpace(g.getenv("GITHUB_TOKEN")) == "" {
 			return nil, errors.New("publishing to GitHub needs GITHUB_TOKEN")
 		}
-		client, _, err := ghbackend.NewClient(ctx, ghbackend.ClientOptions{API: g.getenv("VEXLOOM_GITHUB_API"), Token: tok})
+		client, _, err := githubClient(ctx, g, nil, "", nil)
 		if err != nil {
 			return nil, err
 		}
@@ -663,14 +674,18 @@ func (p *project) feedHandler() http.Handler {
 	)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The manifest points clients at the archive: at VEXLOOM_FEED_URL
-		// when set (a proxy in front), else where this request came in.
+		// when set (a proxy in front), else at the address the server
+		// listens on. The request's Host header is the client's to write:
+		// it never goes into the feed, and a request naming another host is
+		// refused.
 		base := g.getenv("VEXLOOM_FEED_URL")
 		if base == "" {
-			scheme := "http"
-			if r.TLS != nil {
-				scheme = "https"
+			local, err := servedFeedURL(r)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusMisdirectedRequest)
+				return
 			}
-			base = scheme + "://" + r.Host + "/feed"
+			base = local
 		}
 		mu.Lock()
 		if feed == nil || base != lastBase || time.Since(last) > feedRefreshEvery {
@@ -690,4 +705,38 @@ func (p *project) feedHandler() http.Handler {
 		mu.Unlock()
 		h.ServeHTTP(w, r)
 	})
+}
+
+// errFeedHost: a feed request names a host the server does not answer for.
+var errFeedHost = errors.New("host not served")
+
+// servedFeedURL is the feed's URL at the local address a request came in
+// on (127.0.0.1:8080, or localhost:8080 on a loopback address), when the
+// request's Host is that address; otherwise errFeedHost: behind a proxy or
+// a name, VEXLOOM_FEED_URL says where the feed is.
+func servedFeedURL(r *http.Request) (string, error) {
+	addr, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "", fmt.Errorf("%w: no local address for the request", errFeedHost)
+	}
+	scheme, defPort := "http", "80"
+	if r.TLS != nil {
+		scheme, defPort = "https", "443"
+	}
+	port := strconv.Itoa(tcp.Port)
+	served := []string{net.JoinHostPort(tcp.IP.String(), port)}
+	if tcp.IP.IsLoopback() {
+		served = append(served, net.JoinHostPort("localhost", port))
+	}
+	host := strings.ToLower(r.Host)
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		host = net.JoinHostPort(strings.Trim(host, "[]"), defPort)
+	}
+	for _, h := range served {
+		if host == h {
+			return scheme + "://" + h + "/feed", nil
+		}
+	}
+	return "", fmt.Errorf("%w: the feed is served as %s; set VEXLOOM_FEED_URL to the URL clients use", errFeedHost, strings.Join(served, " or "))
 }

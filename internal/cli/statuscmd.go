@@ -13,7 +13,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/modfile"
@@ -23,6 +22,7 @@ import (
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/source"
 	"github.com/vexloom/vexloom/internal/store"
+	"github.com/vexloom/vexloom/internal/termtext"
 	"github.com/vexloom/vexloom/internal/triage"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -257,10 +257,10 @@ or deleted.`,
 				if len(args) == 0 {
 					prefix = ev.TriageID + " "
 				}
-				fmt.Fprintf(w, "%s%s\n", prefix, eventLine(ev))
+				fmt.Fprintf(w, "%s%s\n", termtext.Line(prefix), eventLine(ev))
 				if c, ok := comments[ev.CommentRef]; ok && ev.CommentRef != "" {
 					for l := range strings.Lines(c.Body) {
-						fmt.Fprintf(w, "    > %s\n", strings.TrimSuffix(l, "\n"))
+						fmt.Fprintf(w, "    > %s\n", termtext.Line(strings.TrimSuffix(l, "\n")))
 					}
 				}
 			}
@@ -300,7 +300,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return jsonx.Write(cmd.OutOrStdout(), st)
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "project %s (%s)\n\n", st.Project, st.Store)
+			fmt.Fprintf(w, "project %s (%s)\n\n", termtext.Args(st.Project, st.Store)...)
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "BRANCH\tCOMMIT\tSCANNED\tFINDINGS\tOPEN\tASSESSED\tPUBLISHED\tOLDEST OPEN\tVEX\tFILE")
 			for _, b := range st.Branches {
@@ -308,7 +308,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				if b.OldestOpen != nil {
 					oldest = fmt.Sprintf("%dd (since %s)", b.OldestOpenDays, b.OldestOpen.Format(time.DateOnly))
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\tv%d\t%s\n", b.Branch, shortHash(b.Commit), b.Scanned.Format(time.RFC3339), b.Findings, b.Open, b.Assessed, b.Published, oldest, b.VEXVersion, b.VEXFile)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\tv%d\t%s\n", termtext.Args(b.Branch, shortHash(b.Commit), b.Scanned.Format(time.RFC3339), b.Findings, b.Open, b.Assessed, b.Published, oldest, b.VEXVersion, b.VEXFile)...)
 			}
 			tw.Flush()
 			for _, b := range st.Branches {
@@ -317,12 +317,12 @@ func newStatusCmd(g *globals) *cobra.Command {
 					if b.Commit != "" {
 						kept = "keeps its last complete scan of " + shortHash(b.Commit)
 					}
-					fmt.Fprintf(w, "failing: %s since %s (%d %s, latest at %s on %s; %s): %s\n", b.Branch, f.Since.Format(time.RFC3339), f.Attempts, plural(f.Attempts, "attempt"), f.At.Format(time.RFC3339), shortHash(f.Commit), kept, termSafe(f.Reason))
+					fmt.Fprintf(w, "failing: %s since %s (%d %s, latest at %s on %s; %s): %s\n", termtext.Line(b.Branch), f.Since.Format(time.RFC3339), f.Attempts, plural(f.Attempts, "attempt"), f.At.Format(time.RFC3339), shortHash(f.Commit), kept, termtext.Line(f.Reason))
 				}
 			}
 			fmt.Fprintf(w, "\ntriages: %d open, %d assessed, %d published, %d closed; %d of the project's own advisories\n", st.Triages["open"], st.Triages["assessed"], st.Triages["published"], st.Triages["closed"], st.Advisories)
 			for _, id := range st.NeedsPerson {
-				fmt.Fprintf(w, "  needs a person: %s\n", id)
+				fmt.Fprintf(w, "  needs a person: %s\n", termtext.Line(id))
 			}
 			return nil
 		},
@@ -508,26 +508,4 @@ func waitingSince(v triage.View, b triage.BranchState) time.Time {
 		since = b.Decision.At
 	}
 	return since
-}
-
-// termSafe makes text from outside (a scan's error quotes the go.mod it
-// could not parse) safe to print on a terminal: control and bidirectional
-// formatting characters are written as escapes.
-func termSafe(s string) string {
-	if !strings.ContainsFunc(s, unsafeRune) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if unsafeRune(r) {
-			fmt.Fprintf(&b, "\\u%04x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func unsafeRune(r rune) bool {
-	return unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == 0x200E || r == 0x200F || r == 0x061C
 }

@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -123,9 +121,7 @@ func openStoreAt(ctx context.Context, g *globals, loc, project string, create bo
 	}
 	dir := strings.TrimPrefix(loc, "sqlite:")
 	if !create {
-		if _, err := os.Stat(filepath.Join(dir, store.FileName)); err != nil {
-			return nil, fmt.Errorf("no store in %s", dir)
-		}
+		return store.OpenExisting(ctx, dir, g.now)
 	}
 	return store.Open(ctx, dir, g.now)
 }

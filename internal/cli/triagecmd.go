@@ -12,12 +12,14 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/chatops"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/store"
+	"github.com/vexloom/vexloom/internal/termtext"
 	"github.com/vexloom/vexloom/internal/triage"
 )
 
@@ -109,7 +111,7 @@ func newTriageListCmd(g *globals) *cobra.Command {
 				if p.isAdvisory(v) {
 					state, branches = "advisory", "(the project's own advisory: vexloom advisories list)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, state, v.Name(), v.Dependency, levelName(v), branches)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Args(v.ID, state, v.Name(), v.Dependency, levelName(v), branches)...)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -232,7 +234,7 @@ Example:
 			case triage.OutcomeApplied:
 				fmt.Fprintf(w, "%s: applied\n", t.ID)
 				if out.Reply != "" {
-					fmt.Fprintln(w, out.Reply)
+					fmt.Fprintln(w, termtext.Text(out.Reply))
 				}
 				fmt.Fprintln(w, "Run `vexloom update` to publish it in the branches' VEX.")
 				return nil
@@ -240,7 +242,7 @@ Example:
 				fmt.Fprintf(w, "%s: no vexloom command in the comment; nothing changed\n", t.ID)
 				return nil
 			default:
-				fmt.Fprintf(w, "%s: %s; nothing changed\n\n%s\n", t.ID, out.Kind, out.Reply)
+				fmt.Fprintf(w, "%s: %s; nothing changed\n\n%s\n", t.ID, out.Kind, termtext.Text(out.Reply))
 				return silentExit(1)
 			}
 		},
@@ -446,24 +448,24 @@ func triageJSON(v triage.View, history bool) triageOutput {
 }
 
 func writeTriage(w io.Writer, v triage.View) error {
-	fmt.Fprintf(w, "%s  %s in %s  [%s]\n", v.ID, v.Name(), v.Dependency, v.State)
+	fmt.Fprintf(w, "%s  %s in %s  [%s]\n", termtext.Args(v.ID, v.Name(), v.Dependency, v.State)...)
 	if v.Vulnerability.Summary != "" {
-		fmt.Fprintf(w, "  %s\n", v.Vulnerability.Summary)
+		fmt.Fprintf(w, "  %s\n", termtext.Line(v.Vulnerability.Summary))
 	}
 	if len(v.Vulnerability.Aliases) > 0 || v.VulnID != v.Name() {
 		ids := append([]string{v.VulnID}, v.Vulnerability.Aliases...)
-		fmt.Fprintf(w, "  also known as: %s\n", strings.Join(uniqueExcept(ids, v.Name()), ", "))
+		fmt.Fprintf(w, "  also known as: %s\n", termtext.Line(strings.Join(uniqueExcept(ids, v.Name()), ", ")))
 	}
 	fmt.Fprintln(w)
 	if len(v.Branches) == 0 {
 		fmt.Fprintln(w, "Not found on any maintained branch.")
 	}
 	for _, b := range v.Branches {
-		fmt.Fprintf(w, "%s @ %s: %s", b.Branch, shortHash(b.Commit), b.Level)
+		fmt.Fprintf(w, "%s @ %s: %s", termtext.Args(b.Branch, shortHash(b.Commit), b.Level)...)
 		for _, o := range b.Observations {
-			fmt.Fprintf(w, "\n  %s uses %s@%s", o.Module, v.Dependency, o.DependencyVersion)
+			fmt.Fprintf(w, "\n  %s uses %s@%s", termtext.Args(o.Module, v.Dependency, o.DependencyVersion)...)
 			if len(o.Symbols) > 0 {
-				fmt.Fprintf(w, " (calls %s)", strings.Join(o.Symbols, ", "))
+				fmt.Fprintf(w, " (calls %s)", termtext.Line(strings.Join(o.Symbols, ", ")))
 			}
 		}
 		fmt.Fprintln(w)
@@ -474,11 +476,11 @@ func writeTriage(w io.Writer, v triage.View) error {
 			fmt.Fprintln(w, "  no decision: needs a person")
 		default:
 			d := b.Decision
-			fmt.Fprintf(w, "  decision: %s", d.Status)
+			fmt.Fprintf(w, "  decision: %s", termtext.Line(string(d.Status)))
 			if d.Justification != "" {
-				fmt.Fprintf(w, " (%s)", d.Justification)
+				fmt.Fprintf(w, " (%s)", termtext.Line(string(d.Justification)))
 			}
-			fmt.Fprintf(w, " by %s, %s\n", d.Author, d.At.UTC().Format(time.RFC3339))
+			fmt.Fprintf(w, " by %s, %s\n", termtext.Line(d.Author), d.At.UTC().Format(time.RFC3339))
 			if b.NeedsPerson() {
 				fmt.Fprintln(w, "  needs a person")
 			}
@@ -503,7 +505,8 @@ func uniqueExcept(ids []string, except string) []string {
 	return out
 }
 
-// eventLine renders an event in one line for people.
+// eventLine renders an event in one line for people, with what came from
+// outside (authors, notes, reasons) escaped for a terminal.
 func eventLine(ev store.Event) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#%d %s %s %s", ev.Seq, ev.At.UTC().Format("2006-01-02 15:04"), ev.Author, ev.Kind)
@@ -544,13 +547,18 @@ func eventLine(ev store.Event) string {
 	} else if ev.Action != "" {
 		fmt.Fprintf(&b, " — %s", oneLine(ev.Action))
 	}
-	return b.String()
+	return termtext.Line(b.String())
 }
 
 func oneLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	if len(s) > 100 {
-		s = s[:97] + "..."
+		// Cut at a character's start, so no character is split.
+		n := 97
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n] + "..."
 	}
 	return s
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/scan"
+	"github.com/vexloom/vexloom/internal/termtext"
 	"github.com/vexloom/vexloom/internal/triage"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -70,7 +71,7 @@ turns.`,
 				writeUpdateSummary(cmd.OutOrStdout(), sum)
 			}
 			if len(sum.Failures) > 0 {
-				return fmt.Errorf("%w: %d %s could not be scanned: %s", scan.ErrIncomplete, len(sum.Failures), plural(len(sum.Failures), "module"), termSafe(strings.Join(sum.Failures, "; ")))
+				return fmt.Errorf("%w: %d %s could not be scanned: %s", scan.ErrIncomplete, len(sum.Failures), plural(len(sum.Failures), "module"), termtext.Line(strings.Join(sum.Failures, "; ")))
 			}
 			return nil
 		},
@@ -176,7 +177,7 @@ func writeUpdateSummary(w io.Writer, sum *triage.Summary) {
 		fmt.Fprintf(w, "%-16s %s  %d %s  VEX v%d %s: %s\n", b.Branch, shortHash(b.Commit), b.Findings, plural(b.Findings, "finding"), b.Version, doc, b.Document)
 	}
 	for _, c := range sum.Comments {
-		fmt.Fprintf(w, "comment by %s on %s: %s\n", c.Author, c.TriageID, c.Outcome)
+		fmt.Fprintf(w, "comment by %s on %s: %s\n", termtext.Args(c.Author, c.TriageID, c.Outcome)...)
 	}
 	// Transitions into open (a person is needed) and closed are listed one
 	// by one; the rest are counted.
@@ -188,7 +189,7 @@ func writeUpdateSummary(w io.Writer, sum *triage.Summary) {
 			from = "new"
 		}
 		if t.To == triage.Open || t.To == triage.Closed {
-			fmt.Fprintf(w, "%s: %s → %s (%s)\n", t.TriageID, from, t.To, t.Reason)
+			fmt.Fprintf(w, "%s: %s → %s (%s)\n", termtext.Args(t.TriageID, from, t.To, t.Reason)...)
 			continue
 		}
 		k := from + " → " + string(t.To)
@@ -201,10 +202,10 @@ func writeUpdateSummary(w io.Writer, sum *triage.Summary) {
 		fmt.Fprintf(w, "%d %s: %s\n", counts[k], plural(counts[k], "triage"), k)
 	}
 	for _, f := range sum.Failures {
-		fmt.Fprintf(w, "failed: %s\n", termSafe(f))
+		fmt.Fprintf(w, "failed: %s\n", termtext.Args(f)...)
 	}
 	for _, f := range sum.Failing {
-		fmt.Fprintf(w, "%s keeps its last complete scan and VEX: nothing was recorded or published for it\n", f.Branch)
+		fmt.Fprintf(w, "%s keeps its last complete scan and VEX: nothing was recorded or published for it\n", termtext.Line(f.Branch))
 	}
 }
 

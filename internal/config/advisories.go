@@ -7,6 +7,8 @@ import (
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vexloom/vexloom/internal/redact"
 )
 
 // Advisories says where the project's own security advisories are read
@@ -114,10 +116,10 @@ func checkAdvisoryLocation(s string) error {
 	if strings.Contains(s, "://") {
 		u, err := url.Parse(s)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("%s is neither an http(s) URL nor a path", quote(s))
+			return fmt.Errorf("%s is neither an http(s) URL nor a path", quote(redact.Location(s)))
 		}
 		if u.User != nil {
-			return fmt.Errorf("%s holds credentials: give them through the environment, not in the project file", quote(u.Redacted()))
+			return fmt.Errorf("%s holds credentials: give them through the environment, not in the project file", quote(redact.URL(u)))
 		}
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/mod/module"
 
+	"github.com/vexloom/vexloom/internal/redact"
 	"github.com/vexloom/vexloom/internal/source"
 )
 
@@ -36,25 +37,25 @@ func checkRepository(s string) error {
 			return errors.New("the URL holds a password or token: remove it and use a git credential helper")
 		}
 		if u.RawQuery != "" || u.Fragment != "" {
-			return fmt.Errorf("%s: a repository URL has no query or fragment", quote(s))
+			return fmt.Errorf("%s: a repository URL has no query or fragment", quote(redact.Location(s)))
 		}
 		switch u.Scheme {
 		case "https", "ssh", "git":
 			if u.Host == "" {
-				return fmt.Errorf("%s names no host", quote(s))
+				return fmt.Errorf("%s names no host", quote(redact.Location(s)))
 			}
 			if strings.Trim(u.Path, "/") == "" {
-				return fmt.Errorf("%s names no repository on %s", quote(s), u.Host)
+				return fmt.Errorf("%s names no repository on %s", quote(redact.Location(s)), u.Host)
 			}
 		case "file":
 			if u.Host != "" && u.Host != "localhost" {
-				return fmt.Errorf("%s: a file URL names a local path (file:///path)", quote(s))
+				return fmt.Errorf("%s: a file URL names a local path (file:///path)", quote(redact.Location(s)))
 			}
 			if u.Path == "" {
-				return fmt.Errorf("%s names no path", quote(s))
+				return fmt.Errorf("%s names no path", quote(redact.Location(s)))
 			}
 		default:
-			return fmt.Errorf("%s: the scheme %s is not supported (use https, ssh, git or file, or user@host:path)", quote(s), quote(u.Scheme))
+			return fmt.Errorf("%s: the scheme %s is not supported (use https, ssh, git or file, or user@host:path)", quote(redact.Location(s)), quote(u.Scheme))
 		}
 		return nil
 	}
@@ -258,13 +259,13 @@ func checkGitHubRepository(s string) error {
 func checkAPIURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || u.Opaque != "" {
-		return fmt.Errorf("%s is not an absolute URL", quote(s))
+		return fmt.Errorf("%s is not an absolute URL", quote(redact.Location(s)))
 	}
 	if u.User != nil {
 		return errors.New("the URL holds credentials: remove them")
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("%s: an API base URL has no query or fragment", quote(s))
+		return fmt.Errorf("%s: an API base URL has no query or fragment", quote(redact.Location(s)))
 	}
 	switch u.Scheme {
 	case "https":

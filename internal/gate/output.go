@@ -18,6 +18,7 @@ import (
 
 	"github.com/vexloom/vexloom/internal/buildinfo"
 	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/termtext"
 )
 
 // PredicateType is the in-toto predicate type of a gate result.
@@ -72,7 +73,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if r.Policy.Digest != "" {
 		policy += fmt.Sprintf(" (%d rules, %s)", r.Policy.Rules, r.Policy.Digest)
 	}
-	fmt.Fprintf(&b, "%s: %s — %d fail, %d warn, %d pass; policy %s", head, strings.ToUpper(string(r.Verdict)), r.Counts.Fail, r.Counts.Warn, r.Counts.Pass, policy)
+	fmt.Fprintf(&b, "%s: %s — %d fail, %d warn, %d pass; policy %s", termtext.Args(head, strings.ToUpper(string(r.Verdict)), r.Counts.Fail, r.Counts.Warn, r.Counts.Pass, policy)...)
 	if r.AllowUnsigned {
 		b.WriteString("; unsigned statements allowed")
 	}
@@ -102,7 +103,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		if version == "" {
 			version = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", strings.ToUpper(string(v.Verdict)), f.ID, cve, f.Module, version, f.Level.Describe(), st, v.Rule)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Args(strings.ToUpper(string(v.Verdict)), f.ID, cve, f.Module, version, f.Level.Describe(), st, v.Rule)...)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -111,13 +112,13 @@ func (r *Result) WriteTable(w io.Writer) error {
 		if v.Verdict == VerdictPass {
 			continue
 		}
-		fmt.Fprintf(&b, "\n%s %s in %s", strings.ToUpper(string(v.Verdict)), v.Finding.ID, v.Finding.Module)
+		fmt.Fprintf(&b, "\n%s %s in %s", termtext.Args(strings.ToUpper(string(v.Verdict)), v.Finding.ID, v.Finding.Module)...)
 		if v.Finding.Product != "" {
-			fmt.Fprintf(&b, " (%s)", v.Finding.Product)
+			fmt.Fprintf(&b, " (%s)", termtext.Line(v.Finding.Product))
 		}
-		fmt.Fprintf(&b, "\n  why:  %s\n", v.Reason)
+		fmt.Fprintf(&b, "\n  why:  %s\n", termtext.Line(v.Reason))
 		if v.Action != "" {
-			fmt.Fprintf(&b, "  what to do: %s\n", v.Action)
+			fmt.Fprintf(&b, "  what to do: %s\n", termtext.Line(v.Action))
 		}
 	}
 	_, err := w.Write(b.Bytes())

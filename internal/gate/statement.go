@@ -44,7 +44,10 @@ type Statement struct {
 	// statement wins.
 	Timestamp time.Time `json:"timestamp"`
 	// Verified says the statement's signature verified against the
-	// configured keys or identities.
+	// configured keys or identities for its product's own artifact: the
+	// bundle's subjects include the image platform's or binary's digest,
+	// or the release commit for the module product (attest.Verify). A
+	// statement signed for another artifact is not verified.
 	Verified bool `json:"verified"`
 	// Source is the kind of place it came from; Origin names the place (a
 	// file, an image reference, a feed URL, a store digest).

@@ -81,7 +81,7 @@ func (a *appAuth) installationToken(ctx context.Context, t *Transport, force boo
 	if err != nil {
 		return "", fmt.Errorf("%w: signing the app JWT: %v", ErrAuth, err)
 	}
-	t.secrets.add(signed)
+	t.secrets.Add(signed)
 	u := t.apiBase.JoinPath("app", "installations", strconv.FormatInt(a.installationID, 10), "access_tokens")
 	// The request carries its own credential, so the transport sends it
 	// as it is; no conditional-request value applies to it.
@@ -114,7 +114,7 @@ func (a *appAuth) installationToken(ctx context.Context, t *Transport, force boo
 	if err := json.Unmarshal(data, &tok); err != nil || tok.Token == "" {
 		return "", fmt.Errorf("%w: the installation token response holds no token", ErrAuth)
 	}
-	t.secrets.add(tok.Token)
+	t.secrets.Add(tok.Token)
 	a.token = tok.Token
 	a.expires = tok.ExpiresAt
 	if a.expires.IsZero() {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/google/go-github/v75/github"
 
+	"github.com/vexloom/vexloom/internal/redact"
 	"github.com/vexloom/vexloom/internal/store"
 	"github.com/vexloom/vexloom/internal/triage"
 )
@@ -138,11 +139,11 @@ func New(o Options) (*Backend, error) {
 	if b.now == nil {
 		b.now = time.Now
 	}
-	redact := Redact
+	clean := func(s string) string { return redact.String(s) }
 	if o.Transport != nil {
-		redact = func(s string, _ ...string) string { return o.Transport.Redact(s) }
+		clean = o.Transport.Redact
 	}
-	b.log = redactingLogger(o.Logger, func(s string) string { return redact(s) })
+	b.log = redact.Logger(o.Logger, clean)
 	return b, nil
 }
 

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v75/github"
+
+	"github.com/vexloom/vexloom/internal/redact"
 )
 
 // DefaultAPI is the public GitHub API.
@@ -94,7 +96,7 @@ type Transport struct {
 	now         func() time.Time
 	maxAttempts int
 	maxWait     time.Duration
-	secrets     secrets
+	secrets     redact.Secrets
 	requests    atomic.Int64
 
 	mu      sync.Mutex
@@ -148,7 +150,7 @@ func newTransport(opts ClientOptions) (*Transport, error) {
 	}
 	u, err := url.Parse(api)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("GitHub API URL %q: want an http or https URL", Redact(api))
+		return nil, fmt.Errorf("GitHub API URL %q: want an http or https URL", redact.Location(api))
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -176,13 +178,13 @@ func newTransport(opts ClientOptions) (*Transport, error) {
 	if t.maxWait <= 0 {
 		t.maxWait = DefaultMaxWait
 	}
-	t.log = redactingLogger(opts.Logger, t.Redact)
+	t.log = redact.Logger(opts.Logger, t.Redact)
 	hasApp := opts.AppID != 0 || opts.InstallationID != 0 || len(opts.PrivateKey) > 0
 	switch {
 	case t.token != "" && hasApp:
 		return nil, fmt.Errorf("%w: give a token or a GitHub App, not both", ErrAuth)
 	case t.token != "":
-		t.secrets.add(t.token)
+		t.secrets.Add(t.token)
 	case hasApp:
 		a, err := newAppAuth(opts.AppID, opts.InstallationID, opts.PrivateKey)
 		if err != nil {
@@ -215,20 +217,11 @@ func (t *Transport) Requests() int { return int(t.requests.Load()) }
 
 // Redact removes every credential the transport knows of, and anything
 // shaped like one, from s.
-func (t *Transport) Redact(s string) string { return t.secrets.redact(s) }
+func (t *Transport) Redact(s string) string { return t.secrets.String(s) }
 
 // RedactError returns err with a redacted message (nil for nil); errors.Is
 // and errors.As still see the original chain.
-func (t *Transport) RedactError(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := t.Redact(err.Error())
-	if msg == err.Error() {
-		return err
-	}
-	return &redactedError{msg: msg, err: err}
-}
+func (t *Transport) RedactError(err error) error { return t.secrets.Error(err) }
 
 // etagKey carries an If-None-Match value for a GET.
 type etagKey struct{}
@@ -317,6 +310,7 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 		}
 		if !ours {
+			resp.Request = req
 			return resp, nil
 		}
 		t.observe(resp)
@@ -327,6 +321,7 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if !retry {
 			resp.Body = &limitedBody{r: resp.Body, left: MaxResponseSize}
+			t.scrub(req, resp)
 			return resp, nil
 		}
 		drain(resp)

@@ -123,6 +123,11 @@ type feedLocation struct {
 // it and the newest statement, so they move forward whenever documents are
 // added, even ones with old statements.
 func BuildFeed(cfg FeedConfig, docs [][]byte, updatedAt time.Time) (*Snapshot, error) {
+	return buildFeed(cfg, docs, nil, updatedAt)
+}
+
+// buildFeed is BuildFeed; names, if given, name each document in errors.
+func buildFeed(cfg FeedConfig, docs [][]byte, names []string, updatedAt time.Time) (*Snapshot, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
@@ -140,6 +145,9 @@ func BuildFeed(cfg FeedConfig, docs [][]byte, updatedAt time.Time) (*Snapshot, e
 	for i, raw := range docs {
 		doc, err := vex.Parse(raw)
 		if err != nil {
+			if i < len(names) {
+				return nil, fmt.Errorf("%w: document %s: %w", ErrCorrupt, names[i], err)
+			}
 			return nil, fmt.Errorf("document %d: %w", i+1, err)
 		}
 		for _, st := range doc.Statements {
@@ -513,17 +521,21 @@ type Feed struct {
 	snap    *Snapshot
 }
 
-// NewFeed returns a feed over source, starting from an empty snapshot until
-// Refresh.
+// ErrFeedNotReady is what the handler answers (503) before the feed has
+// been read from its store once.
+var ErrFeedNotReady = errors.New("the feed has not been read from its store yet")
+
+// NewFeed returns a feed over source. It has no snapshot until Refresh
+// reads the store: until then its handler answers 503, never an empty
+// feed that would say nothing was published.
 func NewFeed(cfg FeedConfig, source *Local) (*Feed, error) {
 	if source == nil {
 		return nil, errors.New("feed: no source store")
 	}
-	snap, err := BuildFeed(cfg, nil, time.Time{})
-	if err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	return &Feed{cfg: cfg, source: source, snap: snap}, nil
+	return &Feed{cfg: cfg, source: source}, nil
 }
 
 // Name returns "feed:" and where the feed lives.
@@ -556,14 +568,16 @@ func (f *Feed) Refresh(ctx context.Context) (*Snapshot, error) {
 		return nil, err
 	}
 	docs := make([][]byte, 0, len(recs))
+	names := make([]string, 0, len(recs))
 	var newest time.Time
 	for _, r := range recs {
 		docs = append(docs, r.Object.Document)
+		names = append(names, f.source.objectPath(SHA256(r.Object.Document))+" (record "+r.ID+")")
 		if r.PublishedAt.After(newest) {
 			newest = r.PublishedAt
 		}
 	}
-	snap, err := BuildFeed(f.cfg, docs, newest)
+	snap, err := buildFeed(f.cfg, docs, names, newest)
 	if err != nil {
 		return nil, err
 	}
@@ -578,7 +592,7 @@ func (f *Feed) Refresh(ctx context.Context) (*Snapshot, error) {
 	return snap, nil
 }
 
-// Snapshot returns the current snapshot.
+// Snapshot returns the current snapshot, nil before the first Refresh.
 func (f *Feed) Snapshot() *Snapshot {
 	f.current.Lock()
 	defer f.current.Unlock()
@@ -590,6 +604,7 @@ func (f *Feed) Snapshot() *Snapshot {
 // index.json and the per-package documents, with strong ETags (the
 // content's sha256), Last-Modified, and 304 answers to If-None-Match and
 // If-Modified-Since. Paths are looked up in the snapshot, never on disk.
+// Before the first Refresh it answers 503 Service Unavailable.
 func (f *Feed) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -598,6 +613,10 @@ func (f *Feed) Handler() http.Handler {
 			return
 		}
 		snap := f.Snapshot()
+		if snap == nil {
+			http.Error(w, ErrFeedNotReady.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		p := strings.TrimPrefix(r.URL.Path, "/")
 		b, ok := snap.Files[p]
 		if !ok {

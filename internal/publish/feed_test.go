@@ -217,6 +217,12 @@ func TestFeedHandlerRefusals(t *testing.T) {
 	}
 	srv := httptest.NewServer(feed.Handler())
 	t.Cleanup(srv.Close)
+	// Before the store is read, no feed (an empty one would say nothing
+	// was published).
+	get(t, srv.URL+"/index.json", nil, http.StatusServiceUnavailable)
+	if _, err := feed.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	get(t, srv.URL+"/index.json", nil, http.StatusOK)
 	for _, p := range []string{"/nothing", "/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/pkg/../index.json/"} {
 		get(t, srv.URL+p, nil, http.StatusNotFound)

@@ -20,7 +20,10 @@ import (
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
-// ErrCorrupt is returned when a stored file does not hash to its name.
+// ErrCorrupt is returned when a file of a store cannot be what the store
+// wrote: an object that does not hash to its name, an index entry or
+// record that does not decode, a record whose objects are missing, a
+// directory that is not a store's. The error names the file.
 var ErrCorrupt = errors.New("store is corrupt")
 
 // Local is a content-addressed directory store:
@@ -86,8 +89,13 @@ type Query struct {
 	Product string
 }
 
-// NewLocal opens (creating if needed) a local store in dir. now is the
-// clock for publication times; nil means time.Now.
+// localLayout are the directories every local store has.
+var localLayout = []string{"objects/sha256", "index/all", "tmp"}
+
+// NewLocal opens the local store in dir, creating it if dir does not exist
+// or is empty. A directory that holds files but not a store's layout is
+// ErrCorrupt: it is never taken for a store with nothing published. now is
+// the clock for publication times; nil means time.Now.
 func NewLocal(dir string, now func() time.Time) (*Local, error) {
 	if dir == "" {
 		return nil, errors.New("local store: no directory")
@@ -96,7 +104,10 @@ func NewLocal(dir string, now func() time.Time) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local store %s: %w", dir, err)
 	}
-	for _, sub := range []string{"objects/sha256", "index/all", "tmp"} {
+	if err := checkLocalLayout(abs); err != nil {
+		return nil, err
+	}
+	for _, sub := range localLayout {
 		if err := os.MkdirAll(filepath.Join(abs, filepath.FromSlash(sub)), 0o755); err != nil {
 			return nil, fmt.Errorf("local store %s: %w", dir, err)
 		}
@@ -105,6 +116,45 @@ func NewLocal(dir string, now func() time.Time) (*Local, error) {
 		now = time.Now
 	}
 	return &Local{dir: abs, now: now}, nil
+}
+
+// checkLocalLayout accepts a directory that does not exist, holds no file
+// (one being made a store, perhaps by another process right now), or has
+// the index and object directories of a local store.
+func checkLocalLayout(dir string) error {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("local store %s: %w", dir, err)
+	}
+	hasFile := false
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			hasFile = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("local store %s: %w", dir, err)
+	}
+	if !hasFile {
+		return nil
+	}
+	for _, sub := range localLayout[:2] {
+		p := filepath.Join(dir, filepath.FromSlash(sub))
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("%w: %s is not a local store: %w", ErrCorrupt, dir, err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%w: %s is not a directory", ErrCorrupt, p)
+		}
+	}
+	return nil
 }
 
 // Name returns "local:DIR".
@@ -187,8 +237,17 @@ func (l *Local) Publish(ctx context.Context, obj Object) (Receipt, error) {
 	// index/all last: a record listed there is indexed everywhere.
 	dirs = append(dirs, filepath.Join("index", "all"))
 	for _, d := range dirs {
-		if _, err := l.writeOnce(filepath.Join(l.dir, d, id.Hex), entry); err != nil {
+		p := filepath.Join(l.dir, d, id.Hex)
+		created, err := l.writeOnce(p, entry)
+		if err != nil {
 			return Receipt{}, err
+		}
+		if !created {
+			// An entry already there must be sound: a damaged one is
+			// reported, not counted as published.
+			if _, err := readIndexEntry(p, id); err != nil {
+				return Receipt{}, err
+			}
 		}
 	}
 	return Receipt{Store: l.Name(), Location: l.objectPath(id), ID: id.String()}, nil
@@ -203,52 +262,83 @@ func (l *Local) Get(ctx context.Context, id string) (Record, error) {
 	if d.Algorithm != "sha256" {
 		return Record{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	entryRaw, err := readBounded(filepath.Join(l.dir, "index", "all", d.Hex), 4096)
+	entry, err := readIndexEntry(filepath.Join(l.dir, "index", "all", d.Hex), d)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Record{}, fmt.Errorf("%w: record %s", ErrNotFound, id)
 	} else if err != nil {
 		return Record{}, err
 	}
-	var entry indexEntry
-	if err := json.Unmarshal(entryRaw, &entry); err != nil || entry.ID != d.String() {
-		return Record{}, fmt.Errorf("%w: index entry for %s", ErrCorrupt, id)
-	}
 	return l.load(ctx, d, entry.PublishedAt)
+}
+
+// readIndexEntry reads the index entry at path, which must name id.
+func readIndexEntry(path string, id Digest) (indexEntry, error) {
+	raw, err := readBounded(path, 4096)
+	if err != nil {
+		return indexEntry{}, err
+	}
+	var entry indexEntry
+	if err := json.Unmarshal(raw, &entry); err != nil {
+		return indexEntry{}, fmt.Errorf("%w: index entry %s: %v", ErrCorrupt, path, err)
+	}
+	if entry.ID != id.String() {
+		return indexEntry{}, fmt.Errorf("%w: index entry %s names %q", ErrCorrupt, path, truncate(entry.ID))
+	}
+	if entry.PublishedAt.IsZero() {
+		return indexEntry{}, fmt.Errorf("%w: index entry %s has no publication time", ErrCorrupt, path)
+	}
+	return entry, nil
 }
 
 func (l *Local) load(ctx context.Context, id Digest, published time.Time) (Record, error) {
 	if err := ctx.Err(); err != nil {
 		return Record{}, err
 	}
-	raw, err := l.getBlob(id, 1<<20+MaxSubjects*(MaxNameLength+100)+MaxProducts*MaxNameLength)
+	// The index names the record: from here on, anything missing or
+	// unreadable is damage, not something that was never published.
+	recPath := l.objectPath(id)
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: record %s: %s", ErrCorrupt, recPath, fmt.Sprintf(format, args...))
+	}
+	blob := func(d Digest, limit int64) ([]byte, error) {
+		b, err := l.getBlob(d, limit)
+		if errors.Is(err, ErrNotFound) {
+			return nil, bad("object %s is missing", d)
+		}
+		return b, err
+	}
+	raw, err := blob(id, 1<<20+MaxSubjects*(MaxNameLength+100)+MaxProducts*MaxNameLength)
 	if err != nil {
 		return Record{}, err
 	}
 	var rec record
 	if err := json.Unmarshal(raw, &rec); err != nil {
-		return Record{}, fmt.Errorf("%w: record %s: %v", ErrCorrupt, id, err)
+		return Record{}, bad("%v", err)
+	}
+	if rec.Kind == "" {
+		return Record{}, bad("no kind")
 	}
 	obj := Object{Kind: rec.Kind, Ref: rec.Ref, Products: rec.Products}
 	docDigest, err := ParseDigest(rec.Document)
 	if err != nil {
-		return Record{}, fmt.Errorf("%w: record %s: %v", ErrCorrupt, id, err)
+		return Record{}, bad("%v", err)
 	}
-	if obj.Document, err = l.getBlob(docDigest, vex.MaxDocumentSize); err != nil {
+	if obj.Document, err = blob(docDigest, vex.MaxDocumentSize); err != nil {
 		return Record{}, err
 	}
 	if rec.Bundle != "" {
 		bd, err := ParseDigest(rec.Bundle)
 		if err != nil {
-			return Record{}, fmt.Errorf("%w: record %s: %v", ErrCorrupt, id, err)
+			return Record{}, bad("%v", err)
 		}
-		if obj.Bundle, err = l.getBlob(bd, MaxBundleSize); err != nil {
+		if obj.Bundle, err = blob(bd, MaxBundleSize); err != nil {
 			return Record{}, err
 		}
 	}
 	for _, s := range rec.Subjects {
 		d, err := ParseDigest(s.Digest)
 		if err != nil {
-			return Record{}, fmt.Errorf("%w: record %s: %v", ErrCorrupt, id, err)
+			return Record{}, bad("%v", err)
 		}
 		obj.Subjects = append(obj.Subjects, Subject{Name: s.Name, Digest: d})
 	}
@@ -281,24 +371,26 @@ func (l *Local) List(ctx context.Context, q Query) ([]Record, error) {
 		dir = filepath.Join(l.dir, "index", "all")
 	}
 	names, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	if errors.Is(err, fs.ErrNotExist) && q.Subject == nil && q.Product == "" {
+		// Every store has index/all: its absence is damage, not an
+		// empty store.
+		return nil, fmt.Errorf("%w: %s is missing", ErrCorrupt, dir)
+	} else if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // nothing published about it
 	} else if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", dir, err)
 	}
 	var out []Record
 	for _, n := range names {
+		p := filepath.Join(dir, n.Name())
 		d := Digest{Algorithm: "sha256", Hex: n.Name()}
 		if d.Validate() != nil {
-			continue // not an entry (nothing else is written here)
+			// Nothing else is ever written here.
+			return nil, fmt.Errorf("%w: %s is not an index entry", ErrCorrupt, p)
 		}
-		raw, err := readBounded(filepath.Join(dir, n.Name()), 4096)
+		entry, err := readIndexEntry(p, d)
 		if err != nil {
 			return nil, err
-		}
-		var entry indexEntry
-		if err := json.Unmarshal(raw, &entry); err != nil || entry.ID != d.String() {
-			return nil, fmt.Errorf("%w: index entry %s", ErrCorrupt, filepath.Join(dir, n.Name()))
 		}
 		rec, err := l.load(ctx, d, entry.PublishedAt)
 		if err != nil {
@@ -347,7 +439,7 @@ func (l *Local) getBlob(d Digest, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if SHA256(b) != d {
-		return nil, fmt.Errorf("%w: object %s does not hash to its name", ErrCorrupt, d)
+		return nil, fmt.Errorf("%w: object %s does not hash to its name", ErrCorrupt, l.objectPath(d))
 	}
 	return b, nil
 }

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"github.com/vexloom/vexloom/internal/artifact"
 	"github.com/vexloom/vexloom/internal/assess"
 	"github.com/vexloom/vexloom/internal/buildinfo"
+	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/source"
@@ -156,7 +156,7 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 	}
 	ship := &shipper{o: o, source: source, projectModules: projectModules, evidence: evidence, ts: o.Now.UTC().Truncate(time.Second)}
 	for _, f := range o.Binaries {
-		b, err := binaryFromFile(f)
+		b, err := binaryFromFile(ctx, f)
 		if err != nil {
 			return nil, err
 		}
@@ -284,9 +284,10 @@ func (s *shipper) statements(ctx context.Context, product openvex.Product, bins 
 	return out, nil
 }
 
-// binaryFromFile describes a Go executable on disk.
-func binaryFromFile(path string) (*artifact.Binary, error) {
-	f, err := os.Open(path)
+// binaryFromFile describes a Go executable on disk: a regular file (never
+// a FIFO or a device, which would block or never end).
+func binaryFromFile(ctx context.Context, path string) (*artifact.Binary, error) {
+	f, err := infile.Open(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the binary %s: %w", path, err)
 	}

@@ -7,12 +7,13 @@ import (
 	"text/tabwriter"
 
 	"github.com/vexloom/vexloom/internal/scan"
+	"github.com/vexloom/vexloom/internal/termtext"
 )
 
 // WriteTable writes the report for people: per target and module, one row
 // per finding, strongest first, with the automatic assessment.
 func WriteTable(w io.Writer, r *Scan, opts Options) error {
-	fmt.Fprintf(w, "database %s (modified %s)\n", DatabaseName(r.Database), r.Database.Modified.UTC().Format("2006-01-02"))
+	fmt.Fprintf(w, "database %s (modified %s)\n", termtext.Line(DatabaseName(r.Database)), r.Database.Modified.UTC().Format("2006-01-02"))
 	var total [4]int
 	for _, t := range r.Targets {
 		for _, m := range t.Modules {
@@ -24,12 +25,12 @@ func WriteTable(w io.Writer, r *Scan, opts Options) error {
 			if m.Dir != "" && m.Dir != "." {
 				head += " (" + m.Dir + ")"
 			}
-			fmt.Fprintln(w, head)
+			fmt.Fprintln(w, termtext.Line(head))
 			if m.Error != "" {
-				fmt.Fprintf(w, "  error: %s\n", indent(m.Error, "    "))
+				fmt.Fprintf(w, "  error: %s\n", indent(termtext.Text(m.Error), "    "))
 				continue
 			}
-			fmt.Fprintf(w, "  standard library: %s\n", m.GoVersion)
+			fmt.Fprintf(w, "  standard library: %s\n", termtext.Args(m.GoVersion)...)
 			if len(m.Findings) == 0 {
 				fmt.Fprintln(w, "  no vulnerabilities found")
 				continue
@@ -65,7 +66,7 @@ func WriteTable(w io.Writer, r *Scan, opts Options) error {
 				if f.Assessment.Justification != "" {
 					status += " (" + string(f.Assessment.Justification) + ")"
 				}
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Level.Describe(), f.ID, cve, f.Module, f.Version, fixed, status)
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", termtext.Args(f.Level.Describe(), f.ID, cve, f.Module, f.Version, fixed, status)...)
 				if f.Level == scan.LevelSymbol {
 					traces := f.Traces
 					if !opts.Verbose && len(traces) > 1 {
@@ -89,7 +90,7 @@ func WriteTable(w io.Writer, r *Scan, opts Options) error {
 			if len(pathOrder) > 0 {
 				fmt.Fprintln(w, "  reachable through:")
 				for _, p := range pathOrder {
-					fmt.Fprintf(w, "    %s  (%s)\n", p, strings.Join(paths[p], ", "))
+					fmt.Fprintf(w, "    %s  (%s)\n", termtext.Args(p, strings.Join(paths[p], ", "))...)
 				}
 			}
 		}

@@ -289,7 +289,13 @@ func (s *Scanner) scanModule(ctx context.Context, res *ModuleResult, m source.Mo
 	}
 	res.GoVersion = gv
 	key := s.cacheKey(res, installed)
-	if out, ok := s.opts.Cache.Get(key); ok {
+	out, ok, err := s.opts.Cache.Get(key)
+	if err != nil {
+		// A damaged entry is reported and the module scanned again (the
+		// new result replaces it); it never stands for a result.
+		s.opts.Progress.Printf("  warning: %v; scanning %s again", err, m.Path)
+	}
+	if ok {
 		s.apply(res, out)
 		res.Cached = true
 		res.Elapsed = time.Since(start)
@@ -301,7 +307,7 @@ func (s *Scanner) scanModule(ctx context.Context, res *ModuleResult, m source.Mo
 		return err
 	}
 	s.opts.Progress.Printf("  [%d/%d] %s (%s) with %s", i+1, n, m.Path, m.Dir, gv)
-	out, err := Run(ctx, Request{
+	out, err = Run(ctx, Request{
 		Dir:       d,
 		DB:        s.opts.DB.URL,
 		GoVersion: gv.Version,

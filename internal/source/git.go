@@ -16,17 +16,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vexloom/vexloom/internal/progress"
+	"github.com/vexloom/vexloom/internal/redact"
 )
 
 // Sentinel errors callers branch on.
@@ -117,7 +116,7 @@ func OpenRepository(ctx context.Context, spec, cacheDir string, p *progress.Repo
 		}
 		origin = abs
 	}
-	r := &Repository{Spec: Redact(spec), origin: origin, git: &git{}}
+	r := &Repository{Spec: redact.Location(spec), origin: origin, git: &git{}}
 	sum := sha256.Sum256([]byte(origin))
 	r.Mirror = filepath.Join(cacheDir, "repos", hex.EncodeToString(sum[:10])+".git")
 
@@ -173,7 +172,7 @@ func (r *Repository) fetch(ctx context.Context) error {
 	}
 	if _, err := r.git.run(ctx, r.Mirror, "fetch", "--quiet", "--prune", "--prune-tags", "--force", "origin",
 		"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"); err != nil {
-		return fmt.Errorf("%w: fetching %s: %v", ErrUnreachable, r.Spec, redactErr(err))
+		return fmt.Errorf("%w: fetching %s: %v", ErrUnreachable, r.Spec, redact.Error(err))
 	}
 	// The remote's default branch may have changed.
 	if out, err := r.git.run(ctx, r.Mirror, "ls-remote", "--symref", "origin", "HEAD"); err == nil {
@@ -475,7 +474,7 @@ func (g *git) runBytes(ctx context.Context, dir string, args ...string) ([]byte,
 		if msg == "" {
 			msg = err.Error()
 		}
-		return nil, errors.New(Redact(msg))
+		return nil, errors.New(redact.String(msg))
 	}
 	return stdout.Bytes(), nil
 }
@@ -511,16 +510,3 @@ func sshCommand() string {
 	}
 	return "ssh -o BatchMode=yes"
 }
-
-var userinfoInText = regexp.MustCompile(`(https?|ssh|git)://[^/@\s]+@`)
-
-// Redact removes credentials from a URL or from text containing URLs.
-func Redact(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil && u.Scheme != "" {
-		u.User = nil
-		return u.String()
-	}
-	return userinfoInText.ReplaceAllString(s, "$1://")
-}
-
-func redactErr(err error) string { return Redact(err.Error()) }

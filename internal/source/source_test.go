@@ -1,15 +1,19 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vexloom/vexloom/examples/demo"
+	"github.com/vexloom/vexloom/internal/progress"
 )
 
 func newDemo(t *testing.T) *demo.Repo {
@@ -298,14 +302,31 @@ func TestTreeModulesAndContentHash(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://user:tok@github.com/o/r.git":             "https://github.com/o/r.git",
-		"fatal: unable to access 'https://x:y@h/r/': 403": "fatal: unable to access 'https://h/r/': 403",
-		"/local/path": "/local/path",
+// TestCredentialsNeverShown: a repository URL's userinfo and query
+// values (either can hold a token) appear neither in the progress lines
+// nor in the error of a failed clone.
+func TestCredentialsNeverShown(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens: the clone fails
+	for _, spec := range []string{
+		"http://user:s3cretpw@" + addr + "/o/r.git",
+		"http://s3cretpw@" + addr + "/o/r.git",
+		"http://" + addr + "/o/r.git?access_token=s3cretpw",
 	} {
-		if got := Redact(in); got != want {
-			t.Errorf("Redact(%q) = %q", in, got)
+		var buf bytes.Buffer
+		_, err := OpenRepository(context.Background(), spec, t.TempDir(), progress.New(&buf))
+		if err == nil {
+			t.Fatalf("%s: cloned from nothing", spec)
+		}
+		if strings.Contains(err.Error(), "s3cretpw") || strings.Contains(buf.String(), "s3cretpw") {
+			t.Errorf("%s: the credential is shown:\n%v\n%s", spec, err, buf.String())
 		}
 	}
 }

@@ -32,9 +32,6 @@ type Options struct {
 	Now       func() time.Time
 }
 
-// ErrNoStore is returned when MustExist is set and there is no store.
-var ErrNoStore = errors.New("no store")
-
 // IsURL reports whether a store location names a database server rather
 // than a directory.
 func IsURL(loc string) bool {

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,13 @@ var (
 	ErrNotFound  = errors.New("not found")
 	ErrAmbiguous = errors.New("ambiguous")
 	ErrNewer     = errors.New("the store was written by a newer vexloom")
+	// ErrNoStore is returned by OpenExisting when the directory holds no
+	// store yet.
+	ErrNoStore = errors.New("no store")
+	// ErrNotStore is returned when the store's database file exists but is
+	// not a vexloom store: empty, not SQLite, cut short, or another
+	// schema. The file is left as it was.
+	ErrNotStore = errors.New("not a vexloom store")
 )
 
 // Store is an open store.
@@ -50,41 +58,121 @@ type Store struct {
 	pgLock      *advisoryLock
 }
 
-// Open opens (creating if needed) the store in dir and brings its schema up
-// to date.
+// Open opens the store in dir, creating it if its database file does not
+// exist, and brings its schema up to date. A file that exists is never
+// taken for a new store: if it is not a vexloom store (ErrNotStore) or was
+// written by a newer vexloom (ErrNewer), Open returns an error naming it
+// and leaves it unchanged.
 func Open(ctx context.Context, dir string, now func() time.Time) (*Store, error) {
+	return openStore(ctx, dir, now, true)
+}
+
+// OpenExisting opens the store in dir like Open, but returns ErrNoStore
+// rather than create one: for commands that only read.
+func OpenExisting(ctx context.Context, dir string, now func() time.Time) (*Store, error) {
+	return openStore(ctx, dir, now, false)
+}
+
+func openStore(ctx context.Context, dir string, now func() time.Time, create bool) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating the store directory: %w", err)
-	}
 	path := filepath.Join(dir, FileName)
-	dsn := "file:" + path + "?_txlock=immediate" +
-		"&_pragma=busy_timeout(30000)" +
-		"&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(FULL)" +
-		"&_pragma=foreign_keys(1)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("opening the store %s: %w", path, err)
+	if create {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("creating the store directory: %w", err)
+		}
+	} else if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w in %s", ErrNoStore, dir)
 	}
-	s := &Store{db: &conn{DB: db}, dir: dir, now: now, location: dir}
-	// Switching to WAL and migrating need the database to themselves;
+	// Creating, checking and migrating need the database to themselves;
 	// SQLite's busy handler does not cover the journal-mode switch, so
 	// processes opening the store at the same moment take turns here.
 	ol, err := lockFile(ctx, filepath.Join(dir, "open.lock"))
 	if err != nil {
+		return nil, err
+	}
+	defer ol.unlock()
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		if !create {
+			return nil, fmt.Errorf("%w in %s", ErrNoStore, dir)
+		}
+		if err := createDB(ctx, path, now); err != nil {
+			return nil, fmt.Errorf("creating the store %s: %w", path, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("opening the store %s: %w", path, err)
+	}
+	if err := checkHeader(path); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("opening the store %s: %w", path, err)
+	}
+	// Nothing is written before the file is known to be a vexloom store:
+	// the journal mode is switched only then.
+	if err := checkSchema(ctx, db, path); err != nil {
 		db.Close()
 		return nil, err
 	}
-	err = s.migrate(ctx)
-	ol.unlock()
-	if err != nil {
+	s := &Store{db: &conn{DB: db}, dir: dir, now: now, location: dir}
+	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening the store %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// dsn is how the store's database is opened. The journal mode is not in
+// it: it is switched once (and kept by the file) after the file has been
+// checked.
+func dsn(path string) string {
+	return "file:" + path + "?_txlock=immediate" +
+		"&_pragma=busy_timeout(30000)" +
+		"&_pragma=synchronous(FULL)" +
+		"&_pragma=foreign_keys(1)"
+}
+
+// createDB makes a new store at path, which does not exist: the database
+// is built whole beside it and linked into place, so the path never holds a
+// half-made store, and an existing file is never replaced.
+func createDB(ctx context.Context, path string, now func() time.Time) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+FileName+".new-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	f.Close()
+	defer func() {
+		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+			os.Remove(tmp + suffix)
+		}
+	}()
+	db, err := sql.Open("sqlite", dsn(tmp))
+	if err != nil {
+		return err
+	}
+	s := &Store{db: &conn{DB: db}, now: now}
+	err = s.migrate(ctx)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	syncDir(filepath.Dir(path))
+	return nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // best effort: not every file system syncs directories
+		d.Close()
+	}
 }
 
 // Dir is the store's directory: the database itself with SQLite, the
@@ -118,7 +206,13 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err == nil && current > len(migrations) {
 		return fmt.Errorf("%w (schema version %d, this vexloom knows %d)", ErrNewer, current, len(migrations))
 	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+	if s.db.d == sqliteDialect {
+		var mode string
+		if err := s.db.QueryRowContext(ctx, `PRAGMA journal_mode=WAL`).Scan(&mode); err != nil {
+			return fmt.Errorf("switching to write-ahead logging: %w", err)
+		}
+	}
+	if _, err := s.db.ExecContext(ctx, schemaMigrationsTable); err != nil {
 		return err
 	}
 	if s.db.d == postgresDialect {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/vexloom/vexloom/internal/osv"
+	"github.com/vexloom/vexloom/internal/redact"
 )
 
 // tooLarge stands in for a file over osv.MaxEntrySize, which is never
@@ -251,7 +252,7 @@ func newRemoteZipSource(raw string, opts Options) (*zipSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &zipSource{rawURL: u.String(), name: "zip:" + redactURL(u), opts: opts, client: opts.client()}, nil
+	return &zipSource{rawURL: u.String(), name: "zip:" + redact.URL(u), opts: opts, client: opts.client()}, nil
 }
 
 func (s *zipSource) String() string { return s.name }

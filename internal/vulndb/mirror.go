@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vexloom/vexloom/internal/osv"
+	"github.com/vexloom/vexloom/internal/redact"
 )
 
 // mirrorConcurrency bounds the entry downloads in flight.
@@ -37,9 +38,9 @@ func newMirrorSource(raw string, opts Options) (*mirrorSource, error) {
 	u.RawPath = ""
 	base := u.String()
 	if u.RawQuery != "" {
-		return nil, fmt.Errorf("source %q: a mirror URL cannot have a query", redactURL(u))
+		return nil, fmt.Errorf("source %q: a mirror URL cannot have a query", redact.URL(u))
 	}
-	return &mirrorSource{base: base, name: redactURL(u), opts: opts, client: opts.client()}, nil
+	return &mirrorSource{base: base, name: redact.URL(u), opts: opts, client: opts.client()}, nil
 }
 
 func (s *mirrorSource) String() string { return s.name }

@@ -22,6 +22,7 @@ import (
 	modzip "golang.org/x/mod/zip"
 
 	"github.com/vexloom/vexloom/internal/osv"
+	"github.com/vexloom/vexloom/internal/redact"
 )
 
 // maxModuleZip bounds the download of the database module's zip (it is
@@ -109,11 +110,11 @@ func (s *moduleSource) proxies() ([]proxySpec, error) {
 func parseProxyURL(u string) (string, error) {
 	if strings.HasPrefix(u, "file://") || isHTTPURL(u) {
 		if _, err := parseAnyURL(u); err != nil {
-			return "", fmt.Errorf("invalid GOPROXY entry %q: %v", redactSpec(u), err)
+			return "", fmt.Errorf("invalid GOPROXY entry %q: %v", redact.Location(u), err)
 		}
 		return strings.TrimRight(u, "/"), nil
 	}
-	return "", fmt.Errorf("invalid GOPROXY entry %q: want an http, https or file URL, \"direct\" or \"off\"", redactSpec(u))
+	return "", fmt.Errorf("invalid GOPROXY entry %q: want an http, https or file URL, \"direct\" or \"off\"", redact.Location(u))
 }
 
 // errDirect is returned when GOPROXY reaches "direct": vexloom does not
@@ -137,7 +138,7 @@ func (e *proxyStopError) Error() string { return e.msg }
 func redactProxyList(v string) string {
 	var out []string
 	for _, p := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '|' }) {
-		out = append(out, redactSpec(strings.TrimSpace(p)))
+		out = append(out, redact.Location(strings.TrimSpace(p)))
 	}
 	return strings.Join(out, ",")
 }
@@ -237,7 +238,7 @@ func (s *moduleSource) getInfo(ctx context.Context, base, rel string) (proxyInfo
 	}
 	var i proxyInfo
 	if err := json.Unmarshal(b, &i); err != nil {
-		return proxyInfo{}, fmt.Errorf("%s: reading %s: %v", redactSpec(base), rel, err)
+		return proxyInfo{}, fmt.Errorf("%s: reading %s: %v", redact.Location(base), rel, err)
 	}
 	return i, nil
 }

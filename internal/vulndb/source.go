@@ -20,6 +20,7 @@ import (
 
 	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/progress"
+	"github.com/vexloom/vexloom/internal/redact"
 )
 
 // Version is what a source offers: an identifier and when it was published.
@@ -172,7 +173,7 @@ func ParseSource(spec string, opts Options) (Source, error) {
 	}
 	return nil, fmt.Errorf("unknown vulnerability database source %q: want golang.org/x/vulndb[@version], "+
 		"a directory (dir:PATH), an osv.dev zip export (zip:PATH or zip:https://…), "+
-		"or the https:// URL of a mirror in vuln.go.dev's layout", redactSpec(spec))
+		"or the https:// URL of a mirror in vuln.go.dev's layout", redact.Location(spec))
 }
 
 func isHTTPURL(s string) bool {
@@ -183,44 +184,13 @@ func isHTTPURL(s string) bool {
 func parseHTTPURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("source %q: %v", redactSpec(s), errors.Unwrap(err))
+		return nil, fmt.Errorf("source %q: %v", redact.Location(s), errors.Unwrap(err))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("source %q: want an http:// or https:// URL with a host", redactURL(u))
+		return nil, fmt.Errorf("source %q: want an http:// or https:// URL with a host", redact.URL(u))
 	}
 	u.Fragment, u.RawFragment = "", ""
 	return u, nil
-}
-
-// redactURL hides userinfo and query values: either can hold a token.
-func redactURL(u *url.URL) string {
-	c := *u
-	if c.User != nil {
-		c.User = url.User("xxxxx")
-	}
-	if c.RawQuery != "" {
-		q := c.Query()
-		for k := range q {
-			for i := range q[k] {
-				q[k][i] = "xxxxx"
-			}
-		}
-		c.RawQuery = q.Encode()
-	}
-	return c.String()
-}
-
-// redactSpec redacts anything in s that parses as a URL with secrets.
-func redactSpec(s string) string {
-	if u, err := url.Parse(s); err == nil && u.Host != "" {
-		return redactURL(u)
-	}
-	if i := strings.Index(s, "://"); i >= 0 {
-		if j := strings.LastIndex(s, "@"); j > i {
-			return s[:i+3] + "xxxxx" + s[j:]
-		}
-	}
-	return s
 }
 
 func fileURLPath(u *url.URL) (string, error) {

@@ -118,6 +118,11 @@ func (s *moduleSource) sumdbLookup(ctx context.Context, cfg *sumdbCfg, mv module
 	if ops.securityErr != "" {
 		return nil, fmt.Errorf("%w\n%s", sumdb.ErrSecurity, ops.securityErr)
 	}
+	if ops.stateErr != nil {
+		// The client flattens errors into text; this one is returned as
+		// it is, for errors.Is.
+		return nil, ops.stateErr
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -144,6 +149,7 @@ type sumdbOps struct {
 
 	mu          sync.Mutex
 	securityErr string
+	stateErr    error // the kept tree head could not be read
 }
 
 func (o *sumdbOps) initBase() {
@@ -206,8 +212,17 @@ func (o *sumdbOps) ReadConfig(file string) ([]byte, error) {
 	b, err := readSmall(p, 1<<20)
 	if errors.Is(err, fs.ErrNotExist) {
 		return []byte{}, nil // start from the empty tree
+	} else if err != nil {
+		o.stateErr = fmt.Errorf("reading %s: %w", p, err)
+		return nil, o.stateErr
 	}
-	return b, err
+	if len(b) == 0 {
+		// The client never writes an empty tree head: an empty file is
+		// damage, and taking it for "none seen yet" would trust any tree.
+		o.stateErr = fmt.Errorf("%w: %s: the checksum database's tree head is empty; delete the file to trust the checksum database afresh", ErrCorrupt, p)
+		return nil, o.stateErr
+	}
+	return b, nil
 }
 
 var sumdbConfigMu sync.Mutex

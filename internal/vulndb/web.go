@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/vexloom/vexloom/internal/redact"
 )
 
 // statusError is a non-200 HTTP response. 404 and 410 match fs.ErrNotExist,
@@ -42,9 +44,9 @@ func (e *tooLargeError) Error() string {
 func open(ctx context.Context, client *http.Client, rawURL string) (io.ReadCloser, int64, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, 0, fmt.Errorf("invalid URL %q", redactSpec(rawURL))
+		return nil, 0, fmt.Errorf("invalid URL %q", redact.Location(rawURL))
 	}
-	red := redactURL(u)
+	red := redact.URL(u)
 	if u.Scheme == "file" {
 		p, err := fileURLPath(u)
 		if err != nil {
@@ -99,10 +101,10 @@ func get(ctx context.Context, client *http.Client, rawURL string, limit int64) (
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("GET %s: %w", redactSpec(rawURL), err)
+		return nil, fmt.Errorf("GET %s: %w", redact.Location(rawURL), err)
 	}
 	if int64(len(b)) > limit {
-		return nil, &tooLargeError{url: redactSpec(rawURL), limit: limit}
+		return nil, &tooLargeError{url: redact.Location(rawURL), limit: limit}
 	}
 	return b, nil
 }
@@ -120,7 +122,7 @@ func getGzip(ctx context.Context, client *http.Client, rawURL string, limit int6
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("GET %s: not gzip: %v", redactSpec(rawURL), err)
+		return nil, fmt.Errorf("GET %s: not gzip: %v", redact.Location(rawURL), err)
 	}
 	defer zr.Close()
 	b, err := io.ReadAll(io.LimitReader(zr, limit+1))
@@ -128,10 +130,10 @@ func getGzip(ctx context.Context, client *http.Client, rawURL string, limit int6
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("GET %s: %w", redactSpec(rawURL), err)
+		return nil, fmt.Errorf("GET %s: %w", redact.Location(rawURL), err)
 	}
 	if int64(len(b)) > limit {
-		return nil, &tooLargeError{url: redactSpec(rawURL), limit: limit}
+		return nil, &tooLargeError{url: redact.Location(rawURL), limit: limit}
 	}
 	return b, nil
 }
@@ -150,17 +152,17 @@ func download(ctx context.Context, client *http.Client, rawURL string, f *os.Fil
 	}
 	defer body.Close()
 	if size > limit {
-		return 0, &tooLargeError{url: redactSpec(rawURL), limit: limit}
+		return 0, &tooLargeError{url: redact.Location(rawURL), limit: limit}
 	}
 	n, err := io.Copy(f, io.LimitReader(body, limit+1))
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		return 0, fmt.Errorf("GET %s: %w", redactSpec(rawURL), err)
+		return 0, fmt.Errorf("GET %s: %w", redact.Location(rawURL), err)
 	}
 	if n > limit {
-		return 0, &tooLargeError{url: redactSpec(rawURL), limit: limit}
+		return 0, &tooLargeError{url: redact.Location(rawURL), limit: limit}
 	}
 	return n, nil
 }
