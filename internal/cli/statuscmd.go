@@ -275,8 +275,9 @@ or deleted.`,
 
 func newStatusCmd(g *globals) *cobra.Command {
 	var (
-		pf     projectFlags
-		format string
+		pf          projectFlags
+		format      string
+		allProjects bool
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -287,6 +288,13 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			if allProjects {
+				u, err := pf.fleetURL(g)
+				if err != nil {
+					return err
+				}
+				return statusAllProjects(ctx, g, u, cmd.OutOrStdout(), format)
+			}
 			p, err := pf.open(ctx, g, false)
 			if err != nil {
 				return err
@@ -329,6 +337,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 	}
 	pf.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "table", "output `format`: table or json")
+	cmd.Flags().BoolVar(&allProjects, "all-projects", false, "summarise every project whose store is in the PostgreSQL database (--store, VEXLOOM_STORE_URL or store.url)")
 	return cmd
 }
 

@@ -156,3 +156,43 @@ func mask(s, loc string) string {
 	j := strings.Index(s[i+10:], `"`)
 	return s[:i] + s[i+10+j+1:]
 }
+
+// status --all-projects summarises every project of a PostgreSQL database
+// from the stores alone.
+func TestStatusAllProjects(t *testing.T) {
+	dbURL := pgtest.Database(t)
+	ctx := context.Background()
+	for i, module := range []string{"k8s.io/kubernetes", "example.com/operator"} {
+		st, err := store.OpenPostgres(ctx, dbURL, store.Options{Project: module})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j <= i; j++ {
+			if _, _, err := st.EnsureTriage(ctx, fmt.Sprintf("GO-2026-%04d", j), "golang.org/x/net", []store.Event{{Kind: store.KindObserved, Author: "vexloom", Branches: []string{"main"}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st.Close()
+	}
+	e := newEnv(t)
+	out, stderr, code := e.run("status", "--all-projects", "--store", dbURL, "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{`"schema": "https://github.com/vexloom/vexloom/schema/projects/v1"`, `"project": "example.com/operator"`, `"project": "k8s.io/kubernetes"`, `"events": 2`, `"events": 1`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s in\n%s", want, out)
+		}
+	}
+	if strings.Index(out, "example.com/operator") > strings.Index(out, "k8s.io/kubernetes") {
+		t.Errorf("projects not in order:\n%s", out)
+	}
+	out, _, code = e.run("status", "--all-projects", "--store", dbURL)
+	if code != 0 || !strings.Contains(out, "2 projects in") || !strings.Contains(out, "PROJECT") {
+		t.Errorf("table: exit %d\n%s", code, out)
+	}
+	_, stderr, code = e.run("status", "--all-projects", "--store", t.TempDir())
+	if code != 2 || !strings.Contains(stderr, "needs a PostgreSQL store") {
+		t.Errorf("a directory: exit %d %s", code, stderr)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/vexloom/vexloom/internal/store/pgtest"
 )
 
 // A history copied from SQLite to PostgreSQL and back is the same history:
@@ -77,5 +79,48 @@ func TestCopyRoundTrip(t *testing.T) {
 		if d, _ := s.Digest(ctx); d.Equal(want) {
 			t.Error("the digest did not change with the history")
 		}
+	}
+}
+
+// Projects in one PostgreSQL database are isolated: each sees only its own
+// history, and the database lists them all.
+func TestPostgresProjectsIsolated(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.Database(t)
+	open := func(project string) *Store {
+		s, err := OpenPostgres(ctx, u, Options{Project: project, Now: contractNow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a, b := open("k8s.io/kubernetes"), open(`example.com/"quoted"; DROP SCHEMA public`)
+	if _, _, err := a.EnsureTriage(ctx, "GO-2026-0001", "golang.org/x/net", []Event{{Kind: KindObserved, Author: "vexloom"}}); err != nil {
+		t.Fatal(err)
+	}
+	if trs, err := b.Triages(ctx); err != nil || len(trs) != 0 {
+		t.Errorf("another project sees %d triages, %v", len(trs), err)
+	}
+	if _, _, err := b.EnsureTriage(ctx, "GO-2026-0001", "golang.org/x/net", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := a.EventCount(ctx); n != 1 {
+		t.Errorf("project a has %d events", n)
+	}
+	// The same advisory lock names do not collide across projects.
+	la, _ := a.TryLease(ctx, "round")
+	lb, _ := b.TryLease(ctx, "round")
+	if la == nil || lb == nil {
+		t.Error("one project's lease blocks another's")
+	}
+	la.Release()
+	lb.Release()
+	ps, err := Projects(ctx, u)
+	if err != nil || len(ps) != 2 || ps[0].Module != `example.com/"quoted"; DROP SCHEMA public` || ps[1].Module != "k8s.io/kubernetes" {
+		t.Fatalf("projects %+v %v", ps, err)
+	}
+	if _, err := OpenPostgres(ctx, u, Options{Project: "example.com/none", MustExist: true}); !errors.Is(err, ErrNoStore) {
+		t.Errorf("a project without a store: %v", err)
 	}
 }

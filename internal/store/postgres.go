@@ -298,3 +298,55 @@ func (s *Store) lockShared(ctx context.Context) error {
 	s.pgLock = l
 	return nil
 }
+
+// Project is a project whose store is in a PostgreSQL database.
+type Project struct {
+	Module  string
+	Schema  string
+	Created time.Time
+}
+
+// Projects lists the projects whose stores a PostgreSQL database holds, by
+// module path.
+func Projects(ctx context.Context, rawURL string) ([]Project, error) {
+	where := RedactURL(rawURL)
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %s", where, redactText(err.Error(), rawURL))
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	if err := db.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("opening %s: %w", where, redactErr(connectError(err), rawURL))
+	}
+	var exists bool
+	if err := db.QueryRowContext(ctx, `SELECT to_regclass('public.vexloom_projects') IS NOT NULL`).Scan(&exists); err != nil || !exists {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT project, schema, created_at FROM public.vexloom_projects ORDER BY project COLLATE "C"`)
+	if err != nil {
+		return nil, fmt.Errorf("listing the projects in %s: %w", where, err)
+	}
+	defer rows.Close()
+	var out []Project
+	for rows.Next() {
+		var p Project
+		var at string
+		if err := rows.Scan(&p.Module, &p.Schema, &at); err != nil {
+			return nil, err
+		}
+		p.Created = parseStamp(at)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// EventCount is the number of events in the history.
+func (s *Store) EventCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n)
+	return n, err
+}
