@@ -113,6 +113,9 @@ func diffLines(a, b string) string {
 
 func TestScanTwoBranchesEndToEnd(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("scans both demo branches from a cold cache; testdata/script/scan.txt covers the outputs")
+	}
 	// A cold cache: the first scan must run.
 	e := newColdEnv(t)
 	repo := fixture.DemoRepo(t)
@@ -302,6 +305,9 @@ func demoTree(t *testing.T, branch string) string {
 
 func TestScanWorkingTreeAndFailOn(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("scans three working trees")
+	}
 	e := newEnv(t)
 	dir := demoTree(t, demo.MainBranch)
 	out, stderr, code := e.run("scan", "--fail-on", "symbol", dir)

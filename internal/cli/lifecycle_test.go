@@ -203,6 +203,9 @@ func goMod(branch string) string {
 // is gone from every branch and reopened when it comes back.
 func TestTriageLifecycle(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("scans the demo branches at five new commits")
+	}
 	p := newTestProject(t)
 
 	// 1. The first run opens the triage: reached on main, imported only
