@@ -67,8 +67,7 @@ func (s *Store) digest(ctx context.Context, q reader) (Digest, error) {
 	}
 	h := sha256.New()
 	for _, t := range tables {
-		io := fmt.Sprintf("table %s\n", t.name)
-		h.Write([]byte(io))
+		fmt.Fprintf(h, "table %s\n", t.name)
 		n, err := s.eachRow(ctx, q, t, func(vals []any) error {
 			for _, v := range vals {
 				hashValue(h, v)
@@ -100,7 +99,10 @@ func hashValue(h hash.Hash, v any) {
 	case float64:
 		b = append([]byte{'f'}, strconv.FormatFloat(x, 'g', -1, 64)...)
 	case bool:
-		b = append([]byte{'i'}, map[bool]string{true: "1", false: "0"}[x]...)
+		b = []byte{'i', '0'}
+		if x {
+			b[1] = '1'
+		}
 	case string:
 		b = append([]byte{'s'}, x...)
 	case []byte:
