@@ -425,3 +425,34 @@ func (s *Store) PutScanOutput(ctx context.Context, id string, body []byte) error
 		return err
 	})
 }
+
+// LatestVulnerabilities returns the latest description of every
+// vulnerability, by ID: one query where Vulnerability would make one per
+// vulnerability.
+func (s *Store) LatestVulnerabilities(ctx context.Context) (map[string]scan.Vulnerability, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, data FROM vulnerabilities ORDER BY id, modified, rowid`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	raw := map[string]string{}
+	for rows.Next() {
+		var id, data string
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, err
+		}
+		raw[id] = data // the last row of an ID is its latest
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make(map[string]scan.Vulnerability, len(raw))
+	for id, data := range raw {
+		var v scan.Vulnerability
+		if err := json.Unmarshal([]byte(data), &v); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", id, err)
+		}
+		out[id] = v
+	}
+	return out, nil
+}
