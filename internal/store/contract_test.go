@@ -529,3 +529,32 @@ func TestContractLocksAndLeases(t *testing.T) {
 		}
 	})
 }
+
+// EventsOnBranch reads the whole histories of the triages that name a
+// branch, and only those; LIKE's and JSON's special characters in a branch
+// name match only themselves.
+func TestContractEventsOnBranch(t *testing.T) {
+	contract(t, func(t *testing.T, s *Store, _ func(t *testing.T) (*Store, error)) {
+		ctx := context.Background()
+		names := []string{"release_1%0", "release-1x0", `a"b<c>`, "main"}
+		for i, b := range names {
+			tr, _, err := s.EnsureTriage(ctx, fmt.Sprintf("GO-2026-%04d", i), "dep", []Event{{Kind: KindObserved, Author: "vexloom", Branches: []string{b}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Append(ctx, Event{TriageID: tr.ID, Kind: KindState, Author: "vexloom"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, b := range names {
+			got, err := s.EventsOnBranch(ctx, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := TriageID(fmt.Sprintf("GO-2026-%04d", i), "dep")
+			if len(got) != 1 || len(got[id]) != 2 {
+				t.Errorf("%s: %d triages %v; want only %s with its 2 events", b, len(got), got, id)
+			}
+		}
+	})
+}

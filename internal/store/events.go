@@ -405,3 +405,27 @@ func (s *Store) Cursor(ctx context.Context, key string) (string, error) {
 	}
 	return v, err
 }
+
+// EventsOnBranch returns the histories, by triage ID, of the triages with
+// an event naming branch (an observation, a gone): the triages a scan of
+// that branch can change, read in one query.
+func (s *Store) EventsOnBranch(ctx context.Context, branch string) (map[string][]Event, error) {
+	quoted, err := json.Marshal(branch)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, eventColumns+` WHERE triage_id IN (SELECT triage_id FROM events WHERE branches LIKE ? ESCAPE '\') ORDER BY seq`, "%"+likeEscape(string(quoted))+"%")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]Event{}
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[ev.TriageID] = append(out[ev.TriageID], ev)
+	}
+	return out, rows.Err()
+}
