@@ -209,7 +209,7 @@ func TestKillRunnersAtRandom(t *testing.T) {
 	}
 	kills := 0
 	for kills < 20 {
-		time.Sleep(time.Duration(rng.Int64N(int64(full)/2 + 1)))
+		time.Sleep(time.Duration(rng.Int64N(int64(full) + 1)))
 		b := fourBranches[rng.IntN(len(fourBranches))]
 		r := running[b]
 		select {

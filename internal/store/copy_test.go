@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/vexloom/vexloom/internal/store/pgtest"
@@ -122,5 +123,49 @@ func TestPostgresProjectsIsolated(t *testing.T) {
 	}
 	if _, err := OpenPostgres(ctx, u, Options{Project: "example.com/none", MustExist: true}); !errors.Is(err, ErrNoStore) {
 		t.Errorf("a project without a store: %v", err)
+	}
+}
+
+// Runners opening a project's store for the first time at the same moment
+// all get it, migrated once; a schema that holds other tables is refused
+// and left as it was.
+func TestPostgresFirstOpenConcurrentAndForeignSchema(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.Database(t)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			s, err := OpenPostgres(ctx, u, Options{Project: "example.com/race"})
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Errorf("a concurrent first open: %v", err)
+		}
+	}
+	s, err := OpenPostgres(ctx, u, Options{Project: "example.com/race"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(migrations) {
+		t.Errorf("%d migrations recorded, %v", n, err)
+	}
+	schema, _ := SchemaName("example.com/foreign")
+	if _, err := s.db.DB.ExecContext(ctx, `CREATE SCHEMA `+schema+`; CREATE TABLE `+schema+`.accounts (id int)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenPostgres(ctx, u, Options{Project: "example.com/foreign"}); err == nil || !strings.Contains(err.Error(), "not a vexloom store") {
+		t.Errorf("a foreign schema: %v", err)
+	}
+	var tables int
+	s.db.DB.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = $1`, schema).Scan(&tables)
+	if tables != 1 {
+		t.Errorf("the foreign schema now holds %d tables", tables)
 	}
 }

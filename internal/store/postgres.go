@@ -80,34 +80,52 @@ func OpenPostgres(ctx context.Context, rawURL string, o Options) (*Store, error)
 	if err := db.PingContext(ctx); err != nil {
 		return fail(connectError(err))
 	}
-	var exists bool
-	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'schema_migrations')`, schema).Scan(&exists); err != nil {
-		return fail(err)
-	}
-	if !exists {
-		if o.MustExist {
+	if o.MustExist {
+		ok, _, err := s.isStore(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		if !ok {
 			db.Close()
 			return nil, fmt.Errorf("%w for %s in %s yet: run `vexloom update` or `vexloom store migrate` first", ErrNoStore, o.Project, where)
 		}
-		var tables int
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = $1`, schema).Scan(&tables); err != nil {
-			return fail(err)
-		}
-		if tables > 0 {
-			return fail(fmt.Errorf("the schema %s holds %d tables but is not a vexloom store", schema, tables))
-		}
 	}
-	// Runners opening the store at the same moment take turns migrating.
+	// Runners opening the store at the same moment take turns checking and
+	// migrating it: a runner never sees another's schema half-made.
 	l, err := s.advisoryLock(ctx, "migrate", true)
 	if err != nil {
 		return fail(err)
 	}
-	err = s.migratePostgres(ctx)
+	err = s.checkAndMigrate(ctx)
 	l.release()
 	if err != nil {
 		return fail(err)
 	}
 	return s, nil
+}
+
+// isStore reports whether the project's schema holds a vexloom store, and
+// how many tables it holds.
+func (s *Store) isStore(ctx context.Context) (bool, int, error) {
+	var ok bool
+	var tables int
+	err := s.db.DB.QueryRowContext(ctx, `SELECT
+	EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'schema_migrations'),
+	(SELECT count(*) FROM information_schema.tables WHERE table_schema = $1)`, s.schema).Scan(&ok, &tables)
+	return ok, tables, err
+}
+
+// checkAndMigrate refuses a schema that holds tables but is not a vexloom
+// store, then migrates. It runs under the migrate lock.
+func (s *Store) checkAndMigrate(ctx context.Context) error {
+	ok, tables, err := s.isStore(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok && tables > 0 {
+		return fmt.Errorf("the schema %s holds %d tables but is not a vexloom store", s.schema, tables)
+	}
+	return s.migratePostgres(ctx)
 }
 
 func (s *Store) migratePostgres(ctx context.Context) error {
