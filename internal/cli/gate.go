@@ -35,6 +35,7 @@ import (
 	"github.com/vexloom/vexloom/internal/gate"
 	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/publish"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/redact"
 	"github.com/vexloom/vexloom/internal/report"
 	"github.com/vexloom/vexloom/internal/scan"
@@ -386,7 +387,7 @@ func releaseFindings(ctx context.Context, g *globals, cmd *cobra.Command, p *pro
 		if m.Path == "" || m.Version == "" {
 			continue
 		}
-		out.products = append(out.products, vex.GoPURL(m.Path, m.Version))
+		out.products = append(out.products, purl.Go(m.Path, m.Version))
 		if m.Path == p.cfg.Project.Module {
 			version = m.Version
 		}
@@ -434,7 +435,7 @@ func advisoryFinding(mod, version string, a advisory.Advisory, s advisory.Statem
 		Version:      version,
 		Level:        scan.LevelSymbol,
 		FixedVersion: s.Fix,
-		Product:      vex.GoPURL(mod, version),
+		Product:      purl.Go(mod, version),
 		Published:    a.Published,
 		Modified:     a.Modified,
 	}
@@ -591,11 +592,11 @@ func (v *vexVerifier) artifactDigests(doc *openvex.VEX) []attest.Digest {
 	for _, st := range doc.Statements {
 		for _, p := range st.Products {
 			for _, id := range []string{p.ID, p.Identifiers[openvex.PURL]} {
-				if d := ociDigest(id); d != "" {
+				if d := purl.OCIDigest(id); d != "" {
 					add(d)
 				}
 			}
-			if strings.HasPrefix(p.ID, "pkg:golang/") || strings.HasPrefix(p.Identifiers[openvex.PURL], "pkg:golang/") {
+			if purl.IsGo(p.ID) || purl.IsGo(p.Identifiers[openvex.PURL]) {
 				continue
 			}
 			for alg, h := range p.Hashes {
@@ -855,7 +856,7 @@ func loadOCI(ctx context.Context, g *globals, ref string, v *vexVerifier, stderr
 			fmt.Fprintf(stderr, "vex: %s: %d %s, %s; %s\n", origin, len(got), plural(len(got), "statement"), what, verdict)
 			for _, s := range got {
 				for _, pr := range s.Products {
-					if s.Verified && ociDigest(pr) == digest {
+					if s.Verified && purl.OCIDigest(pr) == digest {
 						extra = append(extra, pr)
 					}
 				}
@@ -867,25 +868,6 @@ func loadOCI(ctx context.Context, g *globals, ref string, v *vexVerifier, stderr
 		fmt.Fprintf(stderr, "vex: oci:%s: no bundles attached to %s\n", ref, strings.Join(digests, ", "))
 	}
 	return out, extra, nil
-}
-
-// ociDigest returns the digest an OCI package URL names as its version,
-// "" for any other package URL.
-func ociDigest(purl string) string {
-	rest, ok := strings.CutPrefix(purl, "pkg:oci/")
-	if !ok {
-		return ""
-	}
-	_, version, ok := strings.Cut(rest, "@")
-	if !ok {
-		return ""
-	}
-	version, _, _ = strings.Cut(version, "?")
-	version, _, _ = strings.Cut(version, "#")
-	if v, err := url.PathUnescape(version); err == nil {
-		return v
-	}
-	return version
 }
 
 // loadResultSigner loads the key that signs the gate's result.

@@ -16,6 +16,7 @@ import (
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/publish"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -203,7 +204,7 @@ func fetchBundles(ctx context.Context, g *globals, from string, subject publish.
 		n := 0
 		for _, s := range sts {
 			for _, p := range s.Products {
-				if ociDigest(p) == subject.String() {
+				if purl.OCIDigest(p) == subject.String() {
 					n++
 				}
 			}
