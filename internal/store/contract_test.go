@@ -558,3 +558,25 @@ func TestContractEventsOnBranch(t *testing.T) {
 		}
 	})
 }
+
+// A scan output one runner put in the shared cache is found by another
+// runner whose local cache is empty, and checked like a local entry.
+func TestContractSharedScanCache(t *testing.T) {
+	contract(t, func(t *testing.T, s *Store, reopen func(t *testing.T) (*Store, error)) {
+		key := scan.CacheKey{ContentHash: "tree:abc", Database: "sha256:db", ModulePath: "example.com/app"}
+		out := &scan.Output{GoVersion: "go1.26.0", Findings: []scan.Finding{{ID: "GO-2024-3333", Module: "golang.org/x/net", Level: scan.LevelSymbol}}}
+		first := &scan.Cache{Dir: t.TempDir(), Shared: s}
+		if err := first.Put(key, out); err != nil {
+			t.Fatal(err)
+		}
+		other := &scan.Cache{Dir: t.TempDir(), Shared: mustReopen(t, reopen)}
+		got, ok, err := other.Get(key)
+		if err != nil || !ok || len(got.Findings) != 1 || got.Findings[0].ID != "GO-2024-3333" {
+			t.Fatalf("the other runner's cache: %+v %v %v", got, ok, err)
+		}
+		key.ContentHash = "tree:def"
+		if _, ok, err := other.Get(key); ok || err != nil {
+			t.Errorf("another key: %v %v", ok, err)
+		}
+	})
+}
