@@ -15,8 +15,9 @@ import (
 
 func newStatusCmd(g *globals) *cobra.Command {
 	var (
-		pf     projectFlags
-		format string
+		pf          projectFlags
+		format      string
+		allProjects bool
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -27,6 +28,13 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			if allProjects {
+				u, err := pf.fleetURL(g)
+				if err != nil {
+					return err
+				}
+				return statusAllProjects(ctx, g, u, cmd.OutOrStdout(), format)
+			}
 			p, err := pf.open(ctx, g, false)
 			if err != nil {
 				return err
@@ -69,6 +77,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 	}
 	pf.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "table", "output `format`: table or json")
+	cmd.Flags().BoolVar(&allProjects, "all-projects", false, "summarise every project whose store is in the PostgreSQL database (--store, VEXLOOM_STORE_URL or store.url)")
 	return cmd
 }
 
@@ -78,6 +87,6 @@ func (p *project) status(ctx context.Context, g *globals) (*triage.Status, error
 	if err != nil {
 		return nil, err
 	}
-	st.Schema, st.Store = schemaBase+"status/v1", p.store.Dir()
+	st.Schema, st.Store = schemaBase+"status/v1", p.store.Location()
 	return st, nil
 }
