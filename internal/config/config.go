@@ -80,6 +80,8 @@ type Config struct {
 	Store    Store
 	// Advisories configures vexloom advisories sync (advisories.go).
 	Advisories Advisories
+	// Releases are the tracked releases kept alive by update (releases.go).
+	Releases Releases
 
 	// Path is the file the configuration was read from.
 	Path string

@@ -59,6 +59,7 @@ func (d *decoder) config(root *yaml.Node, c *Config) {
 			})
 		}},
 		{"advisories", func(_, v *yaml.Node) { d.advisories(v, &c.Advisories) }},
+		{"releases", func(_, v *yaml.Node) { d.releases(v, &c.Releases) }},
 	})
 	if versionOK {
 		c.Version = int(version)

@@ -256,6 +256,7 @@ store:
   # every assessment and decision.
   path: %s
 `, scalar(DefaultVEXDir), scalar(DefaultStorePath))
+	b.WriteString(starterReleases)
 
 	out := b.Bytes()
 	if _, err := Parse(FileName, out); err != nil {
