@@ -11,6 +11,7 @@ import (
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/publish"
+	"github.com/vexloom/vexloom/internal/release"
 	"github.com/vexloom/vexloom/internal/triage"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -62,11 +63,22 @@ turns.`,
 				return err
 			}
 			if format == "json" {
-				return jsonx.Write(cmd.OutOrStdout(), updateJSON(sum))
+				out := updateJSON(sum)
+				if p.kept != nil {
+					out.Releases = p.kept.Releases
+				}
+				if err := jsonx.Write(cmd.OutOrStdout(), out); err != nil {
+					return err
+				}
+			} else {
+				writeUpdateSummary(cmd.OutOrStdout(), sum)
+				writeKeptReleases(cmd.OutOrStdout(), p.kept)
 			}
-			writeUpdateSummary(cmd.OutOrStdout(), sum)
 			if len(sum.Failures) > 0 {
 				return fmt.Errorf("%d %s could not be scanned; see above", len(sum.Failures), plural(len(sum.Failures), "module"))
+			}
+			if f := p.kept.failures(); len(f) > 0 {
+				return fmt.Errorf("%d tracked %s could not be kept current: %s", len(f), plural(len(f), "release"), f[0])
 			}
 			return nil
 		},
@@ -106,6 +118,9 @@ func runUpdate(ctx context.Context, g *globals, p *project, only []string, prog 
 		return nil, err
 	}
 	if err := p.publishBranches(ctx, g, sum); err != nil {
+		return nil, err
+	}
+	if p.kept, err = p.keepReleases(ctx, g, sdb, scanner, repo, prog); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -207,6 +222,8 @@ type updateOutput struct {
 	Transitions []transitionOutput      `json:"transitions"`
 	Comments    []triage.CommentSummary `json:"comments"`
 	Failures    []string                `json:"failures"`
+	// Releases are the tracked releases (issue 12), when configured.
+	Releases []release.Kept `json:"releases,omitempty"`
 }
 
 type transitionOutput struct {
