@@ -353,8 +353,7 @@ func (k *Keeper) images(ctx context.Context, pt Point) ([]trackedImage, []string
 	for _, tpl := range k.Config.Images {
 		ref := config.ExpandTemplate(tpl, pt.Tag, pt.Commit)
 		if pt.Tag == "" && strings.Contains(tpl, "{tag}") {
-			failed = append(failed, fmt.Sprintf("image %s: the release has no tag to put in {tag}", tpl))
-			continue
+			continue // a release named by commit ships no tagged image
 		}
 		if rs, ok := byRef[ref]; ok {
 			for _, r := range rs {
@@ -494,6 +493,12 @@ func (k *Keeper) publish(ctx context.Context, d *store.ReleaseDocument, images [
 			continue
 		}
 		r, err := s.Publish(ctx, obj)
+		if errors.Is(err, publish.ErrNotFound) {
+			// The registry no longer holds any of the release's images:
+			// nothing to attach to, and nothing recorded.
+			kept.Warnings = append(kept.Warnings, fmt.Sprintf("release %s: version %d not attached in %s: none of its images is there any more", d.Release, d.Version, s.Name()))
+			continue
+		}
 		if err != nil {
 			kept.Failures = append(kept.Failures, fmt.Sprintf("release %s: publishing version %d to %s: %v", d.Release, d.Version, s.Name(), err))
 			continue
