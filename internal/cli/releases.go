@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -26,6 +27,7 @@ import (
 	"github.com/vexloom/vexloom/internal/release"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/source"
+	"github.com/vexloom/vexloom/internal/store"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -281,4 +283,128 @@ func releaseVEX(cmd *cobra.Command, g *globals, pf *projectFlags, name string, v
 		_, err := w.Write(doc.Body)
 		return err
 	})
+}
+
+// releaseStatus is a tracked release in status/v1.
+type releaseStatus struct {
+	Release string `json:"release"`
+	Branch  string `json:"branch"`
+	Commit  string `json:"commit"`
+	// Images are the recorded platform images.
+	Images     []releaseImageStatus `json:"images"`
+	VEXVersion int                  `json:"vex_version"`
+	Written    time.Time            `json:"written"`
+	// Statements counts the current document's statements by status.
+	Statements map[string]int `json:"statements"`
+	// LastPublished is when a version was last pushed, and PublishedTo
+	// where the current version is.
+	LastPublished *time.Time `json:"last_published"`
+	PublishedTo   []string   `json:"published_to"`
+}
+
+type releaseImageStatus struct {
+	Reference string `json:"reference"`
+	Platform  string `json:"platform"`
+	Digest    string `json:"digest"`
+}
+
+// releaseStatuses describes every release with a document in the store.
+func (p *project) releaseStatuses(ctx context.Context) ([]releaseStatus, error) {
+	docs, err := p.store.ReleaseDocuments(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	latest := map[string]store.ReleaseDocument{}
+	var names []string
+	for _, d := range docs {
+		if _, ok := latest[d.Release]; !ok {
+			names = append(names, d.Release)
+		}
+		latest[d.Release] = d
+	}
+	out := []releaseStatus{}
+	for _, n := range names {
+		d := latest[n]
+		rs := releaseStatus{Release: n, Branch: d.Branch, Commit: d.Commit, VEXVersion: d.Version, Written: d.At.UTC(),
+			Images: []releaseImageStatus{}, Statements: map[string]int{}, PublishedTo: []string{}}
+		imgs, err := p.store.ReleaseImages(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		for _, im := range imgs {
+			rs.Images = append(rs.Images, releaseImageStatus{Reference: im.Reference, Platform: im.Platform, Digest: im.Digest})
+		}
+		if doc, err := vex.Parse(d.Body); err == nil {
+			for _, s := range doc.Statements {
+				rs.Statements[string(s.Status)]++
+			}
+		}
+		pubs, err := p.store.ReleasePublications(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		for _, pb := range pubs {
+			at := pb.At.UTC()
+			rs.LastPublished = &at
+			if pb.Version == d.Version && !containsString(rs.PublishedTo, pb.Store) {
+				rs.PublishedTo = append(rs.PublishedTo, pb.Store)
+			}
+		}
+		out = append(out, rs)
+	}
+	return out, nil
+}
+
+// writeReleaseStatus prints the tracked releases of status.
+func writeReleaseStatus(w io.Writer, rs []releaseStatus) {
+	if len(rs) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RELEASE\tBRANCH\tCOMMIT\tARTIFACTS\tVEX\tSTATEMENTS\tLAST PUBLISHED\tWHERE")
+	for _, r := range rs {
+		var counts []string
+		for _, st := range []string{"not_affected", "affected", "fixed", "under_investigation"} {
+			if n := r.Statements[st]; n > 0 {
+				counts = append(counts, fmt.Sprintf("%d %s", n, st))
+			}
+		}
+		if len(counts) == 0 {
+			counts = []string{"none"}
+		}
+		last := "never"
+		if r.LastPublished != nil {
+			last = r.LastPublished.Format(time.RFC3339)
+		}
+		where := strings.Join(r.PublishedTo, ", ")
+		if where == "" {
+			where = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d %s\tv%d\t%s\t%s\t%s\n", r.Release, r.Branch, shortHash(r.Commit), len(r.Images), plural(len(r.Images), "image platform"),
+			r.VEXVersion, strings.Join(counts, ", "), last, where)
+	}
+	tw.Flush()
+}
+
+// releasesReached maps each decision's Seq to the tracked releases whose
+// VEX it reached, as RELEASE@vVERSION (the first version stating it).
+func (p *project) releasesReached(ctx context.Context) (map[int64][]string, error) {
+	docs, err := p.store.ReleaseDocuments(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64][]string{}
+	seen := map[string]bool{}
+	for _, d := range docs {
+		for _, seq := range d.Decisions {
+			k := fmt.Sprintf("%d\x00%s", seq, d.Release)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			out[seq] = append(out[seq], fmt.Sprintf("%s@v%d", d.Release, d.Version))
+		}
+	}
+	return out, nil
 }

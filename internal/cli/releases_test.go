@@ -260,6 +260,7 @@ func (p *releasesProject) keep() map[string]releaseKeptJSON {
 
 type releaseKeptJSON struct {
 	Release    string   `json:"release"`
+	Commit     string   `json:"commit"`
 	Branch     string   `json:"branch"`
 	Version    int      `json:"version"`
 	Changed    bool     `json:"changed"`
@@ -392,6 +393,31 @@ func TestTrackedReleaseLivesOn(t *testing.T) {
 	}
 	if v1 := p.ok("vex", "--release", demo.ReleaseTag, "--version", "1", "--config", p.cfg); strings.Contains(v1, cve) {
 		t.Errorf("version 1 names %s", cve)
+	}
+
+	// status shows each tracked release; history which releases the
+	// decision reached.
+	var st statusOutput
+	if err := json.Unmarshal([]byte(p.ok("status", "--format", "json", "--config", p.cfg)), &st); err != nil {
+		t.Fatal(err)
+	}
+	var rel *releaseStatus
+	for i := range st.Releases {
+		if st.Releases[i].Release == demo.ReleaseTag {
+			rel = &st.Releases[i]
+		}
+	}
+	if rel == nil || rel.VEXVersion != 3 || len(rel.Images) != 2 || len(rel.PublishedTo) != 3 || rel.LastPublished == nil ||
+		rel.Statements["not_affected"] == 0 || rel.Commit != decided[demo.ReleaseTag].Commit {
+		t.Errorf("status of v1.0.0: %+v", rel)
+	}
+	table := p.ok("status", "--config", p.cfg)
+	if !strings.Contains(table, "RELEASE") || !strings.Contains(table, "v1.0.0") || !strings.Contains(table, "2 image platforms") {
+		t.Errorf("status table:\n%s", table)
+	}
+	hist := p.ok("history", htmlVuln, "--config", p.cfg)
+	if !strings.Contains(hist, "reached releases: v1.0.0@v3") || strings.Contains(hist, "v0.9.0@") {
+		t.Errorf("history does not say which releases the decision reached:\n%s", hist)
 	}
 }
 

@@ -247,10 +247,16 @@ or deleted.`,
 				}
 				out = append(out, ev)
 			}
+			reached, err := p.releasesReached(ctx)
+			if err != nil {
+				return err
+			}
 			if format == "json" {
 				list := []eventOutput{}
 				for _, ev := range out {
-					list = append(list, eventJSON(ev))
+					e := eventJSON(ev)
+					e.Releases = reached[ev.Seq]
+					list = append(list, e)
 				}
 				return jsonx.Write(cmd.OutOrStdout(), struct {
 					Schema string        `json:"schema"`
@@ -264,6 +270,9 @@ or deleted.`,
 					prefix = ev.TriageID + " "
 				}
 				fmt.Fprintf(w, "%s%s\n", prefix, eventLine(ev))
+				if rs := reached[ev.Seq]; len(rs) > 0 {
+					fmt.Fprintf(w, "    reached releases: %s\n", strings.Join(rs, ", "))
+				}
 				if c, ok := comments[ev.CommentRef]; ok && ev.CommentRef != "" {
 					for l := range strings.Lines(c.Body) {
 						fmt.Fprintf(w, "    > %s\n", strings.TrimSuffix(l, "\n"))
@@ -317,6 +326,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\tv%d\t%s\n", b.Branch, shortHash(b.Commit), b.Scanned.Format(time.RFC3339), b.Findings, b.Open, b.Assessed, b.Published, oldest, b.VEXVersion, b.VEXFile)
 			}
 			tw.Flush()
+			writeReleaseStatus(w, st.Releases)
 			fmt.Fprintf(w, "\ntriages: %d open, %d assessed, %d published, %d closed; %d of the project's own advisories\n", st.Triages["open"], st.Triages["assessed"], st.Triages["published"], st.Triages["closed"], st.Advisories)
 			for _, id := range st.NeedsPerson {
 				fmt.Fprintf(w, "  needs a person: %s\n", id)
@@ -339,6 +349,8 @@ type statusOutput struct {
 	// project itself, which no scan finds).
 	Advisories  int      `json:"advisories"`
 	NeedsPerson []string `json:"needs_person"`
+	// Releases are the tracked releases (releases.go).
+	Releases []releaseStatus `json:"releases"`
 }
 
 type branchStatus struct {
@@ -429,6 +441,9 @@ func (p *project) status(cmd *cobra.Command, g *globals) (*statusOutput, error) 
 		}
 	}
 	sort.Strings(st.NeedsPerson)
+	if st.Releases, err = p.releaseStatuses(ctx); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 
