@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	openvex "github.com/openvex/go-vex/pkg/vex"
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/artifact"
@@ -407,4 +408,25 @@ func (p *project) releasesReached(ctx context.Context) (map[int64][]string, erro
 		}
 	}
 	return out, nil
+}
+
+// trackedCommit finds the commit of a tracked release whose document doc
+// is (any version of it), in the project's store.
+func trackedCommit(ctx context.Context, g *globals, pf *projectFlags, doc *openvex.VEX) (string, error) {
+	p, err := pf.open(ctx, g, false)
+	if err != nil {
+		return "", fmt.Errorf("no project to look the release up in: %w", err)
+	}
+	defer p.Close()
+	docs, err := p.store.ReleaseDocuments(ctx, "")
+	if err != nil {
+		return "", err
+	}
+	for i := len(docs) - 1; i >= 0; i-- {
+		d, err := vex.Parse(docs[i].Body)
+		if err == nil && d.ID == doc.ID {
+			return docs[i].Commit, nil
+		}
+	}
+	return "", errors.New("it is not a document of a release the project tracks")
 }

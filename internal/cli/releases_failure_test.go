@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"io"
 	"log"
 	"net/http"
@@ -107,6 +108,26 @@ releases:
 	}
 	if _, _, code := rp.at(1, "vex", "--release", demo.ReleaseTag); code == 0 {
 		t.Error("v1.0.0 has a document although its image could not be resolved")
+	}
+
+	// attest on the source release's document needs no --commit: the
+	// project knows its commit. A document the project does not track is
+	// refused with a message naming --commit.
+	docFile := filepath.Join(t.TempDir(), "src.openvex.json")
+	if _, stderr, code := rp.at(1, "vex", "--release", commitRelease, "-o", docFile); code != 0 {
+		t.Fatal(stderr)
+	}
+	bundle := docFile + ".sigstore.json"
+	if _, stderr, code := rp.at(1, "attest", docFile, "--key", key+".key", "-o", bundle); code != 0 {
+		t.Fatalf("attest a tracked source release without --commit: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := p.run("verify", bundle, "--key", key+".pub", "--digest", "gitCommit:"+commitRelease); code != 0 {
+		t.Errorf("the bundle does not name the release commit: %s", stderr)
+	}
+	data, _ := os.ReadFile(docFile)
+	os.WriteFile(docFile, bytes.Replace(data, []byte(`"@id": "https://openvex.dev/docs/public/vex-`), []byte(`"@id": "https://openvex.dev/docs/public/vex-0`), 1), 0o644)
+	if _, stderr, code := rp.at(1, "attest", docFile, "--key", key+".key", "-o", bundle); code != 2 || !strings.Contains(stderr, "pass --commit SHA") {
+		t.Errorf("attest an untracked source document: exit %d: %s", code, stderr)
 	}
 
 	// The image appears, but the registry refuses every push: the
