@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vexloom/vexloom/internal/osv"
@@ -28,6 +30,8 @@ type baseEntry struct {
 	Database string            `json:"database"`
 	Entries  map[string]string `json:"entries"`
 	Output   *Output           `json:"output"`
+	// Imports are the packages of the build, once a delta needed them.
+	Imports []string `json:"imports,omitempty"`
 }
 
 // baseKey is k without the database: the module's content and how it is
@@ -59,7 +63,7 @@ func (c *Cache) getBase(k CacheKey) (*baseEntry, bool) {
 }
 
 // putBase records out as the base of k's content.
-func (c *Cache) putBase(k CacheKey, entries map[string]string, out *Output) error {
+func (c *Cache) putBase(k CacheKey, entries map[string]string, out *Output, imports []string) error {
 	if c == nil || c.Dir == "" || entries == nil {
 		return nil
 	}
@@ -67,7 +71,7 @@ func (c *Cache) putBase(k CacheKey, entries map[string]string, out *Output) erro
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	b, err := json.Marshal(baseEntry{Database: k.Database, Entries: entries, Output: out})
+	b, err := json.Marshal(baseEntry{Database: k.Database, Entries: entries, Output: out, Imports: imports})
 	if err != nil {
 		return err
 	}
@@ -101,8 +105,17 @@ type DeltaStats struct {
 	// base's; Relevant those changed ones that affect a module of the
 	// build at its version, which the engine analysed.
 	Changed, Removed, Relevant int
-	// Engine is true when the engine ran (on the relevant entries only).
-	Engine bool
+	// Symbol and Module count the relevant entries analysed at symbol
+	// level (a package of theirs is imported) and at module level (none
+	// is: the module graph decides).
+	Symbol, Module int
+}
+
+// Engine runs the engine for a delta: at symbol or module level against a
+// database URL, and lists the build's packages.
+type Engine struct {
+	Run     func(ctx context.Context, level, dbURL string) (*Output, error)
+	Imports func(ctx context.Context) ([]string, error)
 }
 
 // Delta computes the output of a module against the database in dir from
@@ -112,7 +125,7 @@ type DeltaStats struct {
 // analysed by the engine (package level, then symbol level where their
 // packages are imported) against a database holding only them. run runs
 // the engine against a database URL.
-func Delta(ctx context.Context, dir string, base *baseEntry, cur map[string]string, run func(ctx context.Context, dbURL string) (*Output, error)) (*Output, DeltaStats, error) {
+func Delta(ctx context.Context, dir string, base *baseEntry, cur map[string]string, eng Engine) (*Output, []string, DeltaStats, error) {
 	ch := vulndb.Diff(base.Entries, cur)
 	st := DeltaStats{Changed: len(ch.Changed), Removed: len(ch.Removed)}
 	drop := map[string]bool{}
@@ -125,20 +138,47 @@ func Delta(ctx context.Context, dir string, base *baseEntry, cur map[string]stri
 	}
 	goVersion := base.Output.GoVersion
 	var relevant []string
+	entries := map[string]*osv.Entry{}
 	for _, id := range ch.Changed {
 		raw, err := os.ReadFile(filepath.Join(dir, "ID", id+".json"))
 		if err != nil {
-			return nil, st, fmt.Errorf("reading entry %s: %w", id, err)
+			return nil, nil, st, fmt.Errorf("reading entry %s: %w", id, err)
 		}
 		e, err := osv.Parse(raw)
 		if err != nil {
-			return nil, st, fmt.Errorf("reading entry %s: %w", id, err)
+			return nil, nil, st, fmt.Errorf("reading entry %s: %w", id, err)
 		}
 		if affectsBuild(e, build, goVersion) {
 			relevant = append(relevant, id)
+			entries[id] = e
 		}
 	}
 	st.Relevant = len(relevant)
+	// Package level first: an entry none of whose packages the build
+	// imports can only be found at module level, which the module graph
+	// alone decides; the others need the symbol-level analysis.
+	imports := base.Imports
+	var symbol, module []string
+	if len(relevant) > 0 {
+		if imports == nil {
+			var err error
+			if imports, err = eng.Imports(ctx); err != nil {
+				return nil, nil, st, err
+			}
+		}
+		imported := map[string]bool{}
+		for _, p := range imports {
+			imported[p] = true
+		}
+		for _, id := range relevant {
+			if importsAny(entries[id], build, imported) {
+				symbol = append(symbol, id)
+			} else {
+				module = append(module, id)
+			}
+		}
+	}
+	st.Symbol, st.Module = len(symbol), len(module)
 	out := &Output{GoVersion: base.Output.GoVersion, DBLastModified: base.Output.DBLastModified, Modules: base.Output.Modules, Findings: []Finding{}}
 	for _, f := range base.Output.Findings {
 		if !drop[f.ID] {
@@ -150,20 +190,25 @@ func Delta(ctx context.Context, dir string, base *baseEntry, cur map[string]stri
 			out.Vulnerabilities = append(out.Vulnerabilities, v)
 		}
 	}
-	if len(relevant) > 0 {
+	for _, part := range []struct {
+		level string
+		ids   []string
+	}{{"module", module}, {"symbol", symbol}} {
+		if len(part.ids) == 0 {
+			continue
+		}
 		tmp, err := os.MkdirTemp("", "vexloom-delta-")
 		if err != nil {
-			return nil, st, err
+			return nil, nil, st, err
 		}
 		defer os.RemoveAll(tmp)
-		if err := vulndb.Subset(dir, tmp, relevant); err != nil {
-			return nil, st, err
+		if err := vulndb.Subset(dir, tmp, part.ids); err != nil {
+			return nil, nil, st, err
 		}
-		d, err := run(ctx, (&url.URL{Scheme: "file", Path: filepath.ToSlash(tmp)}).String())
+		d, err := eng.Run(ctx, part.level, (&url.URL{Scheme: "file", Path: filepath.ToSlash(tmp)}).String())
 		if err != nil {
-			return nil, st, err
+			return nil, nil, st, err
 		}
-		st.Engine = true
 		out.Findings = append(out.Findings, d.Findings...)
 		out.Vulnerabilities = append(out.Vulnerabilities, d.Vulnerabilities...)
 	}
@@ -180,7 +225,27 @@ func Delta(ctx context.Context, dir string, base *baseEntry, cur map[string]stri
 		}
 		return 0
 	})
-	return out, st, nil
+	return out, imports, st, nil
+}
+
+// importsAny says whether the build imports a package the entry names in a
+// module of the build (or the standard library). An entry naming no
+// package is taken as imported.
+func importsAny(e *osv.Entry, build map[string]string, imported map[string]bool) bool {
+	for _, a := range e.Affected {
+		if _, ok := build[a.Package.Name]; !ok && a.Package.Name != "stdlib" && a.Package.Name != "toolchain" {
+			continue
+		}
+		if len(a.EcosystemSpecific.Imports) == 0 {
+			return true
+		}
+		for _, imp := range a.EcosystemSpecific.Imports {
+			if imported[imp.Path] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // affectsBuild says whether an entry affects a module of the build at its
@@ -234,43 +299,84 @@ func (s *Scanner) entries() map[string]string {
 // delta answers a cache miss from the module's base when there is one for
 // an earlier database: only the entries that changed are analysed. It
 // reports false when there is no base, so the module is scanned in full.
-func (s *Scanner) delta(ctx context.Context, key CacheKey, res *ModuleResult, dir func() (string, error), gv string, i, n int) (*Output, bool, error) {
+func (s *Scanner) delta(ctx context.Context, key CacheKey, res *ModuleResult, dir func() (string, error), gv string, i, n int) (*Output, []string, bool, error) {
 	if s.opts.NoDelta {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	base, ok := s.opts.Cache.getBase(key)
 	cur := s.entries()
 	if !ok || cur == nil || base.Database == key.Database {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	d, ok := dbDir(s.opts.DB.URL)
 	if !ok {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	start := time.Now()
-	out, st, err := Delta(ctx, d, base, cur, func(ctx context.Context, dbURL string) (*Output, error) {
-		wd, err := dir()
-		if err != nil {
-			return nil, err
-		}
-		return Run(ctx, Request{Dir: wd, DB: dbURL, GoVersion: gv, Patterns: s.opts.Patterns, Tags: s.opts.Tags, Env: s.opts.Env, Progress: s.opts.Progress})
+	out, imports, st, err := Delta(ctx, d, base, cur, Engine{
+		Run: func(ctx context.Context, level, dbURL string) (*Output, error) {
+			wd, err := dir()
+			if err != nil {
+				return nil, err
+			}
+			return Run(ctx, Request{Dir: wd, DB: dbURL, GoVersion: gv, Patterns: s.opts.Patterns, Tags: s.opts.Tags, Env: s.opts.Env, Progress: s.opts.Progress, Level: level})
+		},
+		Imports: func(ctx context.Context) ([]string, error) {
+			wd, err := dir()
+			if err != nil {
+				return nil, err
+			}
+			return s.imports(ctx, wd)
+		},
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, false, ctx.Err()
+			return nil, nil, false, ctx.Err()
 		}
 		// The delta could not be computed: a full scan decides.
 		s.opts.Progress.Printf("  [%d/%d] %s: delta analysis failed (%v); scanning in full", i+1, n, res.Path, firstLine(err.Error()))
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
-	s.opts.Progress.Printf("  [%d/%d] %s: database changed in %d entries (%d removed), %d relevant; analysed in %s", i+1, n, res.Path,
-		st.Changed, st.Removed, st.Relevant, time.Since(start).Round(100*time.Millisecond))
-	return out, true, nil
+	s.opts.Progress.Printf("  [%d/%d] %s: database changed in %d entries (%d removed), %d relevant (%d at symbol level, %d at module level); analysed in %s", i+1, n, res.Path,
+		st.Changed, st.Removed, st.Relevant, st.Symbol, st.Module, time.Since(start).Round(100*time.Millisecond))
+	return out, imports, true, nil
 }
 
 // recordBase keeps out as the base of its module's content.
-func (s *Scanner) recordBase(key CacheKey, out *Output) {
-	if err := s.opts.Cache.putBase(key, s.entries(), out); err != nil {
+func (s *Scanner) recordBase(key CacheKey, out *Output, imports []string) {
+	if err := s.opts.Cache.putBase(key, s.entries(), out, imports); err != nil {
 		s.opts.Progress.Printf("  warning: %v", err)
 	}
+}
+
+// imports lists the packages of the build of the module in dir (what the
+// engine would load), standard library included.
+func (s *Scanner) imports(ctx context.Context, dir string) ([]string, error) {
+	args := []string{"list", "-deps", "-f", "{{.ImportPath}}"}
+	if len(s.opts.Tags) > 0 {
+		args = append(args, "-tags", strings.Join(s.opts.Tags, ","))
+	}
+	patterns := s.opts.Patterns
+	if len(patterns) == 0 {
+		patterns = []string{"./..."}
+	}
+	args = append(args, patterns...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	env := s.opts.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	env = slices.Clone(env)
+	if !hasEnv(env, "GOWORK") {
+		env = append(env, "GOWORK=off")
+	}
+	cmd.Env = env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("listing the packages of %s: %w: %s", dir, err, firstLine(stderr.String()))
+	}
+	return strings.Fields(string(out)), nil
 }

@@ -255,13 +255,13 @@ func (s *Scanner) scanModule(ctx context.Context, res *ModuleResult, m source.Mo
 		s.opts.Progress.Printf("  [%d/%d] %s: cached, %s", i+1, n, m.Path, summarize(res.Findings))
 		return nil
 	}
-	if out, ok, err := s.delta(ctx, key, res, dir, gv.Version, i, n); err != nil {
+	if out, imports, ok, err := s.delta(ctx, key, res, dir, gv.Version, i, n); err != nil {
 		return err
 	} else if ok {
 		if err := s.opts.Cache.Put(key, out); err != nil {
 			s.opts.Progress.Printf("  warning: %v", err)
 		}
-		s.recordBase(key, out)
+		s.recordBase(key, out, imports)
 		s.apply(res, out)
 		res.Elapsed = time.Since(start)
 		return nil
@@ -291,7 +291,7 @@ func (s *Scanner) scanModule(ctx context.Context, res *ModuleResult, m source.Mo
 	if err := s.opts.Cache.Put(key, out); err != nil {
 		s.opts.Progress.Printf("  warning: %v", err)
 	}
-	s.recordBase(key, out)
+	s.recordBase(key, out, nil)
 	s.apply(res, out)
 	res.Elapsed = time.Since(start)
 	s.opts.Progress.Printf("  [%d/%d] %s: %s in %s", i+1, n, m.Path, summarize(res.Findings), res.Elapsed.Round(100*time.Millisecond))
