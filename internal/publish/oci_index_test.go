@@ -84,4 +84,3 @@ func TestOCIPublishToMultiArchTag(t *testing.T) {
 		t.Errorf("an index with no subject platform: %v", err)
 	}
 }
-
