@@ -186,9 +186,17 @@ func Delta(ctx context.Context, dir string, base *baseEntry, cur map[string]stri
 		}
 	}
 	for _, v := range base.Output.Vulnerabilities {
-		if !drop[v.ID] {
-			out.Vulnerabilities = append(out.Vulnerabilities, v)
+		if drop[v.ID] {
+			continue
 		}
+		// What the current database says about it (its modified time
+		// may have moved without the entry changing).
+		if raw, err := os.ReadFile(filepath.Join(dir, "ID", v.ID+".json")); err == nil {
+			if e, err := osv.Parse(raw); err == nil {
+				v = VulnerabilityFromOSV(e)
+			}
+		}
+		out.Vulnerabilities = append(out.Vulnerabilities, v)
 	}
 	for _, part := range []struct {
 		level string
@@ -304,8 +312,11 @@ func (s *Scanner) delta(ctx context.Context, key CacheKey, res *ModuleResult, di
 		return nil, nil, false, nil
 	}
 	base, ok := s.opts.Cache.getBase(key)
+	if !ok || base.Database == key.Database {
+		return nil, nil, false, nil
+	}
 	cur := s.entries()
-	if !ok || cur == nil || base.Database == key.Database {
+	if cur == nil {
 		return nil, nil, false, nil
 	}
 	d, ok := dbDir(s.opts.DB.URL)

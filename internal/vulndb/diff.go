@@ -3,17 +3,23 @@ package vulndb
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 )
 
-// Entries returns the digest of every entry of the database in dir, by ID,
-// from the manifest written when it was built: two databases differ in
-// exactly the entries whose digests differ.
+// Entries returns a digest of every entry of the database in dir, by ID,
+// that leaves out the entry's modified time: sources without real
+// modification times (the Go database's module, a directory) get the
+// time of the version or of the build, which changes every entry without
+// changing what it says. Two databases differ in exactly the entries whose
+// digests differ.
 func Entries(dir string) (map[string]string, error) {
 	data, err := os.ReadFile(filepath.Join(dir, manifestName))
 	if err != nil {
@@ -22,16 +28,27 @@ func Entries(dir string) (map[string]string, error) {
 	out := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
-		sum, name, ok := strings.Cut(sc.Text(), " ")
+		_, name, ok := strings.Cut(sc.Text(), " ")
 		if !ok {
 			continue
 		}
-		if id, ok := strings.CutPrefix(name, idDir+"/"); ok {
-			out[strings.TrimSuffix(id, ".json")] = sum
+		id, ok := strings.CutPrefix(name, idDir+"/")
+		if !ok {
+			continue
 		}
+		b, err := os.ReadFile(filepath.Join(dir, idDir, id))
+		if err != nil {
+			return nil, fmt.Errorf("reading entry %s: %w", id, err)
+		}
+		b = modifiedField.ReplaceAll(b, nil)
+		sum := sha256.Sum256(b)
+		out[strings.TrimSuffix(id, ".json")] = hex.EncodeToString(sum[:])
 	}
 	return out, sc.Err()
 }
+
+// modifiedField is an entry's modified time as the builder writes it.
+var modifiedField = regexp.MustCompile(`"modified"\s*:\s*"[^"]*",?`)
 
 // Change is how one database differs from another.
 type Change struct {
