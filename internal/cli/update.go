@@ -11,9 +11,9 @@ import (
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/publish"
+	"github.com/vexloom/vexloom/internal/release"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/termtext"
-	"github.com/vexloom/vexloom/internal/release"
 	"github.com/vexloom/vexloom/internal/triage"
 	"github.com/vexloom/vexloom/internal/vex"
 )
