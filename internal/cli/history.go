@@ -86,10 +86,16 @@ or deleted.`,
 				}
 				out = append(out, ev)
 			}
+			reached, err := p.releasesReached(ctx)
+			if err != nil {
+				return err
+			}
 			if format == "json" {
 				list := []eventOutput{}
 				for _, ev := range out {
-					list = append(list, eventJSON(ev))
+					e := eventJSON(ev)
+					e.Releases = reached[ev.Seq]
+					list = append(list, e)
 				}
 				return jsonx.Write(cmd.OutOrStdout(), struct {
 					Schema string        `json:"schema"`
@@ -103,6 +109,9 @@ or deleted.`,
 					prefix = ev.TriageID + " "
 				}
 				fmt.Fprintf(w, "%s%s\n", termtext.Line(prefix), eventLine(ev))
+				if rs := reached[ev.Seq]; len(rs) > 0 {
+					fmt.Fprintf(w, "    reached releases: %s\n", termtext.Line(strings.Join(rs, ", ")))
+				}
 				if c, ok := comments[ev.CommentRef]; ok && ev.CommentRef != "" {
 					for l := range strings.Lines(c.Body) {
 						fmt.Fprintf(w, "    > %s\n", termtext.Line(strings.TrimSuffix(l, "\n")))

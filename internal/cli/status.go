@@ -68,6 +68,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 					fmt.Fprintf(w, "failing: %s since %s (%d %s, latest at %s on %s; %s): %s\n", termtext.Line(b.Branch), f.Since.Format(time.RFC3339), f.Attempts, plural(f.Attempts, "attempt"), f.At.Format(time.RFC3339), shortHash(f.Commit), kept, termtext.Line(f.Reason))
 				}
 			}
+			writeReleaseStatus(w, st.Releases)
 			fmt.Fprintf(w, "\ntriages: %d open, %d assessed, %d published, %d closed; %d of the project's own advisories\n", st.Triages["open"], st.Triages["assessed"], st.Triages["published"], st.Triages["closed"], st.Advisories)
 			for _, id := range st.NeedsPerson {
 				fmt.Fprintf(w, "  needs a person: %s\n", termtext.Line(id))
@@ -81,12 +82,24 @@ func newStatusCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// status is where the project stands (schema status/v1).
-func (p *project) status(ctx context.Context, g *globals) (*triage.Status, error) {
+// statusOutput is where the project stands (schema status/v1): its
+// branches and triages, and its tracked releases.
+type statusOutput struct {
+	*triage.Status
+	// Releases are the tracked releases (releases.go).
+	Releases []releaseStatus `json:"releases"`
+}
+
+// status is where the project stands.
+func (p *project) status(ctx context.Context, g *globals) (*statusOutput, error) {
 	st, err := triage.ProjectStatus(ctx, p.store, p.triageProject(), g.now())
 	if err != nil {
 		return nil, err
 	}
 	st.Schema, st.Store = schemaBase+"status/v1", p.store.Location()
-	return st, nil
+	out := &statusOutput{Status: st}
+	if out.Releases, err = p.releaseStatuses(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

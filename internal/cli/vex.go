@@ -16,21 +16,28 @@ import (
 
 func newVEXCmd(g *globals) *cobra.Command {
 	var (
-		pf      projectFlags
-		branch  string
-		version int
-		output  string
-		format  string
+		pf          projectFlags
+		branch      string
+		releaseName string
+		version     int
+		output      string
+		format      string
 	)
 	cmd := &cobra.Command{
-		Use:   "vex --branch BRANCH",
-		Short: "Print a branch's VEX document as last written by update",
+		Use:   "vex --branch BRANCH | --release TAG",
+		Short: "Print a branch's or a tracked release's VEX document as last written by update",
 		Long: `Print the OpenVEX document of a maintained branch from the store: the
 latest version, or --version N. Every version ever written stays readable.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if releaseName != "" {
+				if branch != "" {
+					return usageError("--branch and --release exclude each other")
+				}
+				return releaseVEX(cmd, g, &pf, releaseName, version, format, output)
+			}
 			if branch == "" {
-				return usageError("--branch is required")
+				return usageError("--branch or --release is required")
 			}
 			if err := checkFormat(format, "openvex", "json", "csaf", "cyclonedx"); err != nil {
 				return err
@@ -92,6 +99,7 @@ latest version, or --version N. Every version ever written stays readable.`,
 	pf.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "openvex", "output `format`: openvex (the document), csaf or cyclonedx (its statements in CSAF 2.0 or CycloneDX 1.6) or json (the document with its version and where it was written)")
 	cmd.Flags().StringVarP(&branch, "branch", "b", "", "the `branch`")
+	cmd.Flags().StringVar(&releaseName, "release", "", "a tracked release's `tag` (or commit)")
 	cmd.Flags().IntVar(&version, "version", 0, "a document `version` (default: the latest)")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `file` instead of stdout")
 	return cmd
