@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/store"
 )
 
@@ -76,7 +77,12 @@ func trackedStore(t *testing.T) *store.Store {
 
 func trackedDashboard(t *testing.T) *httptest.Server {
 	t.Helper()
-	d, err := New(Options{Store: trackedStore(t), Project: "example.com/app", Now: func() time.Time { return time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC) }})
+	return trackedDashboardWith(t, trackedStore(t), nil)
+}
+
+func trackedDashboardWith(t *testing.T, st *store.Store, pub *publish.Local) *httptest.Server {
+	t.Helper()
+	d, err := New(Options{Store: st, Published: pub, Project: "example.com/app", Now: func() time.Time { return time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,5 +206,43 @@ func TestTrackedReleases(t *testing.T) {
 	}
 	if strings.Contains(body, `\u003c`) {
 		t.Error("the API's JSON is HTML-escaped")
+	}
+}
+
+// A tracked release the keeper also pushed to the local published store
+// is one column: its cells and gate read the living document, and the
+// published record is listed with it.
+func TestTrackedReleaseIsOneColumnWithItsPublishedRecord(t *testing.T) {
+	ctx := context.Background()
+	st := trackedStore(t)
+	pub, err := publish.NewLocal(t.TempDir(), func() time.Time { return time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Publish(ctx, publish.Object{
+		Document: trackedDoc(1, "under_investigation", ""), Kind: publish.KindRelease, Ref: hostileRelease,
+		Subjects: []publish.Subject{{Name: "app", Digest: publish.Digest{Algorithm: "sha256", Hex: strings.Repeat("b", 64)}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	srv := trackedDashboardWith(t, st, pub)
+	_, body := get(t, srv.URL+"/api/v1/overview")
+	var ov struct {
+		Columns []struct {
+			Name      string
+			Tracked   bool
+			Published []struct{ Store string }
+			Gate      struct{ Verdict string }
+		}
+		Rows []struct{ Cells map[string]string }
+	}
+	if err := json.Unmarshal([]byte(body), &ov); err != nil {
+		t.Fatal(err)
+	}
+	if len(ov.Columns) != 1 || !ov.Columns[0].Tracked || len(ov.Columns[0].Published) != 1 || ov.Columns[0].Gate.Verdict != "pass" {
+		t.Fatalf("columns: %s", body)
+	}
+	if len(ov.Rows) != 1 || ov.Rows[0].Cells["release:"+hostileRelease] != ClassAnalysis {
+		t.Errorf("rows %+v: the cell must be the living document's", ov.Rows)
 	}
 }
