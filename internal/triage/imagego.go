@@ -60,7 +60,7 @@ func ReleaseAnalysis(ctx context.Context, st *store.Store, release, branch strin
 	if branch == "" {
 		return &GoAnalysis{}, nil
 	}
-	views, err := Views(ctx, st, nil)
+	views, err := Views(ctx, st, []string{branch})
 	if err != nil {
 		return nil, err
 	}
