@@ -141,6 +141,15 @@ func TestImagesGoFindingsMatchedToStore(t *testing.T) {
 	if !strings.Contains(out, "go: CVE-2025-22871 in pkg:golang/stdlib@v1.24.1: left to the project's own analysis (the store holds none of release v9.9.9 yet") {
 		t.Errorf("an unknown release's Go finding:\n%s", out)
 	}
+	// With its branch named, the branch's triage history is the analysis;
+	// nothing was ever seen on main here.
+	out, stderr, code = runCmd("images", "ingest", reportFile, "--release", "v9.9.9", "--branch", "main", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("images ingest --branch: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if !strings.Contains(out, "go: CVE-2025-22871 in pkg:golang/stdlib@v1.24.1: not in the project's analysis (the triage history of branch main); no triage opened") {
+		t.Errorf("--branch:\n%s", out)
+	}
 	list, _, _ = runCmd("triage", "list", "--state", "all", "--format", "json", "--config", cfg)
 	if strings.Contains(list, "stdlib") {
 		t.Errorf("a Go finding opened a triage:\n%s", list)
