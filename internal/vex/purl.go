@@ -159,3 +159,23 @@ func truncate(s string) string {
 	}
 	return s
 }
+
+// OCIDigest returns the digest an OCI package URL names as its version
+// (pkg:oci/app@sha256:…?repository_url=…), as written and unescaped; ""
+// for any other package URL.
+func OCIDigest(purl string) string {
+	rest, ok := strings.CutPrefix(purl, "pkg:oci/")
+	if !ok {
+		return ""
+	}
+	_, version, ok := strings.Cut(rest, "@")
+	if !ok {
+		return ""
+	}
+	version, _, _ = strings.Cut(version, "?")
+	version, _, _ = strings.Cut(version, "#")
+	if v, err := url.PathUnescape(version); err == nil {
+		return v
+	}
+	return version
+}
