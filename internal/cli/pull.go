@@ -7,16 +7,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-github/v75/github"
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/vex"
+	"github.com/vexloom/vexloom/internal/vexsource"
 )
 
 func init() { commands = append(commands, newPullCmd) }
@@ -50,13 +53,15 @@ Exit status: 0 when at least one document verified, 3 when none did.`,
 			if from == "" || subject == "" {
 				return usageError("--from and --subject are required")
 			}
-			pd, err := publish.ParseDigest(subject)
-			if err != nil {
-				return usageError("--subject: %v", err)
-			}
 			ad, err := attest.ParseDigest(subject)
 			if err != nil {
 				return usageError("--subject: %v", err)
+			}
+			if _, err := publish.ParseDigest(subject); err != nil {
+				return usageError("--subject: %v", err)
+			}
+			if kind, where, _ := strings.Cut(from, ":"); where == "" || !slices.Contains([]string{"local", "oci", "github", "feed"}, kind) {
+				return usageError("--from %q: want local:DIR, oci:REF, github:OWNER/REPO or feed:URL", from)
 			}
 			pol, err := vf.policy()
 			if err != nil {
@@ -64,9 +69,26 @@ Exit status: 0 when at least one document verified, 3 when none did.`,
 			}
 			pol.ArtifactDigests = []attest.Digest{ad}
 			pol.Now = g.now()
-			bundles, err := fetchBundles(ctx, g, from, pd, cmd.ErrOrStderr())
+			sources, err := openVEXSources(ctx, g, "--from", []string{from}, cmd.ErrOrStderr(), nil)
 			if err != nil {
 				return err
+			}
+			src := sources[0]
+			docs, err := src.About(ctx, ad)
+			if err != nil {
+				return fmt.Errorf("--from %s: %w", from, err)
+			}
+			var bundles []vexsource.Document
+			unsigned := 0
+			for _, d := range docs {
+				if d.Bundle != nil {
+					bundles = append(bundles, d)
+				} else if src.Kind() == vexsource.KindFeed {
+					unsigned += vexsource.Count(d.VEX, ad)
+				}
+			}
+			if src.Kind() == vexsource.KindFeed {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d %s about %s, unsigned (a vex-repo feed carries no signatures): nothing from it verifies\n", from, unsigned, plural(unsigned, "statement"), subject)
 			}
 			type verified struct {
 				name   string
@@ -75,13 +97,14 @@ Exit status: 0 when at least one document verified, 3 when none did.`,
 			}
 			var ok []verified
 			for _, b := range bundles {
-				res, err := attest.Verify(ctx, b.bundle, pol)
+				name := from + " " + b.ID
+				res, err := attest.Verify(ctx, b.Bundle, pol)
 				if err != nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: REJECTED: %v\n", b.name, err)
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: REJECTED: %v\n", name, err)
 					continue
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s: verified, signed by %s, %d %s\n", b.name, res.SignedBy, len(res.VEX.Statements), plural(len(res.VEX.Statements), "statement"))
-				ok = append(ok, verified{b.name, b.bundle, res})
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: verified, signed by %s, %d %s\n", name, res.SignedBy, len(res.VEX.Statements), plural(len(res.VEX.Statements), "statement"))
+				ok = append(ok, verified{name, b.Bundle, res})
 			}
 			if len(ok) == 0 {
 				return &exitError{code: ExitPolicy, err: fmt.Errorf("no verified VEX about %s in %s (%d %s found)", subject, from, len(bundles), plural(len(bundles), "document"))}
@@ -134,83 +157,35 @@ Exit status: 0 when at least one document verified, 3 when none did.`,
 	return cmd
 }
 
-type fetched struct {
-	name   string
-	bundle []byte
-}
-
-// fetchBundles reads the bundles a store holds about a subject.
-func fetchBundles(ctx context.Context, g *globals, from string, subject publish.Digest, stderr io.Writer) ([]fetched, error) {
-	kind, where, _ := strings.Cut(from, ":")
-	if where == "" {
-		return nil, usageError("--from %q: want local:DIR, oci:REF, github:OWNER/REPO or feed:URL", from)
+// openVEXSources opens the VEX sources named by a command's flag (--vex,
+// --from), each through vexsource.Open: registries with the default
+// keychain, GitHub through the one client constructor (githubClient), the
+// project's local store through published. A spec that names no source is
+// a usage error.
+func openVEXSources(ctx context.Context, g *globals, flag string, specs []string, notes io.Writer, published func() (string, error)) ([]vexsource.Source, error) {
+	opts := vexsource.Options{
+		Published: published,
+		GitHub: func(ctx context.Context) (*github.Client, error) {
+			if strings.TrimSpace(g.getenv("GITHUB_TOKEN")) == "" {
+				return nil, errors.New("reading GitHub's attestation store needs GITHUB_TOKEN")
+			}
+			client, _, err := githubClient(ctx, g, nil, "", nil)
+			return client, err
+		},
+		Remote: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)},
+		Now:    g.now,
+		Notes:  notes,
 	}
-	var out []fetched
-	switch kind {
-	case "local":
-		if _, err := os.Stat(where); err != nil {
-			return nil, fmt.Errorf("--from %s: %w", from, err)
+	var out []vexsource.Source
+	for _, spec := range specs {
+		src, err := vexsource.Open(spec, opts)
+		if errors.Is(err, vexsource.ErrSpec) {
+			return nil, usageError("%s: %v", flag, err)
 		}
-		l, err := publish.NewLocal(where, g.now)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s %s: %w", flag, spec, err)
 		}
-		recs, err := l.List(ctx, publish.Query{Subject: &subject})
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range recs {
-			if r.Object.Bundle != nil {
-				out = append(out, fetched{from + " " + r.ID, r.Object.Bundle})
-			}
-		}
-	case "oci":
-		o, err := publish.NewOCI(where, g.now, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
-		if err != nil {
-			return nil, err
-		}
-		atts, err := o.Referrers(ctx, subject)
-		if err != nil {
-			return nil, fmt.Errorf("--from %s: %w", from, err)
-		}
-		for _, a := range atts {
-			out = append(out, fetched{from + " referrer " + a.Manifest, a.Bundle})
-		}
-	case "github":
-		if strings.TrimSpace(g.getenv("GITHUB_TOKEN")) == "" {
-			return nil, errors.New("reading GitHub's attestation store needs GITHUB_TOKEN")
-		}
-		client, _, err := githubClient(ctx, g, nil, "", nil)
-		if err != nil {
-			return nil, err
-		}
-		gh, err := publish.NewGitHub(client, where)
-		if err != nil {
-			return nil, err
-		}
-		bs, err := gh.List(ctx, subject)
-		if err != nil && !errors.Is(err, publish.ErrNotFound) {
-			return nil, fmt.Errorf("--from %s: %w", from, err)
-		}
-		for i, b := range bs {
-			out = append(out, fetched{fmt.Sprintf("%s attestation %d", from, i+1), b})
-		}
-	case "feed":
-		sts, err := loadFeed(ctx, where, stderr)
-		if err != nil {
-			return nil, err
-		}
-		n := 0
-		for _, s := range sts {
-			for _, p := range s.Products {
-				if ociDigest(p) == subject.String() {
-					n++
-				}
-			}
-		}
-		fmt.Fprintf(stderr, "%s: %d %s about %s, unsigned (a vex-repo feed carries no signatures): nothing from it verifies\n", from, n, plural(n, "statement"), subject)
-	default:
-		return nil, usageError("--from %q: want local:DIR, oci:REF, github:OWNER/REPO or feed:URL", from)
+		out = append(out, src)
 	}
 	return out, nil
 }
