@@ -61,6 +61,7 @@ func newAdvisoryServer(t *testing.T) *advisoryServer {
 // and fails citing the CVE, v1.0.1 (tagged on release-1.0) is fixed and
 // passes.
 func TestAdvisoriesGate(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	p.update()
 	// Release 1.0.1 on release-1.0.
@@ -163,6 +164,7 @@ func TestAdvisoriesGate(t *testing.T) {
 
 // The sources and components come from the project file.
 func TestAdvisoriesConfig(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	p.update()
 	feed, err := filepath.Abs(filepath.Join("..", "advisory", "testdata", "demo", "feed.json"))

@@ -13,6 +13,7 @@ import (
 // The project's own advisories become "negative VEX": statements about the
 // project's module in the branch documents and in release documents.
 func TestAdvisoriesInVEX(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	p.update()
 	dir := filepath.Join(t.TempDir(), "advisories")

@@ -16,6 +16,7 @@ import (
 // triage.DocumentFileName maps both to release_1.0.openvex.json, so the
 // second branch's document silently replaces the first one's on disk.
 func TestBranchVEXFilesDoNotCollide(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	// release/1.0 is the release branch (no called code); release_1.0 is main
 	// (html.Parse called): their documents differ.
@@ -76,6 +77,7 @@ func auditNames(es []os.DirEntry) []string {
 // A maintained branch deleted upstream does not stop the run for the
 // others: it is reported and treated as no longer maintained.
 func TestMissingMaintainedBranchDoesNotStopUpdate(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	cfg := filepath.Join(p.dir, "missing-branch.yaml")
 	p.ok("init", "-o", cfg, "--module", demo.Module, "--repository", "repo", "--branch", "main", "--branch", "release-0.9")

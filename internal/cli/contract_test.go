@@ -11,6 +11,7 @@ import (
 // The command line that issue 3 declares stable, checked against what
 // the commands accept and print.
 func TestIssueCommandLine(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	p.update()
 
@@ -67,6 +68,7 @@ func TestIssueCommandLine(t *testing.T) {
 // init reads the module path from the repository's go.mod when --module is
 // not given.
 func TestInitReadsTheModulePath(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	cfg := filepath.Join(p.dir, "inferred.yaml")
 	p.ok("init", "-o", cfg, "--repository", "repo", "--branch", "main")

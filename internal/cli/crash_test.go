@@ -23,7 +23,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("VEXLOOM_TEST_CLI") == "1" {
 		os.Exit(Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeShared()
+	os.Exit(code)
 }
 
 // checkStore verifies what must hold of a store whatever happened to the
@@ -89,6 +91,7 @@ func checkStore(t *testing.T, p *testProject) map[string]string {
 // and never leaves a triage half-created; the next run completes the work
 // and ends where an uninterrupted run ends.
 func TestKillDuringUpdate(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs vexloom many times")
 	}
@@ -157,6 +160,7 @@ func TestKillDuringUpdate(t *testing.T) {
 // Two updates at once on the same store take turns: neither fails, and no
 // triage or observation is recorded twice.
 func TestConcurrentUpdates(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	var wg sync.WaitGroup
 	codes := make([]int, 3)

@@ -13,6 +13,7 @@ import (
 // The README's main command, on the fixture database: the whole loop on
 // the demo project.
 func TestDemoRunsEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	dir := filepath.Join(t.TempDir(), "demo")
 	out, stderr, code := e.run("demo", "--dir", dir)

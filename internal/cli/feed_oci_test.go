@@ -33,6 +33,7 @@ import (
 // digest, so a correctly signed and published statement never opens the
 // gate.
 func TestGateOCIMultiArchIndex(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	dir := t.TempDir()
 	priv, pub := keyPair(t, dir, "maintainer")
@@ -119,6 +120,7 @@ func TestGateOCIMultiArchIndex(t *testing.T) {
 // statements, which README and publish --help say are never public unless
 // --publish-under-investigation.
 func TestUpdateKeepsUnderInvestigationOutOfFeed(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	p.update()
 	feedDir := filepath.Join(p.dir, "vex", "feed")

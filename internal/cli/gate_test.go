@@ -110,6 +110,7 @@ func verdictOf(r *gate.Result, id string) *gate.FindingVerdict {
 // with another key, does not open it; --allow-unsigned lets the unsigned
 // one count.
 func TestGateSignedVEX(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	p.update()
 	keys := t.TempDir()
@@ -336,6 +337,7 @@ func verifyResultBundleErr(file, pubFile string) ([]byte, error) {
 }
 
 func TestGateBadInputs(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	dir := t.TempDir()
 	_, pub := keyPair(t, dir, "k")
@@ -432,6 +434,7 @@ func notAffectedHTML(product openvex.Component) *openvex.VEX {
 // VEX from a VEX repository (never signed) and from an image's OCI
 // referrers (signed bundles, verified against the image digest).
 func TestGateVEXSources(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	dir := t.TempDir()
 	priv, pub := keyPair(t, dir, "maintainer")

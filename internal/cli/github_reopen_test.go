@@ -11,6 +11,7 @@ import (
 // A person reopening a published triage's issue is recorded in the
 // triage's history, once.
 func TestGitHubReopenedIssueIsRecorded(t *testing.T) {
+	t.Parallel()
 	p := newGitHubProject(t)
 	p.update()
 	is := p.onlyIssue()

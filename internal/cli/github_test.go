@@ -188,6 +188,7 @@ func (p *ghProject) reactions(commentID int64) []string {
 // approver's answer is applied, acknowledged, published, announced and
 // the issue closed; runs with nothing new make a few requests.
 func TestGitHubUpdate(t *testing.T) {
+	t.Parallel()
 	p := newGitHubProject(t)
 
 	// (a) The first run.
@@ -402,6 +403,7 @@ func get(t *testing.T, url string) int {
 // The update command and `serve --update-every` with the GitHub backend,
 // once update.go hands the github backend to githubBackend.
 func TestGitHubUpdateCommand(t *testing.T) {
+	t.Parallel()
 	p := newGitHubProject(t)
 	_, stderr, code := p.cmd("update")
 	if code != 0 && strings.Contains(stderr, "is not available in this build") {
@@ -561,6 +563,7 @@ func TestServeWebhook(t *testing.T) {
 // `vexloom bridge`: labelled issues of another repository open or update
 // triages; only approvers' clean commands are copied.
 func TestBridge(t *testing.T) {
+	t.Parallel()
 	p := newGitHubProject(t)
 	p.update()
 	tr := p.triage(htmlVuln)
@@ -675,6 +678,7 @@ func TestBridge(t *testing.T) {
 // Credentials: none is one clear line; a GitHub App from the project file
 // authenticates with installation tokens.
 func TestGitHubBackendCredentials(t *testing.T) {
+	t.Parallel()
 	p := newGitHubProject(t)
 	ctx := context.Background()
 	open := func(env []string) (*globals, *project) {

@@ -24,12 +24,10 @@ type testProject struct {
 
 func newTestProject(t *testing.T) *testProject {
 	t.Helper()
+	warmScans(t)
 	e := newEnv(t)
 	dir := t.TempDir()
-	repo, err := demo.Create(context.Background(), filepath.Join(dir, "repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := demoRepo(t, filepath.Join(dir, "repo"))
 	p := &testProject{env: e, repo: repo, dir: dir, cfg: filepath.Join(dir, "vexloom.yaml")}
 	p.ok("init", "-o", p.cfg, "--module", demo.Module, "--repository", "repo", "--branch", "main", "--branch", "release-*", "--security-team", "demo-security")
 	return p
@@ -204,6 +202,10 @@ func goMod(branch string) string {
 // finding, flagged when a change raises it, closed when the vulnerability
 // is gone from every branch and reopened when it comes back.
 func TestTriageLifecycle(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("scans the demo branches at five new commits")
+	}
 	p := newTestProject(t)
 
 	// 1. The first run opens the triage: reached on main, imported only
@@ -387,6 +389,7 @@ func hasTransition(u updateOutput, id, to string) bool {
 }
 
 func TestProjectCommandsBadInputs(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	// init refuses to replace a file, and checks its flags.
 	if _, stderr, code := p.run("init", "-o", p.cfg, "--module", demo.Module, "--branch", "main"); code != 1 || !strings.Contains(stderr, "exists") {

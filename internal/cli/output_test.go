@@ -10,6 +10,7 @@ import (
 )
 
 func TestWriteOutputSpecialFiles(t *testing.T) {
+	t.Parallel()
 	fill := func(w io.Writer) error { _, err := io.WriteString(w, "data\n"); return err }
 
 	if _, err := os.Stat(os.DevNull); err == nil {

@@ -87,6 +87,7 @@ func pushImage(t *testing.T, binary string) string {
 // at the release commit, for the module at v1.0.0, the binary and the
 // image.
 func TestAssembleRelease(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	p.update()
 	// A decision scoped to main does not apply to a release cut from

@@ -18,6 +18,7 @@ import (
 // loopback registry, assembled, attested, verified, published to all four
 // stores, fetched back from each and verified.
 func TestReleaseRoundTripThroughEveryStore(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	gh := ghfake.New(t)
 	gh.CreateRepo("demo-org/vex")

@@ -74,6 +74,7 @@ func releaseDocument(t *testing.T, dir string) (path, repo, digest string) {
 }
 
 func TestSignVerifyPublish(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	dir := t.TempDir()
 	doc, repo, digest := releaseDocument(t, dir)

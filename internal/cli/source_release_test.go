@@ -9,6 +9,7 @@ import (
 // A source release ships no image or binary: its commit is the subject of
 // the signed document, and the signed not_affected opens the gate.
 func TestSourceReleaseSignedByCommit(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	p.update()
 	p.ok("triage", "comment", htmlVuln, "--as", "demo-maintainer", "--config", p.cfg,
