@@ -1,10 +1,7 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,12 +9,10 @@ import (
 	"regexp"
 	"slices"
 
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/gate"
-	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/release"
 )
 
@@ -47,7 +42,7 @@ type gateFlags struct {
 func newGateCmd(g *globals) *cobra.Command {
 	var f gateFlags
 	cmd := &cobra.Command{
-		Use:   "gate [--release REF | --scan FILE] [--vex FILE|DIR|store|oci:REF|feed:URL]... (--key FILE | --certificate-identity REGEX --certificate-oidc-issuer URL | --allow-unsigned) [--policy FILE] [--format table|json|sarif] [--attest-result FILE --signing-key FILE]",
+		Use:   "gate [--release REF | --scan FILE] [--vex FILE|DIR|store|local:DIR|oci:REF|github:OWNER/REPO|feed:URL|feed:DIR]... (--key FILE | --certificate-identity REGEX --certificate-oidc-issuer URL | --allow-unsigned) [--policy FILE] [--format table|json|sarif] [--attest-result FILE --signing-key FILE]",
 		Short: "Decide whether a release may ship: no reachable vulnerability without a verified statement",
 		Long: `The release gate. It reads what is vulnerable in a release and the VEX
 statements about it, and fails (exit 3) while a vulnerability reached by the
@@ -71,10 +66,14 @@ Where statements come from (--vex, repeatable):
                   document or in-toto statement (unsigned)
   DIR             every .json file under it
   store           the documents published to the project's local store
-                  (vexloom publish)
+                  (vexloom publish); local:DIR another local store
   oci:REF         the bundles attached to an image as OCI referrers
-  feed:URL        a VEX repository (aquasecurity's vex-repo spec); its
-                  documents carry no signature
+  github:OWNER/REPO
+                  the repository's artifact attestations on GitHub about
+                  the release commit (--release; GITHUB_TOKEN)
+  feed:URL        a VEX repository (aquasecurity's vex-repo spec), or
+  feed:DIR        one written to a directory; its documents carry no
+                  signature
 
 Only statements whose signature verifies count:
   --key FILE      the PEM public key the VEX must be signed with
@@ -115,7 +114,7 @@ usage.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.release, "release", "", "the release point: a `tag` or commit on a maintained branch")
 	fl.StringVar(&f.scanFile, "scan", "", "scanner results `file` (vexloom, govulncheck or OSV-Scanner JSON) instead of --release")
-	fl.StringArrayVar(&f.vex, "vex", nil, "where VEX comes from: a `FILE`, a DIR, store, oci:REF or feed:URL (repeatable)")
+	fl.StringArrayVar(&f.vex, "vex", nil, "where VEX comes from: a `FILE`, a DIR, store, local:DIR, oci:REF, github:OWNER/REPO or feed:URL|DIR (repeatable)")
 	fl.StringVar(&f.key, "key", "", "PEM public key `file` that VEX bundles must be signed with")
 	fl.StringVar(&f.identity, "certificate-identity", "", "keyless: `regex` the signing certificate's identity must match in full")
 	fl.StringVar(&f.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer `URL` of the signing certificate")
@@ -171,20 +170,14 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 	if err != nil {
 		return err
 	}
-	ctx := cmd.Context()
-	prog := g.progress(cmd)
-	stderr := cmd.ErrOrStderr()
+	ctx, prog, stderr := cmd.Context(), g.progress(cmd), cmd.ErrOrStderr()
 	now, err := g.timestamp()
 	if err != nil {
 		return err
 	}
 	var policy *gate.Policy
 	if f.policy != "" {
-		data, err := infile.Read(ctx, f.policy, gate.MaxPolicySize)
-		if err != nil {
-			return fmt.Errorf("reading the policy: %w", err)
-		}
-		if policy, err = gate.ParsePolicy(data, filepath.Base(f.policy)); err != nil {
+		if policy, err = gate.ReadPolicyFile(ctx, f.policy); err != nil {
 			return err
 		}
 	}
@@ -199,26 +192,21 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 			return err
 		}
 	}
-
-	var (
-		p        *project
-		findings []gate.Finding
-		products []string
-		subjects []gate.Subject
-	)
-	openProject := func() (*project, error) {
-		if p != nil {
-			return p, nil
-		}
-		var err error
-		p, err = f.pf.open(ctx, g, false)
-		return p, err
-	}
+	var p *project
 	defer func() {
 		if p != nil {
 			p.Close()
 		}
 	}()
+	openProject := func() (*project, error) {
+		if p == nil {
+			var err error
+			if p, err = f.pf.open(ctx, g, false); err != nil {
+				return nil, err
+			}
+		}
+		return p, nil
+	}
 	sources, err := openVEXSources(ctx, g, "--vex", f.vex, stderr, func() (string, error) {
 		p, err := openProject()
 		if err != nil {
@@ -229,6 +217,12 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 	if err != nil {
 		return err
 	}
+
+	var (
+		findings []gate.Finding
+		products []string
+		subject  gate.Subject
+	)
 	if f.release != "" {
 		if _, err := openProject(); err != nil {
 			return err
@@ -237,38 +231,26 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 		if err != nil {
 			return err
 		}
-		findings, products = rel.Findings, rel.Products
-		verifier.ReleaseCommit = rel.Commit
-		subjects = append(subjects, gate.Subject{Name: "git+" + p.cfg.RepositorySpec() + "@" + f.release, Digest: map[string]string{"gitCommit": rel.Commit}})
+		findings, products, verifier.ReleaseCommit = rel.Findings, rel.Products, rel.Commit
+		subject = gate.CommitSubject(p.cfg.RepositorySpec(), f.release, rel.Commit)
 	} else {
-		data, err := infile.Read(ctx, f.scanFile, gate.MaxInputSize)
-		if err != nil {
-			return fmt.Errorf("reading the scan results: %w", err)
+		var format gate.Format
+		if findings, format, subject, err = gate.ReadScanFile(ctx, f.scanFile); err != nil {
+			return err
 		}
-		fs, format, err := gate.ReadFindings(bytes.NewReader(data))
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.scanFile, err)
-		}
-		prog.Printf("%s: %d findings (%s)", f.scanFile, len(fs), format)
-		findings = fs
-		sum := sha256.Sum256(data)
-		subjects = append(subjects, gate.Subject{Name: filepath.Base(f.scanFile), Digest: map[string]string{"sha256": hex.EncodeToString(sum[:])}})
+		prog.Printf("%s: %d findings (%s)", f.scanFile, len(findings), format)
 	}
-
 	statements, extra, err := verifier.ReadAll(ctx, sources)
 	if errors.Is(err, gate.ErrNoArtifact) {
 		return usageError("--vex %v", err)
-	}
-	if err != nil {
+	} else if err != nil {
 		return fmt.Errorf("--vex %w", err)
 	}
 	products = append(products, extra...)
 	slices.Sort(products)
-	products = slices.Compact(products)
-
 	res, err := gate.Evaluate(findings, statements, gate.Options{
 		Release:       f.release,
-		Products:      products,
+		Products:      slices.Compact(products),
 		Policy:        policy,
 		AllowUnsigned: f.allowUnsigned,
 		Now:           now,
@@ -280,28 +262,7 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 		return err
 	}
 	if f.attestResult != "" {
-		if len(f.subjects) > 0 {
-			subjects = subjects[:0]
-			for _, s := range f.subjects {
-				d, err := fileSHA256(ctx, s)
-				if err != nil {
-					return fmt.Errorf("--subject: %w", err)
-				}
-				subjects = append(subjects, gate.Subject{Name: filepath.Base(s), Digest: map[string]string{"sha256": d}})
-			}
-		}
-		st, err := res.Attestation(subjects)
-		if err != nil {
-			return err
-		}
-		b, err := attest.SignStatement(ctx, st, signer)
-		if err != nil {
-			return err
-		}
-		if err := writeOutput(cmd.OutOrStdout(), f.attestResult, func(w io.Writer) error {
-			_, err := w.Write(b)
-			return err
-		}); err != nil {
+		if err := f.attest(cmd, res, subject, signer); err != nil {
 			return err
 		}
 		prog.Printf("signed result attestation → %s (key %s)", f.attestResult, signer.KeyID())
@@ -310,6 +271,34 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 		return &exitError{code: ExitPolicy, err: err}
 	}
 	return nil
+}
+
+// attest writes the signed result attestation (--attest-result), about
+// each --subject file, else the release commit or the scan results file.
+func (f *gateFlags) attest(cmd *cobra.Command, res *gate.Result, subject gate.Subject, signer *attest.PrivateKey) error {
+	subjects := []gate.Subject{subject}
+	if len(f.subjects) > 0 {
+		subjects = subjects[:0]
+		for _, s := range f.subjects {
+			sub, err := gate.FileSubject(cmd.Context(), s)
+			if err != nil {
+				return fmt.Errorf("--subject: %w", err)
+			}
+			subjects = append(subjects, sub)
+		}
+	}
+	st, err := res.Attestation(subjects)
+	if err != nil {
+		return err
+	}
+	b, err := attest.SignStatement(cmd.Context(), st, signer)
+	if err != nil {
+		return err
+	}
+	return writeOutput(cmd.OutOrStdout(), f.attestResult, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }
 
 // gateRelease is what the gate weighs about a release point of the project.
@@ -331,51 +320,4 @@ func (p *project) gateRelease(ctx context.Context, g *globals, cmd *cobra.Comman
 		Store: p.store, Repo: repo, Scanner: scanner, DB: sdb,
 		Ref: ref, Maintained: maintained, Now: g.now(), Progress: prog,
 	}, p.cfg.Project.Module)
-}
-
-// verifier is what makes a statement count, from the flags.
-func (f *gateFlags) verifier(notes io.Writer) (*gate.Verifier, error) {
-	v := &gate.Verifier{AllowUnsigned: f.allowUnsigned, Notes: notes}
-	switch {
-	case f.key != "":
-		data, err := readBounded(f.key, attest.MaxKeySize)
-		if err != nil {
-			return nil, fmt.Errorf("reading --key: %w", err)
-		}
-		pub, err := attest.LoadPublicKey(data)
-		if err != nil {
-			return nil, fmt.Errorf("--key %s: %w (it is the public key that verifies VEX; the result is signed with --signing-key)", f.key, err)
-		}
-		v.Policy = &attest.Policy{PublicKey: pub, WithoutArtifact: true}
-	case f.identity != "":
-		var (
-			tm  root.TrustedMaterial
-			err error
-		)
-		if f.trustedRoot != "" {
-			tm, err = readTrustedRoot(f.trustedRoot)
-			if err != nil {
-				return nil, fmt.Errorf("reading --trusted-root: %w", err)
-			}
-		} else {
-			tm, err = root.FetchTrustedRoot()
-			if err != nil {
-				return nil, fmt.Errorf("fetching Sigstore's public-good trusted root (give --trusted-root FILE offline): %w", err)
-			}
-		}
-		v.Policy = &attest.Policy{
-			Identity:        &attest.Identity{Issuer: f.issuer, SubjectRegexp: f.identity},
-			TrustedMaterial: tm,
-			WithoutArtifact: true,
-		}
-	}
-	return v, nil
-}
-
-func fileSHA256(ctx context.Context, path string) (string, error) {
-	h := sha256.New()
-	if _, err := infile.Copy(ctx, h, path); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
