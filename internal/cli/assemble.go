@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/vexloom/vexloom/internal/artifact"
 	"github.com/vexloom/vexloom/internal/release"
-	"github.com/vexloom/vexloom/internal/vex"
 )
 
 func init() { commands = append(commands, newAssembleCmd) }
@@ -25,6 +25,7 @@ func newAssembleCmd(g *globals) *cobra.Command {
 		images          []string
 		binaries        []string
 		output          string
+		format          string
 		requireAssessed bool
 	)
 	cmd := &cobra.Command{
@@ -46,13 +47,18 @@ maintained branch):
     executables inside; a binary built from the project keeps the stronger
     evidence of the source analysis.
 
-The document says nothing about an image's operating-system packages.
+What images ingest recorded about the images' other packages (operating-
+system packages: the base image's verified VEX, maintainers' decisions) is
+added, the image as product and the package as subcomponent.
 The output is deterministic for the same inputs (SOURCE_DATE_EPOCH sets
 its time).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if ref == "" {
 				return usageError("--release is required: a tag or commit")
+			}
+			if err := checkFormat(format, "openvex", "csaf", "cyclonedx"); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			prog := g.progress(cmd)
@@ -102,21 +108,24 @@ its time).`,
 			if err != nil {
 				return err
 			}
+			if err := addImagePackages(ctx, p, res.Doc, ref, images, now, cmd.ErrOrStderr()); err != nil {
+				return err
+			}
 			for _, u := range res.Unassessed {
 				prog.Printf("unassessed at %s: %s (stated as under_investigation)", ref, u)
 			}
 			for _, s := range res.Skipped {
 				prog.Printf("warning: not analysed: %s", s)
 			}
-			data, err := vex.Marshal(res.Doc)
-			if err != nil {
+			var data bytes.Buffer
+			if err := writeVEXAs(&data, res.Doc, format, p.cfg.Project.Repository); err != nil {
 				return err
 			}
 			if output != "" && output != "-" {
 				prog.Printf("release %s (%s on %s): %d statements → %s", ref, shortHash(res.Commit), res.Branch, len(res.Doc.Statements), output)
 			}
 			return writeOutput(cmd.OutOrStdout(), output, func(w io.Writer) error {
-				_, err := w.Write(data)
+				_, err := w.Write(data.Bytes())
 				return err
 			})
 		},
@@ -127,6 +136,7 @@ its time).`,
 	cmd.Flags().StringArrayVar(&images, "image", nil, "a container `image` of the release (tag or digest; multi-arch indexes give one product per platform; repeatable)")
 	cmd.Flags().StringArrayVar(&binaries, "binary", nil, "a Go executable `file` of the release (repeatable)")
 	cmd.Flags().StringVarP(&output, "out", "o", "", "write the document to `file` (default stdout)")
+	cmd.Flags().StringVar(&format, "format", "openvex", "document `format`: openvex, csaf (CSAF 2.0 VEX) or cyclonedx (CycloneDX 1.6)")
 	cmd.Flags().BoolVar(&requireAssessed, "require-assessed", false, "refuse (exit 3) when a vulnerability present at the release has no assessment")
 	return cmd
 }

@@ -101,8 +101,15 @@ func runBridge(cmd *cobra.Command, g *globals, pf *projectFlags, from, label, ap
 	var db *vulndb.DB
 	if cacheDir, err := g.cache(); err == nil {
 		// The database only helps match IDs; without one the store's
-		// aliases do.
-		db, _ = vulndb.Open(cacheDir)
+		// aliases do; a database that is there but unreadable is an
+		// error, not "no database".
+		d, err := vulndb.Open(cacheDir)
+		switch {
+		case err == nil:
+			db = d
+		case !errors.Is(err, vulndb.ErrNoDatabase):
+			return fmt.Errorf("reading the vulnerability database: %w", err)
+		}
 	}
 	// What each copied comment did, by the comment's address (the
 	// report names comments by it).

@@ -77,7 +77,7 @@ reaches that level.`,
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.branches, "branch", "b", nil, "branch to scan (repeatable; glob patterns such as release-1.* allowed; default: the repository's default branch)")
 	fl.StringVar(&f.commit, "commit", "", "scan this commit (hash or tag) instead of a branch tip; with one --branch, it must be on that branch")
-	fl.StringVarP(&f.format, "format", "f", "table", "output format: table, json, openvex or sarif")
+	fl.StringVarP(&f.format, "format", "f", "table", "output format: table, json, openvex, csaf, cyclonedx or sarif")
 	fl.StringVarP(&f.output, "output", "o", "", "write the output to `FILE` instead of stdout")
 	fl.StringVar(&f.failOn, "fail-on", "", "exit with status 3 when a finding reaches this `level`: module, package or symbol")
 	fl.StringVar(&f.goVersion, "go-version", "", "standard library version to analyse every module with (default: what each branch builds with)")
@@ -160,7 +160,7 @@ func runScan(cmd *cobra.Command, g *globals, f scanFlags, target string) error {
 		return err
 	}
 	rep := report.Build(scanDatabase(db), targets, now)
-	opts := report.Options{Author: f.author, Now: now, Verbose: f.verbose}
+	opts := report.Options{Author: f.author, Now: now, Verbose: f.verbose, Namespace: publisherNamespace(target)}
 	if err := writeOutput(cmd.OutOrStdout(), f.output, func(w io.Writer) error {
 		return report.Write(w, rep, format, opts)
 	}); err != nil {

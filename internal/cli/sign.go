@@ -649,6 +649,7 @@ func (p *project) feedIn(g *globals, baseURL, dir string) (*publish.Feed, error)
 		Author:      p.author(),
 		BaseURL:     baseURL,
 		Dir:         dir,
+		Format:      feedFormat(p),
 	}, local)
 }
 

@@ -109,7 +109,7 @@ latest version, or --version N. Every version ever written stays readable.`,
 			if branch == "" {
 				return usageError("--branch is required")
 			}
-			if err := checkFormat(format, "openvex", "json"); err != nil {
+			if err := checkFormat(format, "openvex", "json", "csaf", "cyclonedx"); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
@@ -142,10 +142,14 @@ latest version, or --version N. Every version ever written stays readable.`,
 				}
 			}
 			// What the store holds is checked before it is handed out.
-			if _, err := vex.Parse(doc.Body); err != nil {
+			parsed, err := vex.Parse(doc.Body)
+			if err != nil {
 				return fmt.Errorf("the stored VEX of %s version %d does not parse: %w", branch, doc.Version, err)
 			}
 			return writeOutput(cmd.OutOrStdout(), output, func(w io.Writer) error {
+				if format == "csaf" || format == "cyclonedx" {
+					return writeVEXAs(w, parsed, format, p.cfg.Project.Repository)
+				}
 				if format == "json" {
 					return jsonx.Write(w, struct {
 						Schema      string          `json:"schema"`
@@ -163,7 +167,7 @@ latest version, or --version N. Every version ever written stays readable.`,
 		},
 	}
 	pf.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "openvex", "output `format`: openvex (the document) or json (the document with its version and where it was written)")
+	cmd.Flags().StringVar(&format, "format", "openvex", "output `format`: openvex (the document), csaf or cyclonedx (its statements in CSAF 2.0 or CycloneDX 1.6) or json (the document with its version and where it was written)")
 	cmd.Flags().StringVarP(&branch, "branch", "b", "", "the `branch`")
 	cmd.Flags().IntVar(&version, "version", 0, "a document `version` (default: the latest)")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `file` instead of stdout")

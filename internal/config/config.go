@@ -80,6 +80,8 @@ type Config struct {
 	Store    Store
 	// Advisories configures vexloom advisories sync (advisories.go).
 	Advisories Advisories
+	// Releases configures vexloom images ingest (releases.go).
+	Releases Releases
 
 	// Path is the file the configuration was read from.
 	Path string
@@ -172,6 +174,9 @@ type Labels struct {
 type VEX struct {
 	// Dir is relative to Config.Dir.
 	Dir string
+	// FeedFormat is the format of the feed's per-package documents:
+	// openvex (the default) or csaf.
+	FeedFormat string
 }
 
 // Store says where vexloom's embedded store is.

@@ -76,7 +76,7 @@ func TestParseErrors(t *testing.T) {
 			`vexloom.yaml:8: unknown key "author" (did you mean "project.author"? it belongs under project)`,
 		}},
 		{"unknown key without suggestion", valid + "vex:\n  directory: out\n", []string{
-			`vexloom.yaml:9: unknown key "directory" in vex (known keys: dir)`,
+			`vexloom.yaml:9: unknown key "directory" in vex (known keys: dir, feed_format)`,
 		}},
 		{"unknown key in triage.github", withGitHub + "    app-id: 3\n", []string{
 			`vexloom.yaml:12: unknown key "app-id" in triage.github (did you mean "app_id"?)`,
@@ -292,7 +292,7 @@ func TestParseErrors(t *testing.T) {
 			`vexloom.yaml:9: invalid YAML: unknown anchor 'nowhere' referenced`,
 		}},
 		{"merge key", "version: 1\nbase: &b {module: example.com/m, repository: .}\nproject:\n  <<: *b\nbranches: [main]\n", []string{
-			`vexloom.yaml:2: unknown key "base" (known keys: version, project, branches, scan, database, owners, triage, vex, store, advisories)`,
+			`vexloom.yaml:2: unknown key "base" (known keys: version, project, branches, scan, database, owners, triage, vex, store, advisories, releases)`,
 			`vexloom.yaml:4: project: merge keys (<<) are not supported: write the keys out`,
 			`vexloom.yaml:3: project.module is missing: the path of the project's main Go module`,
 			`vexloom.yaml:3: project.repository is missing: the project's git repository (a URL or a local path)`,

@@ -51,6 +51,7 @@ func (d *decoder) config(root *yaml.Node, c *Config) {
 		{"vex", func(_, v *yaml.Node) {
 			d.mapping(v, "vex", []field{
 				{"dir", func(_, v *yaml.Node) { d.str(v, "vex.dir", &c.VEX.Dir, nil) }},
+				{"feed_format", func(_, v *yaml.Node) { d.str(v, "vex.feed_format", &c.VEX.FeedFormat, checkFeedFormat) }},
 			})
 		}},
 		{"store", func(_, v *yaml.Node) {
@@ -59,6 +60,7 @@ func (d *decoder) config(root *yaml.Node, c *Config) {
 			})
 		}},
 		{"advisories", func(_, v *yaml.Node) { d.advisories(v, &c.Advisories) }},
+		{"releases", func(_, v *yaml.Node) { d.releases(v, &c.Releases) }},
 	})
 	if versionOK {
 		c.Version = int(version)

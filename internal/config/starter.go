@@ -249,12 +249,28 @@ github:
 vex:
   # Where each branch's OpenVEX document is written.
   dir: %s
+  # The format of the VEX feed's documents: openvex, or csaf (CSAF 2.0 VEX).
+  # feed_format: openvex
 
 # vexloom's own state.
 store:
   # The directory of vexloom's embedded store, which keeps the history of
   # every assessment and decision.
   path: %s
+
+# Release images (vexloom images ingest): scanner reports of them, and the
+# base images they are built on when their OCI annotations do not say.
+# releases:
+#   # Trivy, Grype or OSV-Scanner JSON reports (paths or globs).
+#   scanner_reports: [reports/*.json]
+#   # The public key that signs the base images' VEX; unverified base
+#   # statements never count.
+#   base_vex_key: keys/debian-base.pub
+#   base_images:
+#     - image: registry.k8s.io/kube-proxy
+#       base: registry.k8s.io/build-image/debian-base:bookworm-v1.0.4
+#       # Where its VEX is (default: the base's OCI referrers).
+#       vex: [oci:registry.k8s.io/build-image/debian-base:bookworm-v1.0.4]
 `, scalar(DefaultVEXDir), scalar(DefaultStorePath))
 
 	out := b.Bytes()

@@ -3,6 +3,7 @@ package publish
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/vex"
+	"github.com/vexloom/vexloom/internal/vexformat"
 )
 
 // The feed follows aquasecurity's VEX repository specification as Trivy
@@ -66,6 +68,10 @@ type FeedConfig struct {
 	UpdateInterval time.Duration
 	// Dir, if set, is where Refresh writes the feed's files.
 	Dir string
+	// Format is the per-package documents' format: openvex (the default)
+	// or csaf, the two the specification allows (CSAF 2.0 VEX, as
+	// internal/csaf writes it, at .../csaf.json).
+	Format vexformat.Format
 }
 
 // Snapshot is one generated state of a feed.
@@ -223,12 +229,16 @@ func buildFeed(cfg FeedConfig, docs [][]byte, names []string, updatedAt time.Tim
 		if err := vex.Finalize(doc); err != nil {
 			return nil, fmt.Errorf("package %s: %w", id, err)
 		}
-		b, err := vex.Marshal(doc)
+		format := cmp.Or(cfg.Format, vexformat.OpenVEX)
+		if format == vexformat.CSAF {
+			loc = strings.TrimSuffix(loc, "vex.json") + "csaf.json"
+		}
+		b, err := vexformat.Marshal(doc, format, vexformat.Options{Namespace: strings.TrimSuffix(cfg.BaseURL, "/")})
 		if err != nil {
 			return nil, fmt.Errorf("package %s: %w", id, err)
 		}
 		snap.Files[loc] = b
-		snap.Packages = append(snap.Packages, FeedPackage{ID: id, Location: loc, Format: "openvex"})
+		snap.Packages = append(snap.Packages, FeedPackage{ID: id, Location: loc, Format: string(format)})
 		if newest.After(snap.UpdatedAt) {
 			snap.UpdatedAt = newest
 		}
@@ -279,6 +289,9 @@ func (cfg FeedConfig) check() error {
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("feed: base URL %q is not an http(s) URL without query", truncate(cfg.BaseURL))
+	}
+	if cfg.Format != "" && cfg.Format != vexformat.OpenVEX && cfg.Format != vexformat.CSAF {
+		return fmt.Errorf("feed: format %q: the VEX repository specification allows openvex and csaf", truncate(string(cfg.Format)))
 	}
 	if cfg.UpdateInterval < 0 || cfg.UpdateInterval%time.Second != 0 {
 		return fmt.Errorf("feed: update interval %s is not a positive number of seconds", cfg.UpdateInterval)

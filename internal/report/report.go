@@ -192,10 +192,14 @@ const (
 	FormatJSON    Format = "json"
 	FormatOpenVEX Format = "openvex"
 	FormatSARIF   Format = "sarif"
+	// FormatCSAF and FormatCycloneDX are the OpenVEX document's statements
+	// in CSAF 2.0 and CycloneDX 1.6 (see internal/vexformat).
+	FormatCSAF      Format = "csaf"
+	FormatCycloneDX Format = "cyclonedx"
 )
 
 // Formats lists the formats for help text.
-var Formats = []Format{FormatTable, FormatJSON, FormatOpenVEX, FormatSARIF}
+var Formats = []Format{FormatTable, FormatJSON, FormatOpenVEX, FormatCSAF, FormatCycloneDX, FormatSARIF}
 
 // ParseFormat reads a format name.
 func ParseFormat(s string) (Format, error) {
@@ -221,6 +225,8 @@ type Options struct {
 	Verbose bool
 	// MinLevel hides table rows below this level (they are counted).
 	MinLevel scan.Level
+	// Namespace is the publisher's URL written in CSAF documents.
+	Namespace string
 }
 
 // Write writes r in format f.
@@ -232,6 +238,8 @@ func Write(w io.Writer, r *Scan, f Format, opts Options) error {
 		return WriteJSON(w, r)
 	case FormatOpenVEX:
 		return WriteOpenVEX(w, r, opts)
+	case FormatCSAF, FormatCycloneDX:
+		return writeVEXFormat(w, r, f, opts)
 	case FormatSARIF:
 		return WriteSARIF(w, r)
 	}

@@ -280,7 +280,7 @@ func Unmaintained(ctx context.Context, st *store.Store, maintained []string) ([]
 			}
 			slices.Sort(names)
 			for _, b := range names {
-				if slices.Contains(maintained, b) {
+				if slices.Contains(maintained, b) || isImageBranch(b) {
 					continue
 				}
 				last := lastObservations(history, b)

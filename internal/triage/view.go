@@ -66,6 +66,10 @@ type Observation struct {
 	Packages          []string      `json:"packages,omitempty"`
 	Traces            []scan.Trace  `json:"traces,omitempty"`
 	Vulnerability     *scan.Finding `json:"-"`
+
+	// Image is the package URL of the package a scanner reported in a
+	// release image (Branch is then "image:RELEASE", Module the image).
+	Image string `json:"image,omitempty"`
 }
 
 // sameEvidence reports whether two observations would lead to the same
@@ -239,7 +243,9 @@ func Derive(t store.Triage, events []store.Event, maintained []string, commits m
 			everSeen = append(everSeen, k.branch)
 		}
 		o := present[k]
-		if o == nil || !slices.Contains(maintained, k.branch) {
+		// A release image is tracked for as long as it is reported in,
+		// whichever branches are maintained.
+		if o == nil || (!slices.Contains(maintained, k.branch) && !isImageBranch(k.branch)) {
 			continue
 		}
 		b := byBranch[k.branch]

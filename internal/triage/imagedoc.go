@@ -1,0 +1,73 @@
+package triage
+
+import (
+	"strings"
+	"time"
+
+	openvex "github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/vexloom/vexloom/internal/assess"
+	"github.com/vexloom/vexloom/internal/buildinfo"
+	"github.com/vexloom/vexloom/internal/vex"
+)
+
+// ImageDocument is the VEX of what scanners reported in a release's images:
+// for each triage observed there, the decision in force (a maintainer's, or
+// the one carried from the base image's VEX), with each image (by digest)
+// as product and the package as subcomponent; under_investigation where a
+// person has yet to decide.
+func ImageDocument(views []View, release, author string, now time.Time) (*openvex.VEX, error) {
+	doc := vex.NewDocument(author, buildinfo.Tool(), now)
+	branch := ImageBranchPrefix + release
+	for _, v := range views {
+		b := v.Branch(branch)
+		if b == nil {
+			continue
+		}
+		vuln := v.Vulnerability
+		if vuln.ID == "" {
+			vuln.ID = v.VulnID
+		}
+		st := openvex.Statement{
+			Vulnerability: vex.Vulnerability{ID: vuln.ID, Aliases: vuln.Aliases, Description: vuln.Summary}.OpenVEX(),
+			Status:        openvex.StatusUnderInvestigation,
+		}
+		ts := doc.Timestamp.UTC()
+		if d := b.Decision; d != nil {
+			st.Status = openvex.Status(d.Status)
+			st.Justification = openvex.Justification(d.Justification)
+			st.ImpactStatement, st.ActionStatement, st.StatusNotes = d.Impact, d.Action, d.Notes
+			if d.Author != BaseVEXAuthor && d.Author != "" && d.Source != string(assess.SourceAutomatic) {
+				st.StatusNotes = strings.TrimSpace(st.StatusNotes + " Decided by @" + d.Author + ".")
+			}
+			ts = d.At.UTC().Truncate(time.Second)
+		}
+		st.Timestamp = &ts
+		for _, o := range b.Observations {
+			if o.Image == "" || o.Commit == "" {
+				continue
+			}
+			repo, _, _ := strings.Cut(o.Module, "@")
+			purl := imagePURL(repo, o.Commit)
+			st.Products = append(st.Products, openvex.Product{
+				Component: openvex.Component{ID: purl, Identifiers: map[openvex.IdentifierType]string{openvex.PURL: purl},
+					Hashes: map[openvex.Algorithm]openvex.Hash{openvex.SHA256: openvex.Hash(strings.TrimPrefix(o.Commit, "sha256:"))}},
+				Subcomponents: []openvex.Subcomponent{{Component: openvex.Component{ID: o.Image}}},
+			})
+		}
+		if len(st.Products) > 0 {
+			doc.Statements = append(doc.Statements, st)
+		}
+	}
+	if err := vex.Finalize(doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// imagePURL names an image by digest as vexloom names release images:
+// pkg:oci/NAME@DIGEST?repository_url=REPOSITORY, never with a tag.
+func imagePURL(repository, digest string) string {
+	name := strings.ToLower(repository[strings.LastIndex(repository, "/")+1:])
+	return "pkg:oci/" + name + "@" + digest + "?repository_url=" + repository
+}
