@@ -53,70 +53,49 @@ Exit status: 0 when at least one document verified, 3 when none did.`,
 			if from == "" || subject == "" {
 				return usageError("--from and --subject are required")
 			}
-			ad, err := attest.ParseDigest(subject)
-			if err != nil {
-				return usageError("--subject: %v", err)
-			}
 			if _, err := publish.ParseDigest(subject); err != nil {
 				return usageError("--subject: %v", err)
 			}
-			if kind, where, _ := strings.Cut(from, ":"); where == "" || !slices.Contains([]string{"local", "oci", "github", "feed"}, kind) {
-				return usageError("--from %q: want local:DIR, oci:REF, github:OWNER/REPO or feed:URL", from)
+			ad, err := attest.ParseDigest(subject)
+			if err != nil {
+				return usageError("--subject: %v", err)
 			}
 			pol, err := vf.policy()
 			if err != nil {
 				return err
 			}
-			pol.ArtifactDigests = []attest.Digest{ad}
+			if kind, where, _ := strings.Cut(from, ":"); where == "" || !slices.Contains([]string{"local", "oci", "github", "feed"}, kind) {
+				return usageError("--from %q: want local:DIR, oci:REF, github:OWNER/REPO or feed:URL", from)
+			}
 			pol.Now = g.now()
 			sources, err := openVEXSources(ctx, g, "--from", []string{from}, cmd.ErrOrStderr(), nil)
 			if err != nil {
 				return err
 			}
-			src := sources[0]
-			docs, err := src.About(ctx, ad)
+			pulled, err := vexsource.Pull(ctx, sources[0], ad, pol)
 			if err != nil {
 				return fmt.Errorf("--from %s: %w", from, err)
 			}
-			var bundles []vexsource.Document
-			unsigned := 0
-			for _, d := range docs {
-				if d.Bundle != nil {
-					bundles = append(bundles, d)
-				} else if src.Kind() == vexsource.KindFeed {
-					unsigned += vexsource.Count(d.VEX, ad)
-				}
+			stderr := cmd.ErrOrStderr()
+			if sources[0].Kind() == vexsource.KindFeed {
+				fmt.Fprintf(stderr, "%s: %d %s about %s, unsigned (a vex-repo feed carries no signatures): nothing from it verifies\n", from, pulled.Unsigned, plural(pulled.Unsigned, "statement"), subject)
 			}
-			if src.Kind() == vexsource.KindFeed {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d %s about %s, unsigned (a vex-repo feed carries no signatures): nothing from it verifies\n", from, unsigned, plural(unsigned, "statement"), subject)
-			}
-			type verified struct {
-				name   string
-				bundle []byte
-				res    *attest.Result
-			}
-			var ok []verified
-			for _, b := range bundles {
-				name := from + " " + b.ID
-				res, err := attest.Verify(ctx, b.Bundle, pol)
-				if err != nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: REJECTED: %v\n", name, err)
+			for _, b := range pulled.Bundles {
+				if b.Err != nil {
+					fmt.Fprintf(stderr, "%s %s: REJECTED: %v\n", from, b.ID, b.Err)
 					continue
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s: verified, signed by %s, %d %s\n", name, res.SignedBy, len(res.VEX.Statements), plural(len(res.VEX.Statements), "statement"))
-				ok = append(ok, verified{name, b.Bundle, res})
+				n := len(b.Result.VEX.Statements)
+				fmt.Fprintf(stderr, "%s %s: verified, signed by %s, %d %s\n", from, b.ID, b.Result.SignedBy, n, plural(n, "statement"))
 			}
+			ok := pulled.Verified()
 			if len(ok) == 0 {
-				return &exitError{code: ExitPolicy, err: fmt.Errorf("no verified VEX about %s in %s (%d %s found)", subject, from, len(bundles), plural(len(bundles), "document"))}
+				n := len(pulled.Bundles)
+				return &exitError{code: ExitPolicy, err: fmt.Errorf("no verified VEX about %s in %s (%d %s found)", subject, from, n, plural(n, "document"))}
 			}
 			if output == "" {
-				newest := ok[0]
-				for _, v := range ok[1:] {
-					if ts, nt := v.res.VEX.Timestamp, newest.res.VEX.Timestamp; ts != nil && (nt == nil || ts.After(*nt)) {
-						newest = v
-					}
-				}
-				data, err := vex.Marshal(newest.res.VEX)
+				newest, _ := pulled.Newest()
+				data, err := vex.Marshal(newest.Result.VEX)
 				if err != nil {
 					return err
 				}
@@ -127,16 +106,16 @@ Exit status: 0 when at least one document verified, 3 when none did.`,
 				return err
 			}
 			for _, v := range ok {
-				id := publish.SHA256(v.bundle)
+				id := publish.SHA256(v.Bundle)
 				name := strings.ReplaceAll(id.String(), ":", "-")
-				data, err := vex.Marshal(v.res.VEX)
+				data, err := vex.Marshal(v.Result.VEX)
 				if err != nil {
 					return err
 				}
 				if err := writeFileAtomic(filepath.Join(output, name+".openvex.json"), data, 0o644); err != nil {
 					return err
 				}
-				if err := writeFileAtomic(filepath.Join(output, name+".sigstore.json"), v.bundle, 0o644); err != nil {
+				if err := writeFileAtomic(filepath.Join(output, name+".sigstore.json"), v.Bundle, 0o644); err != nil {
 					return err
 				}
 			}
@@ -147,7 +126,7 @@ Exit status: 0 when at least one document verified, 3 when none did.`,
 				Verified int    `json:"verified"`
 				Rejected int    `json:"rejected"`
 				Dir      string `json:"dir"`
-			}{schemaBase + "pull/v1", from, subject, len(ok), len(bundles) - len(ok), output})
+			}{schemaBase + "pull/v1", from, subject, len(ok), len(pulled.Bundles) - len(ok), output})
 		},
 	}
 	vf.register(cmd)
