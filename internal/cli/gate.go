@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -227,7 +226,12 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 		if _, err := openProject(); err != nil {
 			return err
 		}
-		rel, err := p.gateRelease(ctx, g, cmd, f.release)
+		o, err := p.releaseOptions(ctx, g, prog, f.release)
+		if err != nil {
+			return err
+		}
+		o.Now = g.now()
+		rel, err := release.GateFindings(ctx, o, p.cfg.Project.Module)
 		if err != nil {
 			return err
 		}
@@ -299,25 +303,4 @@ func (f *gateFlags) attest(cmd *cobra.Command, res *gate.Result, subject gate.Su
 		_, err := w.Write(b)
 		return err
 	})
-}
-
-// gateRelease is what the gate weighs about a release point of the project.
-func (p *project) gateRelease(ctx context.Context, g *globals, cmd *cobra.Command, ref string) (*release.Gated, error) {
-	prog := g.progress(cmd)
-	sdb, scanner, err := p.scanner(ctx, g, prog)
-	if err != nil {
-		return nil, err
-	}
-	repo, err := p.openRepository(ctx, g, prog)
-	if err != nil {
-		return nil, err
-	}
-	maintained, err := repo.MatchBranches(ctx, p.cfg.Branches)
-	if err != nil {
-		return nil, err
-	}
-	return release.GateFindings(ctx, release.Options{
-		Store: p.store, Repo: repo, Scanner: scanner, DB: sdb,
-		Ref: ref, Maintained: maintained, Now: g.now(), Progress: prog,
-	}, p.cfg.Project.Module)
 }

@@ -43,8 +43,9 @@ Each document is reported on stderr with what its verification said.
   local:DIR          a local store written by vexloom publish --to local
   oci:REF            the referrers of the image in REF's repository
   github:OWNER/REPO  GitHub's attestation store (GITHUB_TOKEN)
-  feed:URL           a vex-repo feed: its documents carry no signature, so
-                     nothing from it verifies; they are listed, not kept
+  feed:URL           a vex-repo feed (feed:DIR: one written to a directory):
+                     its documents carry no signature, so nothing from it
+                     verifies; they are listed, not kept
 
 Exit status: 0 when at least one document verified, 3 when none did.`,
 		Args: exactArgs(0),
