@@ -18,7 +18,10 @@ import (
 )
 
 func newDemoCmd(g *globals) *cobra.Command {
-	var dir string
+	var (
+		dir       string
+		serveDash bool
+	)
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run vexloom's whole loop on a demo project it creates",
@@ -163,11 +166,15 @@ the Go module proxy.`,
 			}
 			fmt.Fprintf(out, "\ntriages: %d open, %d assessed, %d published, %d closed; %d of the project's own advisories\n", st.Triages["open"], st.Triages["assessed"], st.Triages["published"], st.Triages["closed"], st.Advisories)
 			fmt.Fprintf(out, "OpenVEX per branch: %s\n", p.vexDir())
-			fmt.Fprintf(out, "\nExplore it:\n  cd %s\n  vexloom status\n  vexloom triage list\n  vexloom history\n  vexloom vex --branch main\n", dir)
+			fmt.Fprintf(out, "\nExplore it:\n  cd %s\n  vexloom status\n  vexloom triage list\n  vexloom history\n  vexloom vex --branch main\n  vexloom serve --dashboard-only   (the dashboard, at http://127.0.0.1:8080/)\n", dir)
+			if serveDash {
+				return demoServe(cmd, g, cfgPath)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "`directory` to create the demo in (default: a new temporary directory)")
+	cmd.Flags().BoolVar(&serveDash, "serve", false, "at the end, serve the dashboard on a free local port and print its address (until interrupted)")
 	return cmd
 }
 

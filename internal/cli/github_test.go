@@ -207,7 +207,7 @@ func TestGitHubUpdate(t *testing.T) {
 			t.Errorf("the issue body lacks %q", want)
 		}
 	}
-	out := p.ok("triage", "list", "--format", "json", "--config", p.cfg)
+	out := p.ok("triage", "list", "--state", "all", "--format", "json", "--config", p.cfg)
 	var list struct{ Triages []triageOutput }
 	if err := json.Unmarshal([]byte(out), &list); err != nil {
 		t.Fatal(err)

@@ -228,7 +228,7 @@ func TestTriageLifecycle(t *testing.T) {
 		t.Fatalf("main VEX says %q", s)
 	}
 	// One triage per vulnerability and module, not per branch.
-	out := p.ok("triage", "list", "--format", "json", "--config", p.cfg)
+	out := p.ok("triage", "list", "--state", "all", "--format", "json", "--config", p.cfg)
 	var list struct{ Triages []triageOutput }
 	if err := json.Unmarshal([]byte(out), &list); err != nil {
 		t.Fatal(err)

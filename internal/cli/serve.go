@@ -39,10 +39,11 @@ func newServeCmd(g *globals) *cobra.Command {
 		addr  string
 		api   string
 		every time.Duration
+		dash  dashboardFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve GitHub webhooks, so answers on triage issues are applied within seconds",
+		Short: "Serve the dashboard, the VEX feed and GitHub webhooks (answers on triage issues applied within seconds)",
 		Long: `Serve an HTTP endpoint for the GitHub webhooks of the triage repository
 (issue_comment and issues events, at /webhook), with /healthz (liveness) and
 /readyz (the store is open and the project file and OWNERS files loaded).
@@ -58,17 +59,24 @@ Deliveries must be signed with the webhook secret, read from the
 environment variable named by triage.github.webhook_secret_env (default
 ` + config.DefaultWebhookSecretEnv + `); serve refuses to start without it. Deliveries
 are deduplicated by their delivery ID. SIGINT or SIGTERM stops the server
-after the requests in flight finish.`,
+after the requests in flight finish.
+
+The read-only dashboard is served under / (the overview, the triage queue
+and pages, releases, charts, and JSON under /api/v1/): on loopback by
+default; beyond it only with a bearer token (--dashboard-token-env) or
+--dashboard-public. --dashboard-only serves it (and the feed) without
+webhooks.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if every < 0 {
 				return usageError("--update-every must not be negative")
 			}
-			return runServe(cmd, g, &pf, addr, api, every)
+			return runServe(cmd, g, &pf, addr, api, every, dash)
 		},
 	}
 	pf.register(cmd)
-	cmd.Flags().StringVar(&addr, "addr", ":8080", "`address` to listen on (host:port)")
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "`address` to listen on (host:port; beyond loopback the dashboard needs --dashboard-token-env or --dashboard-public)")
+	dash.register(cmd)
 	registerGitHubAPI(cmd, &api)
 	cmd.Flags().DurationVar(&every, "update-every", 0, "also run the main job (vexloom update) at start and then every `duration` (0: never)")
 	return cmd
@@ -89,7 +97,7 @@ type server struct {
 	mu sync.Mutex
 }
 
-func runServe(cmd *cobra.Command, g *globals, pf *projectFlags, addr, api string, every time.Duration) error {
+func runServe(cmd *cobra.Command, g *globals, pf *projectFlags, addr, api string, every time.Duration, dash dashboardFlags) error {
 	ctx := cmd.Context()
 	log := commandLogger(g, cmd)
 	prog := g.progress(cmd)
@@ -104,7 +112,7 @@ func runServe(cmd *cobra.Command, g *globals, pf *projectFlags, addr, api string
 	}
 
 	var hook http.Handler
-	if p.cfg.Triage.Backend == config.BackendGitHub {
+	if p.cfg.Triage.Backend == config.BackendGitHub && !dash.only {
 		env := p.cfg.Triage.GitHub.WebhookSecretEnv
 		if env == "" {
 			env = config.DefaultWebhookSecretEnv
@@ -145,6 +153,12 @@ func runServe(cmd *cobra.Command, g *globals, pf *projectFlags, addr, api string
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
+	dh, err := s.dashboardHandler(ln, dash)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	extra["/"] = dh
 	var wg sync.WaitGroup
 	if every > 0 {
 		wg.Add(1)

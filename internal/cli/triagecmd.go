@@ -64,7 +64,7 @@ func newTriageListCmd(g *globals) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List triages with their state",
+		Short: "List the triages that need a person, oldest first (--state all: every triage)",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "table", "json"); err != nil {
@@ -94,6 +94,11 @@ func newTriageListCmd(g *globals) *cobra.Command {
 					out = append(out, v)
 				}
 			}
+			if state == "" {
+				// By default, the queue: what needs a person, the one
+				// waiting longest first (as the dashboard shows it).
+				out = triage.Queue(views)
+			}
 			if format == "json" {
 				list := []triageOutput{}
 				for _, v := range out {
@@ -116,14 +121,16 @@ func newTriageListCmd(g *globals) *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			if len(out) == 0 {
+			if len(out) == 0 && state == "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "no triage needs a person (--state all lists every triage)")
+			} else if len(out) == 0 {
 				fmt.Fprintln(cmd.ErrOrStderr(), "no triages")
 			}
 			return nil
 		},
 	}
 	pf.register(cmd)
-	cmd.Flags().StringVar(&state, "state", "", "only triages in this `state` (open, assessed, published, closed; all is the default)")
+	cmd.Flags().StringVar(&state, "state", "", "list the triages in this `state` (open, assessed, published, closed, or all) instead of those needing a person, oldest first")
 	cmd.Flags().StringVar(&format, "format", "table", "output `format`: table or json")
 	return cmd
 }
