@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"regexp"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -22,20 +21,16 @@ func init() { commands = append(commands, newGateCmd) }
 const publishedDir = "published"
 
 type gateFlags struct {
-	pf            projectFlags
-	release       string
-	scanFile      string
-	vex           []string
-	key           string
-	identity      string
-	issuer        string
-	trustedRoot   string
-	allowUnsigned bool
-	policy        string
-	format        string
-	attestResult  string
-	signingKey    string
-	subjects      []string
+	pf           projectFlags
+	release      string
+	scanFile     string
+	vex          []string
+	trust        vexTrustFlags
+	policy       string
+	format       string
+	attestResult string
+	signingKey   string
+	subjects     []string
 }
 
 func newGateCmd(g *globals) *cobra.Command {
@@ -114,11 +109,7 @@ usage.`,
 	fl.StringVar(&f.release, "release", "", "the release point: a `tag` or commit on a maintained branch")
 	fl.StringVar(&f.scanFile, "scan", "", "scanner results `file` (vexloom, govulncheck or OSV-Scanner JSON) instead of --release")
 	fl.StringArrayVar(&f.vex, "vex", nil, "where VEX comes from: a `FILE`, a DIR, store, local:DIR, oci:REF, github:OWNER/REPO or feed:URL|DIR (repeatable)")
-	fl.StringVar(&f.key, "key", "", "PEM public key `file` that VEX bundles must be signed with")
-	fl.StringVar(&f.identity, "certificate-identity", "", "keyless: `regex` the signing certificate's identity must match in full")
-	fl.StringVar(&f.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer `URL` of the signing certificate")
-	fl.StringVar(&f.trustedRoot, "trusted-root", "", "keyless: Sigstore trusted root `file` (default: the public-good root, fetched)")
-	fl.BoolVar(&f.allowUnsigned, "allow-unsigned", false, "count unsigned and unverified statements too")
+	f.trust.register(fl)
 	fl.StringVar(&f.policy, "policy", "", "policy `file` of CEL rules (see POLICY.md)")
 	fl.StringVarP(&f.format, "format", "f", "table", "output format: table, json or sarif")
 	fl.StringVar(&f.attestResult, "attest-result", "", "write the signed result attestation (Sigstore bundle) to `file`")
@@ -138,23 +129,15 @@ func (f *gateFlags) check() (gate.OutputFormat, error) {
 		return "", usageError("give --release or --scan, not both")
 	case f.release == "" && f.scanFile == "":
 		return "", usageError("give what to gate: --release REF or --scan FILE")
-	case f.key != "" && (f.identity != "" || f.issuer != ""):
-		return "", usageError("give --key or --certificate-identity with --certificate-oidc-issuer, not both")
-	case (f.identity == "") != (f.issuer == ""):
-		return "", usageError("--certificate-identity and --certificate-oidc-issuer go together")
-	case f.key == "" && f.identity == "" && !f.allowUnsigned:
-		return "", usageError("say which VEX counts: --key FILE, --certificate-identity REGEX with --certificate-oidc-issuer URL, or --allow-unsigned")
-	case f.trustedRoot != "" && f.identity == "":
-		return "", usageError("--trusted-root is for keyless verification (--certificate-identity)")
+	}
+	if err := f.trust.check(); err != nil {
+		return "", err
+	}
+	switch {
 	case (f.attestResult == "") != (f.signingKey == ""):
 		return "", usageError("--attest-result and --signing-key go together: the result attestation is always signed")
 	case len(f.subjects) > 0 && f.attestResult == "":
 		return "", usageError("--subject is for --attest-result")
-	}
-	if f.identity != "" {
-		if _, err := regexp.Compile(f.identity); err != nil {
-			return "", usageError("--certificate-identity: %v", err)
-		}
 	}
 	for _, v := range f.vex {
 		if v == "" {
@@ -180,7 +163,7 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 			return err
 		}
 	}
-	verifier, err := f.verifier(stderr)
+	verifier, err := f.trust.verifier(stderr)
 	if err != nil {
 		return err
 	}
@@ -256,7 +239,7 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 		Release:       f.release,
 		Products:      slices.Compact(products),
 		Policy:        policy,
-		AllowUnsigned: f.allowUnsigned,
+		AllowUnsigned: f.trust.allowUnsigned,
 		Now:           now,
 	})
 	if err != nil {

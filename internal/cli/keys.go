@@ -3,12 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/vexloom/vexloom/internal/attest"
-	"github.com/vexloom/vexloom/internal/gate"
 	"github.com/vexloom/vexloom/internal/infile"
 )
 
@@ -43,43 +41,4 @@ func readTrustedRoot(path string) (*root.TrustedRoot, error) {
 		return nil, err
 	}
 	return root.NewTrustedRootFromJSON(data)
-}
-
-// verifier is what makes a statement count, from the flags.
-func (f *gateFlags) verifier(notes io.Writer) (*gate.Verifier, error) {
-	v := &gate.Verifier{AllowUnsigned: f.allowUnsigned, Notes: notes}
-	switch {
-	case f.key != "":
-		data, err := readBounded(f.key, attest.MaxKeySize)
-		if err != nil {
-			return nil, fmt.Errorf("reading --key: %w", err)
-		}
-		pub, err := attest.LoadPublicKey(data)
-		if err != nil {
-			return nil, fmt.Errorf("--key %s: %w (it is the public key that verifies VEX; the result is signed with --signing-key)", f.key, err)
-		}
-		v.Policy = &attest.Policy{PublicKey: pub, WithoutArtifact: true}
-	case f.identity != "":
-		var (
-			tm  root.TrustedMaterial
-			err error
-		)
-		if f.trustedRoot != "" {
-			tm, err = readTrustedRoot(f.trustedRoot)
-			if err != nil {
-				return nil, fmt.Errorf("reading --trusted-root: %w", err)
-			}
-		} else {
-			tm, err = root.FetchTrustedRoot()
-			if err != nil {
-				return nil, fmt.Errorf("fetching Sigstore's public-good trusted root (give --trusted-root FILE offline): %w", err)
-			}
-		}
-		v.Policy = &attest.Policy{
-			Identity:        &attest.Identity{Issuer: f.issuer, SubjectRegexp: f.identity},
-			TrustedMaterial: tm,
-			WithoutArtifact: true,
-		}
-	}
-	return v, nil
 }
