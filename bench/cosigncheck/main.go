@@ -52,6 +52,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -204,7 +205,7 @@ func signDemo(ctx context.Context, dir string) (artifact, bundlePath, pubPath st
 				ID:     "vexloom-demo",
 				Hashes: map[openvex.Algorithm]openvex.Hash{openvex.SHA256: openvex.Hash(digest)},
 			},
-			Subcomponents: []openvex.Subcomponent{{Component: openvex.Component{ID: vex.GoPURL("golang.org/x/net", "v0.35.0")}}},
+			Subcomponents: []openvex.Subcomponent{{Component: openvex.Component{ID: purl.Go("golang.org/x/net", "v0.35.0")}}},
 		}},
 	}}
 	if err := vex.Finalize(doc); err != nil {

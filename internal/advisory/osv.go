@@ -97,7 +97,7 @@ func withAffectedSeverity(e *osv.Entry, raw []byte) error {
 // has one, every other identifier an alias.
 func FromOSV(e *osv.Entry, source string) Advisory {
 	a := Advisory{
-		ID:        e.ID,
+		ID:        osv.Name(e.ID, e.Aliases),
 		Summary:   strings.TrimSpace(e.Summary),
 		Details:   e.Details,
 		Published: e.Published.UTC(),
@@ -108,9 +108,6 @@ func FromOSV(e *osv.Entry, source string) Advisory {
 	}
 	if len(a.Details) > maxDetailsSize {
 		a.Details = a.Details[:maxDetailsSize]
-	}
-	if cve := e.CVE(); cve != "" {
-		a.ID = cve
 	}
 	for _, id := range append([]string{e.ID}, e.Aliases...) {
 		if id != a.ID && !slices.Contains(a.Aliases, id) {

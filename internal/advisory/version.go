@@ -42,58 +42,9 @@ func Canonical(v string) (string, bool) {
 // line is a version's release line, "v1.29" for "v1.29.4".
 func line(v string) string { return semver.MajorMinor(v) }
 
-// point is one event of a range, made comparable.
-type point struct {
-	at   string // canonical version; "" is the beginning of time ("0")
-	kind pointKind
-}
-
-type pointKind int
-
-const (
-	introduced pointKind = iota
-	fixed
-	lastAffected
-)
-
-// versionRange is one affected range of a component in canonical form.
-type versionRange struct {
-	points []point
-}
-
-// affects reports whether v is in the range, by OSV's rule: walk the events
-// in version order; an introduction at or below v opens the range, a fix at
-// or below v or a last_affected below v closes it.
-func (r versionRange) affects(v string) bool {
-	in := false
-	for _, p := range r.points {
-		c := -1
-		if p.at != "" {
-			c = semver.Compare(p.at, v)
-		}
-		switch p.kind {
-		case introduced:
-			if c <= 0 {
-				in = true
-			}
-		case fixed:
-			if c <= 0 {
-				in = false
-			}
-		case lastAffected:
-			if c < 0 {
-				in = false
-			}
-		}
-	}
-	return in
-}
-
-// open reports whether the range ends open: its last event is an
-// introduction (every later version is affected).
-func (r versionRange) open() bool {
-	return len(r.points) > 0 && r.points[len(r.points)-1].kind == introduced
-}
+// versionRange is one affected range of a component in canonical form,
+// evaluated by internal/osv.
+type versionRange = osv.Compiled
 
 // compileRanges checks and sorts the version ranges of an affected package.
 // SEMVER and ECOSYSTEM ranges are read as semantic versions (Kubernetes
@@ -110,44 +61,11 @@ func compileRanges(ranges []osv.Range) ([]versionRange, error) {
 		default:
 			return nil, fmt.Errorf("ranges[%d]: unknown range type %q", i, clip(r.Type, 20))
 		}
-		var vr versionRange
-		for j, e := range r.Events {
-			var p point
-			var raw string
-			switch {
-			case e.Introduced != "":
-				p.kind, raw = introduced, e.Introduced
-			case e.Fixed != "":
-				p.kind, raw = fixed, e.Fixed
-			case e.LastAffected != "":
-				p.kind, raw = lastAffected, e.LastAffected
-			default:
-				// limit events only bound a search for affected commits.
-				continue
-			}
-			if raw == "0" && p.kind == introduced {
-				vr.points = append(vr.points, p)
-				continue
-			}
-			c, ok := Canonical(raw)
-			if !ok {
-				return nil, fmt.Errorf("ranges[%d].events[%d]: %q is not a semantic version", i, j, clip(raw, 40))
-			}
-			p.at = c
-			vr.points = append(vr.points, p)
+		vr, err := osv.Compile(r.Events, Canonical)
+		if err != nil {
+			return nil, fmt.Errorf("ranges[%d].%w", i, err)
 		}
-		slices.SortStableFunc(vr.points, func(a, b point) int {
-			switch {
-			case a.at == b.at:
-				return 0
-			case a.at == "":
-				return -1
-			case b.at == "":
-				return 1
-			}
-			return semver.Compare(a.at, b.at)
-		})
-		if len(vr.points) > 0 {
+		if len(vr.Points) > 0 {
 			out = append(out, vr)
 		}
 	}
@@ -181,7 +99,7 @@ type verdict struct {
 func judge(ranges []versionRange, versions, fixes []string, v string) verdict {
 	inRange := slices.Contains(versions, v)
 	for _, r := range ranges {
-		if r.affects(v) {
+		if r.Affects(v) {
 			inRange = true
 		}
 	}
@@ -189,22 +107,22 @@ func judge(ranges []versionRange, versions, fixes []string, v string) verdict {
 	fixPoints = append(fixPoints, fixes...)
 	newestLine, anyOpen, earliest := "", false, ""
 	for _, r := range ranges {
-		if r.open() {
+		if r.Open() {
 			anyOpen = true
 		}
-		for _, p := range r.points {
-			if p.at != "" && (newestLine == "" || semver.Compare(line(p.at), newestLine) > 0) {
-				newestLine = line(p.at)
+		for _, p := range r.Points {
+			if p.At != "" && (newestLine == "" || semver.Compare(line(p.At), newestLine) > 0) {
+				newestLine = line(p.At)
 			}
-			switch p.kind {
-			case fixed:
-				fixPoints = append(fixPoints, p.at)
-			case lastAffected:
-				lastPoints = append(lastPoints, p.at)
-			case introduced:
-				if earliest == "" || p.at == "" || semver.Compare(p.at, earliest) < 0 {
-					earliest = p.at
-					if p.at == "" {
+			switch p.Kind {
+			case osv.Fixed:
+				fixPoints = append(fixPoints, p.At)
+			case osv.LastAffected:
+				lastPoints = append(lastPoints, p.At)
+			case osv.Introduced:
+				if earliest == "" || p.At == "" || semver.Compare(p.At, earliest) < 0 {
+					earliest = p.At
+					if p.At == "" {
 						earliest = "v0.0.0"
 					}
 				}

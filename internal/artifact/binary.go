@@ -21,11 +21,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	openvex "github.com/openvex/go-vex/pkg/vex"
-	"github.com/package-url/packageurl-go"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
-	"github.com/vexloom/vexloom/internal/vex"
+	"github.com/vexloom/vexloom/internal/purl"
 )
 
 // More sentinel errors.
@@ -333,10 +332,10 @@ func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 // no main module (go build file.go) or a module path that is not a valid
 // purl name gets pkg:generic/<file name>?checksum=sha256:<hex>.
 func BinaryProduct(b Binary) openvex.Product {
-	purl := BinaryPURL(b)
+	id := BinaryPURL(b)
 	return openvex.Product{Component: openvex.Component{
-		ID:          purl,
-		Identifiers: map[openvex.IdentifierType]string{openvex.PURL: purl},
+		ID:          id,
+		Identifiers: map[openvex.IdentifierType]string{openvex.PURL: id},
 		Hashes:      map[openvex.Algorithm]openvex.Hash{openvex.SHA256: openvex.Hash(b.SHA256)},
 	}}
 }
@@ -348,24 +347,22 @@ func BinaryProduct(b Binary) openvex.Product {
 func BinaryPURL(b Binary) string {
 	checksum := "sha256:" + b.SHA256
 	if b.Module != "" && module.CheckPath(b.Module) == nil {
-		p := "pkg:golang/" + b.Module
+		version, sub := "", ""
 		if b.Version != "" && semver.IsValid(b.Version) {
-			p += "@" + b.Version
+			version = b.Version
 		}
-		p += "?checksum=" + checksum
-		if sub, ok := strings.CutPrefix(b.Package, b.Module+"/"); ok && module.CheckImportPath(b.Package) == nil {
-			p += "#" + sub
+		if s, ok := strings.CutPrefix(b.Package, b.Module+"/"); ok && module.CheckImportPath(b.Package) == nil {
+			sub = s
 		}
-		if n, err := vex.NormalizePURL(p); err == nil {
-			return n
+		if p, ok := purl.GoBinary(b.Module, version, sub, checksum); ok {
+			return p
 		}
 	}
 	name := path.Base(b.Path)
 	if name == "/" || name == "." {
 		name = "binary"
 	}
-	return packageurl.NewPackageURL("generic", "", name, "",
-		packageurl.QualifiersFromMap(map[string]string{"checksum": checksum}), "").ToString()
+	return purl.Generic(name, checksum)
 }
 
 func truncate(s string) string {

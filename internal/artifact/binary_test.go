@@ -20,7 +20,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/examples/demo"
-	"github.com/vexloom/vexloom/internal/vex"
+	"github.com/vexloom/vexloom/internal/purl"
 )
 
 var linuxAMD64 = v1.Platform{OS: "linux", Architecture: "amd64"}
@@ -432,7 +432,7 @@ func TestBinaryProduct(t *testing.T) {
 		if string(p.Hashes[openvex.SHA256]) != hex {
 			t.Errorf("hashes %v", p.Hashes)
 		}
-		if n, err := vex.NormalizePURL(p.ID); err != nil {
+		if n, err := purl.Normalize(p.ID); err != nil {
 			t.Errorf("product id %s does not parse: %v", p.ID, err)
 		} else if !p.Matches(n, "") {
 			t.Errorf("product %s does not match its normal form %s", p.ID, n)

@@ -19,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	openvex "github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/vexloom/vexloom/internal/purl"
 )
 
 // Sentinel errors callers branch on.
@@ -211,15 +213,15 @@ func platformOf(img v1.Image, base Platform, digest v1.Hash, plat *v1.Platform) 
 // the statement from scans by digest.
 func ImageProduct(p Platform) openvex.Product {
 	hex := strings.TrimPrefix(p.Digest, "sha256:")
-	purl := ImagePURL(p)
+	id := ImagePURL(p)
 	return openvex.Product{Component: openvex.Component{
-		ID:          purl,
-		Identifiers: map[openvex.IdentifierType]string{openvex.PURL: purl},
+		ID:          id,
+		Identifiers: map[openvex.IdentifierType]string{openvex.PURL: id},
 		Hashes:      map[openvex.Algorithm]openvex.Hash{openvex.SHA256: openvex.Hash(hex)},
 	}}
 }
 
 // ImagePURL is the package URL of a platform image (see ImageProduct).
 func ImagePURL(p Platform) string {
-	return "pkg:oci/" + strings.ToLower(p.Name) + "@" + p.Digest + "?repository_url=" + p.Repository
+	return purl.OCI(p.Name, p.Digest, p.Repository)
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
-	"github.com/vexloom/vexloom/internal/vex"
+	"github.com/vexloom/vexloom/internal/purl"
 )
 
 // releaseIndex is a multi-arch demo image: linux/amd64 and linux/arm64/v8
@@ -196,7 +196,7 @@ func TestImageProduct(t *testing.T) {
 		t.Errorf("product %s carries a qualifier DESIGN.md keeps out", prod.ID)
 	}
 	// vexloom writes purls in normal form: reading it back changes nothing.
-	if n, err := vex.NormalizePURL(prod.ID); err != nil || n != prod.ID {
+	if n, err := purl.Normalize(prod.ID); err != nil || n != prod.ID {
 		t.Errorf("NormalizePURL(%s) = %s, %v", prod.ID, n, err)
 	}
 	// What scanners ask must match: Grype with and without arch, with tag

@@ -32,3 +32,27 @@ func TestWrite(t *testing.T) {
 		t.Error("no error writing into a missing directory")
 	}
 }
+
+func TestCreate(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "object")
+	created, err := Create(p, []byte("one"), 0o444, "")
+	if err != nil || !created {
+		t.Fatalf("first Create: %v, %v", created, err)
+	}
+	created, err = Create(p, []byte("two"), 0o444, "")
+	if err != nil || created {
+		t.Fatalf("second Create: %v, %v", created, err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil || string(b) != "one" {
+		t.Fatalf("%q %v: an existing file was replaced", b, err)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o444 {
+		t.Errorf("mode %v", fi.Mode())
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+}

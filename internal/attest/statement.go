@@ -10,18 +10,18 @@ package attest
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/vexloom/vexloom/internal/digest"
+	"github.com/vexloom/vexloom/internal/purl"
+
 	intoto "github.com/in-toto/attestation/go/v1"
 	openvex "github.com/openvex/go-vex/pkg/vex"
-	"github.com/package-url/packageurl-go"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/vexloom/vexloom/internal/jsonx"
@@ -56,68 +56,20 @@ var (
 	ErrNoSubject = errors.New("no product with a digest")
 )
 
-// Subject is one subject of a statement: a product and its digests
-// (algorithm → lowercase hex, algorithms as in-toto names them: "sha256").
-type Subject struct {
-	Name   string            `json:"name"`
-	Digest map[string]string `json:"digest"`
-}
+// Subject is one subject of a statement: a product and its digests. It
+// is internal/digest's.
+type Subject = digest.Subject
 
-// Has reports whether d is one of the subject's digests.
-func (s Subject) Has(d Digest) bool {
-	h, ok := s.Digest[d.Algorithm]
-	return ok && d.Hex != "" && h == d.Hex
-}
-
-// Digest is an artifact digest, written "sha256:<hex>".
-type Digest struct {
-	Algorithm string // "sha256" or "sha512"
-	Hex       string // lowercase
-}
-
-func (d Digest) String() string { return d.Algorithm + ":" + d.Hex }
-
-// hexLengths are the digest algorithms vexloom accepts and their hex lengths.
-var hexLengths = map[string]int{"sha256": 64, "sha512": 128}
+// Digest is an artifact digest, written "sha256:<hex>". It is
+// internal/digest's.
+type Digest = digest.Digest
 
 // GitCommit is in-toto's digest algorithm for a git commit: the subject of
 // a source release that ships no artifact of its own.
-const GitCommit = "gitCommit"
+const GitCommit = digest.GitCommit
 
-// ParseDigest reads "sha256:<hex>" or "sha512:<hex>".
-func ParseDigest(s string) (Digest, error) {
-	alg, h, ok := strings.Cut(s, ":")
-	if !ok {
-		return Digest{}, fmt.Errorf("digest %q: want ALGORITHM:HEX", truncate(s))
-	}
-	return newDigest(alg, h)
-}
-
-func newDigest(alg, h string) (Digest, error) {
-	alg = strings.ToLower(alg)
-	switch alg {
-	case "sha-256":
-		alg = "sha256"
-	case "sha-512":
-		alg = "sha512"
-	}
-	n, ok := hexLengths[alg]
-	if strings.EqualFold(alg, GitCommit) {
-		// SHA-1 repositories, and SHA-256 ones.
-		alg, n, ok = GitCommit, len(h), len(h) == 40 || len(h) == 64
-	}
-	if !ok {
-		return Digest{}, fmt.Errorf("digest algorithm %q: want sha256, sha512 or gitCommit (40 or 64 hex digits)", truncate(alg))
-	}
-	h = strings.ToLower(h)
-	if len(h) != n {
-		return Digest{}, fmt.Errorf("%s digest %q: want %d hex digits", alg, truncate(h), n)
-	}
-	if _, err := hex.DecodeString(h); err != nil {
-		return Digest{}, fmt.Errorf("%s digest %q is not hex", alg, truncate(h))
-	}
-	return Digest{Algorithm: alg, Hex: h}, nil
-}
+// ParseDigest reads "sha256:<hex>" or "sha512:<hex>" (digest.Parse).
+func ParseDigest(s string) (Digest, error) { return digest.Parse(s) }
 
 // statementJSON is the in-toto v1 statement as written: a struct, so the
 // bytes are the same for the same document (protojson varies its output on
@@ -163,7 +115,7 @@ func StatementFor(doc *openvex.VEX, extra ...Subject) ([]byte, error) {
 			return nil, fmt.Errorf("%w: an extra subject needs a name and a digest", ErrNoSubject)
 		}
 		for alg, h := range e.Digest {
-			if _, err := newDigest(alg, h); err != nil {
+			if _, err := digest.New(alg, h); err != nil {
 				return nil, fmt.Errorf("subject %s: %w", truncate(e.Name), err)
 			}
 		}
@@ -237,9 +189,9 @@ func subjectsOf(doc *openvex.VEX) ([]Subject, error) {
 func productDigests(c openvex.Component) ([]Digest, error) {
 	var out []Digest
 	for _, alg := range slices.Sorted(maps.Keys(c.Hashes)) {
-		d, err := newDigest(string(alg), string(c.Hashes[alg]))
+		d, err := digest.New(string(alg), string(c.Hashes[alg]))
 		if err != nil {
-			if _, known := hexLengths[normalAlg(string(alg))]; known {
+			if digest.Known(normalAlg(string(alg))) {
 				return nil, err
 			}
 			continue // other algorithms (sha-384, blake2…) are not subject digests
@@ -247,7 +199,7 @@ func productDigests(c openvex.Component) ([]Digest, error) {
 		out = append(out, d)
 	}
 	for _, p := range []string{c.ID, c.Identifiers[openvex.PURL]} {
-		if d, ok := purlDigest(p); ok {
+		if d, ok := purl.Digest(p); ok {
 			out = append(out, d)
 		}
 	}
@@ -256,28 +208,6 @@ func productDigests(c openvex.Component) ([]Digest, error) {
 
 func normalAlg(a string) string {
 	return strings.ReplaceAll(strings.ToLower(a), "-", "")
-}
-
-// purlDigest returns the digest in a package URL's version
-// (pkg:oci/kube-apiserver@sha256:…).
-func purlDigest(s string) (Digest, bool) {
-	if !strings.HasPrefix(s, "pkg:") {
-		return Digest{}, false
-	}
-	p, err := packageurl.FromString(s)
-	if err != nil {
-		return Digest{}, false
-	}
-	v, err := url.PathUnescape(p.Version)
-	if err != nil {
-		return Digest{}, false
-	}
-	alg, h, ok := strings.Cut(v, ":")
-	if !ok {
-		return Digest{}, false
-	}
-	d, err := newDigest(alg, h)
-	return d, err == nil
 }
 
 // ReadStatement reads an in-toto statement (v1, or the legacy v0.1) whose
@@ -312,11 +242,11 @@ func ReadStatement(data []byte) (*openvex.VEX, []Subject, error) {
 		}
 		norm := make(map[string]string, len(s.Digest))
 		for alg, h := range s.Digest {
-			if _, known := hexLengths[alg]; !known && alg != GitCommit {
+			if !digest.Known(alg) && alg != GitCommit {
 				norm[alg] = h // other algorithms are kept as they are, never matched
 				continue
 			}
-			d, err := newDigest(alg, h)
+			d, err := digest.New(alg, h)
 			if err != nil {
 				return nil, nil, fmt.Errorf("%w: subject %d (%s): %v", ErrMalformed, i+1, truncate(s.Name), err)
 			}

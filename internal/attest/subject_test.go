@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/vexloom/vexloom/internal/digest"
 	"strings"
 	"testing"
 
@@ -94,7 +95,7 @@ func TestVerifySubjectBinding(t *testing.T) {
 			for _, sub := range res.Subjects {
 				found := false
 				for _, d := range c.asked {
-					if n, err := newDigest(d.Algorithm, d.Hex); err == nil && sub.Has(n) {
+					if n, err := digest.New(d.Algorithm, d.Hex); err == nil && sub.Has(n) {
 						found = true
 					}
 				}

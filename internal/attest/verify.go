@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vexloom/vexloom/internal/digest"
 	"slices"
 	"strings"
 	"time"
@@ -130,7 +131,7 @@ func Verify(ctx context.Context, bundleJSON []byte, policy Policy) (*Result, err
 	// Compare in one spelling: lowercase hex, in-toto's algorithm names.
 	asked := make([]Digest, len(policy.ArtifactDigests))
 	for i, d := range policy.ArtifactDigests {
-		asked[i], _ = newDigest(d.Algorithm, d.Hex) // checked above
+		asked[i], _ = digest.New(d.Algorithm, d.Hex) // checked above
 	}
 	policy.ArtifactDigests = asked
 	b, err := readBundle(bundleJSON)
@@ -302,7 +303,7 @@ func (p Policy) check() error {
 		return fmt.Errorf("%w: AnyArtifact given with WithoutArtifact", ErrPolicy)
 	}
 	for _, d := range p.ArtifactDigests {
-		if _, err := newDigest(d.Algorithm, d.Hex); err != nil {
+		if _, err := digest.New(d.Algorithm, d.Hex); err != nil {
 			return fmt.Errorf("%w: %v", ErrPolicy, err)
 		}
 	}

@@ -3,12 +3,13 @@ package bridge
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 
 	"golang.org/x/mod/module"
+
+	"github.com/vexloom/vexloom/internal/purl"
 )
 
 // MaxText bounds the title and body read from one issue, in bytes. GitHub
@@ -50,8 +51,6 @@ var (
 	// A URL, to be removed: its path is a web page, not a module
 	// (pkg.go.dev and GitHub links would otherwise read as modules).
 	urlPattern = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s<>()\[\]"'` + "`" + `]*`)
-	// A Go package URL names a module exactly.
-	purlPattern = regexp.MustCompile(`(?i)pkg:golang/([A-Za-z0-9._~%/-]+)`)
 	// A run of the characters of a module path (module.CheckPath decides
 	// the rest).
 	pathPattern = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9._~/-]*`)
@@ -87,16 +86,13 @@ var githubPages = map[string]bool{
 // not github.com/foo/bar). Sorted.
 func Modules(text string) []string {
 	seen := map[string]bool{}
-	for _, m := range purlPattern.FindAllStringSubmatch(text, -1) {
-		p := m[1]
-		if u, err := url.PathUnescape(p); err == nil {
-			p = u
-		}
+	// A Go package URL names a module exactly.
+	paths, text := purl.FindGo(text)
+	for _, p := range paths {
 		if c, ok := candidate(p); ok {
 			seen[c] = true
 		}
 	}
-	text = purlPattern.ReplaceAllString(text, " ")
 	text = urlPattern.ReplaceAllString(text, " ")
 	for _, loc := range pathPattern.FindAllStringIndex(text, -1) {
 		// A path glued to something before it is part of a larger

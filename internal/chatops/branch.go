@@ -3,10 +3,11 @@ package chatops
 import (
 	"errors"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/vexloom/vexloom/internal/branch"
 )
 
 // readBranches reads the value of branches=: names or patterns separated
@@ -88,7 +89,7 @@ func CheckBranch(b string) error {
 		}
 	}
 	if glob {
-		if _, err := path.Match(b, ""); err != nil {
+		if err := branch.CheckPattern(b); err != nil {
 			return bad("is not a valid pattern (see Go's path.Match)")
 		}
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/vexloom/vexloom/internal/advisory"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/progress"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/termtext"
-	"github.com/vexloom/vexloom/internal/vex"
 )
 
 func init() { commands = append(commands, newAdvisoriesCmd) }
@@ -201,7 +201,7 @@ func (p *project) advisoryProject(ctx context.Context, g *globals, prog *progres
 		}
 		refs[b] = true
 		proj.Products = append(proj.Products, advisory.Product{
-			Kind: advisory.Branch, Ref: b, Version: version, Purls: []string{vex.GoPURL(mod, version)},
+			Kind: advisory.Branch, Ref: b, Version: version, Purls: []string{purl.Go(mod, version)},
 		})
 	}
 	repo, err := p.openRepository(ctx, g, prog)
@@ -232,7 +232,7 @@ func (p *project) advisoryProject(ctx context.Context, g *globals, prog *progres
 			continue // a branch named like a tag keeps its name
 		}
 		proj.Products = append(proj.Products, advisory.Product{
-			Kind: advisory.Release, Ref: t, Version: t, Purls: []string{vex.GoPURL(mod, t)},
+			Kind: advisory.Release, Ref: t, Version: t, Purls: []string{purl.Go(mod, t)},
 		})
 	}
 	return proj, nil

@@ -6,11 +6,7 @@ import (
 	"testing"
 
 	"github.com/vexloom/vexloom/internal/ghfake"
-	"github.com/vexloom/vexloom/internal/vex"
 )
-
-// ociDigest returns the digest an OCI package URL names, "" for any other.
-func ociDigest(purl string) string { return vex.OCIDigest(purl) }
 
 // gate --vex github:OWNER/REPO reads GitHub's attestation store, asking it
 // about the release commit: a source release published there with publish

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"sort"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vexloom/vexloom/internal/branch"
 	"github.com/vexloom/vexloom/internal/config"
 	"github.com/vexloom/vexloom/internal/owners"
 	"github.com/vexloom/vexloom/internal/progress"
@@ -109,11 +109,8 @@ func (p *project) maintained(ctx context.Context) ([]string, error) {
 	}
 	var out []string
 	for b := range scans {
-		for _, pat := range p.cfg.Branches {
-			if ok, _ := path.Match(pat, b); ok || pat == b {
-				out = append(out, b)
-				break
-			}
+		if branch.MatchAny(p.cfg.Branches, b) {
+			out = append(out, b)
 		}
 	}
 	sort.Strings(out)

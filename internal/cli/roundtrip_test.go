@@ -11,6 +11,7 @@ import (
 
 	"github.com/vexloom/vexloom/examples/demo"
 	"github.com/vexloom/vexloom/internal/ghfake"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -40,7 +41,7 @@ func TestReleaseRoundTripThroughEveryStore(t *testing.T) {
 	digest := ""
 	for _, s := range parsed.Statements {
 		for _, pr := range s.Products {
-			if d := ociDigest(pr.ID); d != "" {
+			if d := purl.OCIDigest(pr.ID); d != "" {
 				digest = d
 			}
 		}

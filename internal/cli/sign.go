@@ -25,6 +25,7 @@ import (
 	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/publish"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -239,7 +240,7 @@ func commitSubject(doc *openvex.VEX, commit string) (attest.Subject, error) {
 	for _, st := range doc.Statements {
 		for _, p := range st.Products {
 			if name == "" || p.ID < name {
-				if strings.HasPrefix(p.ID, "pkg:golang/") {
+				if purl.IsGo(p.ID) {
 					name = p.ID
 				}
 			}
@@ -589,7 +590,7 @@ func objectOf(doc *openvex.VEX, subjects []attest.Subject, bundle []byte) (publi
 			if p, ok := pr.Identifiers[openvex.PURL]; ok {
 				id = p
 			}
-			if strings.HasPrefix(id, "pkg:") && !slices.Contains(obj.Products, id) {
+			if purl.Is(id) && !slices.Contains(obj.Products, id) {
 				obj.Products = append(obj.Products, id)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/vexloom/vexloom/internal/assess"
+	"github.com/vexloom/vexloom/internal/branch"
 	"github.com/vexloom/vexloom/internal/config"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/source"
@@ -473,12 +473,7 @@ func (p *project) status(cmd *cobra.Command, g *globals) (*statusOutput, error) 
 // configuredBranch reports whether b matches the project's branch names
 // and patterns.
 func (p *project) configuredBranch(b string) bool {
-	for _, pat := range p.cfg.Branches {
-		if ok, _ := path.Match(pat, b); ok || pat == b {
-			return true
-		}
-	}
-	return false
+	return branch.MatchAny(p.cfg.Branches, b)
 }
 
 // isAdvisory reports whether a triage is one of the project's own

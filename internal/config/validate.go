@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/mod/module"
 
+	"github.com/vexloom/vexloom/internal/branch"
 	"github.com/vexloom/vexloom/internal/redact"
 	"github.com/vexloom/vexloom/internal/source"
 )
@@ -111,7 +112,7 @@ func gitHubOwner(spec string) (string, bool) {
 // checkBranchPattern accepts a git branch name or a path.Match pattern of
 // branch names.
 func checkBranchPattern(s string) error {
-	if _, err := path.Match(s, ""); err != nil {
+	if err := branch.CheckPattern(s); err != nil {
 		return fmt.Errorf("%s is not a valid pattern: %v", quote(s), err)
 	}
 	bad := func(why string) error {

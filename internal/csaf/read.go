@@ -11,6 +11,7 @@ import (
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -185,9 +186,9 @@ func productIndex(t *ProductTree) (map[string]product, error) {
 // (as vexloom writes it), else its package URL, CPE or name.
 func component(f FullProductName) (openvex.Component, error) {
 	var c openvex.Component
-	var purl, cpe string
+	var pu, cpe string
 	if h := f.Helper; h != nil {
-		purl, cpe = h.PURL, h.CPE
+		pu, cpe = h.PURL, h.CPE
 		for _, hs := range h.Hashes {
 			for _, fh := range hs.FileHashes {
 				alg := openvexAlgorithm(fh.Algorithm)
@@ -201,13 +202,13 @@ func component(f FullProductName) (openvex.Component, error) {
 			}
 		}
 	}
-	if purl != "" {
-		n, err := vex.NormalizePURL(purl)
+	if pu != "" {
+		n, err := purl.Normalize(pu)
 		if err != nil {
 			return c, fmt.Errorf("%w: product %q: %v", ErrInvalid, short(f.ProductID), err)
 		}
-		purl = n
-		c.Identifiers = map[openvex.IdentifierType]string{openvex.PURL: purl}
+		pu = n
+		c.Identifiers = map[openvex.IdentifierType]string{openvex.PURL: pu}
 	}
 	if cpe != "" {
 		if c.Identifiers == nil {
@@ -221,8 +222,8 @@ func component(f FullProductName) (openvex.Component, error) {
 	}
 	name := strings.TrimSpace(f.Name)
 	switch {
-	case strings.HasPrefix(name, "pkg:"):
-		n, err := vex.NormalizePURL(name)
+	case purl.Is(name):
+		n, err := purl.Normalize(name)
 		if err != nil {
 			return c, fmt.Errorf("%w: product %q: %v", ErrInvalid, short(f.ProductID), err)
 		}
@@ -230,7 +231,7 @@ func component(f FullProductName) (openvex.Component, error) {
 	case hasIdentifierScheme(name):
 		c.ID = name
 	default:
-		c.ID = cmpOr3(purl, cpe, name)
+		c.ID = cmpOr3(pu, cpe, name)
 	}
 	if c.ID == "" {
 		return c, fmt.Errorf("%w: product %q has no name or identifier", ErrInvalid, short(f.ProductID))

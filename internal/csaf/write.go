@@ -10,8 +10,9 @@ import (
 	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
-	"github.com/package-url/packageurl-go"
 
+	"github.com/vexloom/vexloom/internal/osv"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -201,7 +202,7 @@ func fullProductName(key, id string, c openvex.Component) FullProductName {
 	switch {
 	case c.Identifiers[openvex.PURL] != "":
 		h.PURL = c.Identifiers[openvex.PURL]
-	case strings.HasPrefix(c.ID, "pkg:"):
+	case purl.Is(c.ID):
 		h.PURL = c.ID
 	}
 	h.CPE = cmp.Or(c.Identifiers[openvex.CPE23], c.Identifiers[openvex.CPE22])
@@ -221,8 +222,8 @@ func fullProductName(key, id string, c openvex.Component) FullProductName {
 
 // fileName names the file a product's hashes are of: the package name of its
 // package URL (the binary, the image), else its key.
-func fileName(key, purl string) string {
-	if p, err := packageurl.FromString(purl); err == nil && p.Name != "" {
+func fileName(key, pu string) string {
+	if p, err := purl.Split(pu); err == nil && p.Name != "" {
 		return p.Name
 	}
 	return key
@@ -328,7 +329,7 @@ func vulnerability(facts []vex.Fact, productID func(vex.Fact) string) Vulnerabil
 // systemName names the tracking system of a vulnerability ID by its prefix.
 func systemName(id string) string {
 	switch {
-	case strings.HasPrefix(id, "CVE-"):
+	case osv.IsCVE(id):
 		return "CVE"
 	case strings.HasPrefix(id, "GO-"):
 		return "Go Vulnerability Database"

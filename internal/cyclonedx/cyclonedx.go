@@ -23,8 +23,9 @@ import (
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	openvex "github.com/openvex/go-vex/pkg/vex"
-	"github.com/package-url/packageurl-go"
 
+	"github.com/vexloom/vexloom/internal/osv"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -237,18 +238,18 @@ func vulnerability(f vex.Fact, refs []string) cdx.Vulnerability {
 // version from the package URL.
 func component(ref, key string, c openvex.Component) cdx.Component {
 	out := cdx.Component{BOMRef: ref, Type: cdx.ComponentTypeLibrary, Name: key}
-	purl := c.Identifiers[openvex.PURL]
-	if purl == "" && strings.HasPrefix(c.ID, "pkg:") {
-		purl = c.ID
+	pu := c.Identifiers[openvex.PURL]
+	if pu == "" && purl.Is(c.ID) {
+		pu = c.ID
 	}
-	if purl != "" {
-		out.PackageURL = purl
-		if p, err := packageurl.FromString(purl); err == nil {
+	if pu != "" {
+		out.PackageURL = pu
+		if p, err := purl.Split(pu); err == nil {
 			out.Name, out.Group, out.Version = p.Name, p.Namespace, p.Version
 			switch {
 			case p.Type == "oci" || p.Type == "docker":
 				out.Type = cdx.ComponentTypeContainer
-			case p.Type == "golang" && p.Qualifiers.Map()["checksum"] != "":
+			case p.Type == "golang" && p.Qualifiers["checksum"] != "":
 				out.Type = cdx.ComponentTypeApplication
 			}
 		}
@@ -324,7 +325,7 @@ func serialNumber(id string) string {
 
 func sourceName(id string) string {
 	switch {
-	case strings.HasPrefix(id, "CVE-"):
+	case osv.IsCVE(id):
 		return "NVD"
 	case strings.HasPrefix(id, "GO-"):
 		return "Go Vulnerability Database"
@@ -339,7 +340,7 @@ func sourceName(id string) string {
 
 func sourceURL(id string) string {
 	switch {
-	case strings.HasPrefix(id, "CVE-"):
+	case osv.IsCVE(id):
 		return "https://nvd.nist.gov/vuln/detail/" + id
 	case strings.HasPrefix(id, "GO-"):
 		return "https://pkg.go.dev/vuln/" + id

@@ -10,6 +10,7 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -131,7 +132,7 @@ func ToOpenVEX(bom *cdx.BOM) (*openvex.VEX, error) {
 func readComponent(c cdx.Component, parent *openvex.Component) (openvex.Component, error) {
 	var oc openvex.Component
 	if c.PackageURL != "" {
-		p, err := vex.NormalizePURL(c.PackageURL)
+		p, err := purl.Normalize(c.PackageURL)
 		if err != nil {
 			return oc, fmt.Errorf("%w: component %q: %v", ErrInvalid, short(c.BOMRef), err)
 		}
@@ -166,8 +167,8 @@ func readComponent(c cdx.Component, parent *openvex.Component) (openvex.Componen
 		}
 	}
 	switch {
-	case strings.HasPrefix(ref, "pkg:"):
-		p, err := vex.NormalizePURL(ref)
+	case purl.Is(ref):
+		p, err := purl.Normalize(ref)
 		if err != nil {
 			return oc, fmt.Errorf("%w: component %q: %v", ErrInvalid, short(c.BOMRef), err)
 		}

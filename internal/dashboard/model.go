@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -13,7 +12,9 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/assess"
+	"github.com/vexloom/vexloom/internal/branch"
 	"github.com/vexloom/vexloom/internal/publish"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/store"
 	"github.com/vexloom/vexloom/internal/triage"
@@ -144,11 +145,8 @@ func maintained(scans map[string]*store.Scan, patterns []string) []string {
 			out = append(out, b)
 			continue
 		}
-		for _, p := range patterns {
-			if ok, _ := path.Match(p, b); ok || p == b {
-				out = append(out, b)
-				break
-			}
+		if branch.MatchAny(patterns, b) {
+			out = append(out, b)
 		}
 	}
 	sort.Strings(out)
@@ -426,7 +424,7 @@ func (s *snapshot) releaseCells() {
 			for _, p := range st.Products {
 				for _, sc := range p.Subcomponents {
 					for _, id := range []string{sc.ID, sc.Identifiers[openvex.PURL]} {
-						if m, _, ok := vex.ModuleFromPURL(id); ok {
+						if m, _, ok := purl.Module(id); ok {
 							deps = append(deps, m)
 						}
 					}

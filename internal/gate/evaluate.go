@@ -8,6 +8,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/chatops"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/scan"
 )
 
@@ -122,9 +123,9 @@ func Evaluate(findings []Finding, statements []Statement, opts Options) (*Result
 		now = time.Now().UTC()
 	}
 	now = now.Truncate(time.Second)
-	var release []purl
+	var release []purl.PURL
 	for _, p := range opts.Products {
-		if pp, ok := parsePURL(p); ok {
+		if pp, ok := purl.Parse(p); ok {
 			release = append(release, pp)
 		} else {
 			return nil, fmt.Errorf("release product %q is not a package URL", shorten(p))

@@ -17,6 +17,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/vexloom/vexloom/internal/osv"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/scan"
 )
 
@@ -98,15 +100,8 @@ type Severity struct {
 // at its version, "" when its ecosystem has no package URL type the gate
 // knows.
 func (f *Finding) DependencyPURL() string {
-	return ecosystemPURL(f.Ecosystem, f.Module, f.Version)
+	return purl.Ecosystem(f.Ecosystem, f.Module, f.Version)
 }
 
 // Name is the CVE of the finding if it has one, else its ID.
-func (f *Finding) Name() string {
-	for _, id := range append([]string{f.ID}, f.Aliases...) {
-		if len(id) > 4 && id[:4] == "CVE-" {
-			return id
-		}
-	}
-	return f.ID
-}
+func (f *Finding) Name() string { return osv.Name(f.ID, f.Aliases) }

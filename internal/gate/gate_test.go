@@ -9,6 +9,7 @@ import (
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -238,16 +239,16 @@ func TestPURLCovers(t *testing.T) {
 		{"pkg:PYPI/Django_Rest", "pkg:pypi/django-rest@1", true},
 	}
 	for _, tt := range tests {
-		s, ok1 := parsePURL(tt.statement)
-		x, ok2 := parsePURL(tt.target)
+		s, ok1 := purl.Parse(tt.statement)
+		x, ok2 := purl.Parse(tt.target)
 		if !ok1 || !ok2 {
 			t.Fatalf("parse %q %q: %v %v", tt.statement, tt.target, ok1, ok2)
 		}
-		if got := s.covers(x); got != tt.want {
+		if got := s.Covers(x); got != tt.want {
 			t.Errorf("%s covers %s = %v, want %v", tt.statement, tt.target, got, tt.want)
 		}
 	}
-	if _, ok := parsePURL("GO-2024-3333"); ok {
+	if _, ok := purl.Parse("GO-2024-3333"); ok {
 		t.Error("a non-purl parsed")
 	}
 }

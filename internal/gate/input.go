@@ -13,9 +13,9 @@ import (
 	"golang.org/x/mod/semver"
 
 	"github.com/vexloom/vexloom/internal/osv"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/report"
 	"github.com/vexloom/vexloom/internal/scan"
-	"github.com/vexloom/vexloom/internal/vex"
 )
 
 // MaxFindings bounds how many findings one input may hold.
@@ -145,7 +145,7 @@ func fromReport(r *report.Scan) ([]Finding, error) {
 			}
 			product := ""
 			if m.Path != "" {
-				product = vex.GoPURL(m.Path, m.Version)
+				product = purl.Go(m.Path, m.Version)
 			}
 			for _, f := range m.Findings {
 				if err := checkID(f.ID); err != nil {
@@ -323,7 +323,7 @@ func sbomProduct(s *govulncheckSBOM) string {
 		return ""
 	}
 	m := s.Modules[best]
-	return vex.GoPURL(m.Path, m.Version)
+	return purl.Go(m.Path, m.Version)
 }
 
 // OSV-Scanner's JSON results (--format json), as its documentation and
@@ -471,37 +471,15 @@ func groupID(ids []string) string {
 // entry above version: for SEMVER ranges (and Go) the lowest "fixed" above
 // it, otherwise the first "fixed" event of the package.
 func fixedVersion(e *osv.Entry, name, ecosystem, version string) string {
-	var fixes []string
+	var ranges []osv.Range
 	for _, a := range e.Affected {
 		if a.Package.Name != name || (a.Package.Ecosystem != "" && a.Package.Ecosystem != ecosystem) {
 			continue
 		}
-		for _, r := range a.Ranges {
-			for _, ev := range r.Events {
-				if ev.Fixed != "" {
-					fixes = append(fixes, ev.Fixed)
-				}
-			}
-		}
+		ranges = append(ranges, a.Ranges...)
 	}
-	if len(fixes) == 0 {
-		return ""
-	}
-	v := osv.CanonicalGo(version)
-	if !semver.IsValid(v) {
-		return fixes[0]
-	}
-	best := ""
-	for _, fx := range fixes {
-		c := osv.CanonicalGo(fx)
-		if !semver.IsValid(c) || semver.Compare(c, v) <= 0 {
-			continue
-		}
-		if best == "" || semver.Compare(c, osv.CanonicalGo(best)) < 0 {
-			best = fx
-		}
-	}
-	if best != "" && isGo(ecosystem) {
+	best := osv.FixedAfter(ranges, version)
+	if best != "" && isGo(ecosystem) && semver.IsValid(osv.CanonicalGo(version)) {
 		return osv.CanonicalGo(best)
 	}
 	return best

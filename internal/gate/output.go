@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/vexloom/vexloom/internal/digest"
+
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -215,10 +217,8 @@ func (r *Result) WriteSARIF(w io.Writer) error {
 
 // Subject is something the result is about in its attestation: a release
 // artifact (image, binary, archive) by name and digests.
-type Subject struct {
-	Name   string
-	Digest map[string]string
-}
+// It is internal/digest's.
+type Subject = digest.Subject
 
 // Attestation returns the in-toto v1 statement of the result, unsigned:
 // the subjects are the release's artifacts, the predicate (PredicateType)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/vexloom/vexloom/internal/purl"
 )
 
 // Source says where a statement came from.
@@ -105,7 +107,7 @@ func componentIDs(c openvex.Component) []string {
 		ids = append(ids, c.ID)
 	}
 	for _, v := range c.Identifiers {
-		if strings.HasPrefix(v, "pkg:") && !slices.Contains(ids, v) {
+		if purl.Is(v) && !slices.Contains(ids, v) {
 			ids = append(ids, v)
 		}
 	}
@@ -140,15 +142,15 @@ func (s *Statement) about(f *Finding) bool {
 // scope is what a finding can be matched against: the package URL of its
 // vulnerable dependency and those of the products it belongs to.
 type scope struct {
-	dependency purl
+	dependency purl.PURL
 	hasDep     bool
-	products   []purl
+	products   []purl.PURL
 }
 
-func findingScope(f *Finding, release []purl) scope {
+func findingScope(f *Finding, release []purl.PURL) scope {
 	var sc scope
-	sc.dependency, sc.hasDep = parsePURL(f.DependencyPURL())
-	if p, ok := parsePURL(f.Product); ok {
+	sc.dependency, sc.hasDep = purl.Parse(f.DependencyPURL())
+	if p, ok := purl.Parse(f.Product); ok {
 		sc.products = append(sc.products, p)
 	}
 	sc.products = append(sc.products, release...)
@@ -165,19 +167,19 @@ func findingScope(f *Finding, release []purl) scope {
 //     either the statement has no subcomponents (it is about the whole
 //     product) or one of its subcomponents is the vulnerable dependency.
 //
-// Package URLs are compared as purl.covers says: a version in the
+// Package URLs are compared as purl.PURL.Covers says: a version in the
 // statement must match, a statement without a version covers every one.
 func (s *Statement) covers(sc scope) bool {
 	for _, raw := range s.Products {
-		sp, ok := parsePURL(raw)
+		sp, ok := purl.Parse(raw)
 		if !ok {
 			continue
 		}
-		if sc.hasDep && sp.covers(sc.dependency) {
+		if sc.hasDep && sp.Covers(sc.dependency) {
 			return true
 		}
 		for _, p := range sc.products {
-			if !sp.covers(p) {
+			if !sp.Covers(p) {
 				continue
 			}
 			if len(s.Subcomponents) == 0 {
@@ -187,7 +189,7 @@ func (s *Statement) covers(sc scope) bool {
 				continue
 			}
 			for _, rawSub := range s.Subcomponents {
-				if sub, ok := parsePURL(rawSub); ok && sub.covers(sc.dependency) {
+				if sub, ok := purl.Parse(rawSub); ok && sub.Covers(sc.dependency) {
 					return true
 				}
 			}

@@ -11,7 +11,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/attest"
-	"github.com/vexloom/vexloom/internal/vex"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vexsource"
 )
 
@@ -129,7 +129,7 @@ func (v *Verifier) Read(ctx context.Context, src vexsource.Source) (sts []Statem
 			fmt.Fprintf(v.notes(), "vex: %s: %d %s, %s; %s\n", d.Origin, len(got), plural(len(got), "statement"), what, verdict)
 			for _, s := range got {
 				for _, pr := range s.Products {
-					if s.Verified && vex.OCIDigest(pr) == d.Subject.String() {
+					if s.Verified && purl.OCIDigest(pr) == d.Subject.String() {
 						products = append(products, pr)
 					}
 				}
@@ -241,11 +241,11 @@ func (v *Verifier) artifactDigests(doc *openvex.VEX) []attest.Digest {
 	for _, st := range doc.Statements {
 		for _, p := range st.Products {
 			for _, id := range []string{p.ID, p.Identifiers[openvex.PURL]} {
-				if d := vex.OCIDigest(id); d != "" {
+				if d := purl.OCIDigest(id); d != "" {
 					add(d)
 				}
 			}
-			if strings.HasPrefix(p.ID, "pkg:golang/") || strings.HasPrefix(p.Identifiers[openvex.PURL], "pkg:golang/") {
+			if purl.IsGo(p.ID) || purl.IsGo(p.Identifiers[openvex.PURL]) {
 				continue
 			}
 			for alg, h := range p.Hashes {

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
-	"github.com/package-url/packageurl-go"
 
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -83,18 +83,15 @@ func Inherit(base Base, derived []openvex.Component) []openvex.Statement {
 	for _, k := range keys {
 		p := latest[k]
 		ts := p.f.Timestamp
-		st := openvex.Statement{
-			Vulnerability:   p.f.Vulnerability,
-			Timestamp:       &ts,
-			Status:          p.f.Status,
-			Justification:   p.f.Justification,
-			ImpactStatement: p.f.ImpactStatement,
-			ActionStatement: p.f.ActionStatement,
-			StatusNotes:     strings.TrimSpace(p.f.StatusNotes + " " + SourceNote(base.Name, p.source, p.docID, ts)),
-		}
+		var products []openvex.Product
 		for _, d := range derived {
-			st.Products = append(st.Products, openvex.Product{Component: d, Subcomponents: []openvex.Subcomponent{{Component: openvex.Component{ID: vex.ComponentKey(p.f.Subcomponent)}}}})
+			products = append(products, vex.Product(d, vex.ComponentKey(p.f.Subcomponent)))
 		}
+		st := vex.NewStatement(p.f.Vulnerability, products, vex.Assertion{
+			Status: p.f.Status, Justification: p.f.Justification, Impact: p.f.ImpactStatement, Action: p.f.ActionStatement,
+			Notes:     strings.TrimSpace(p.f.StatusNotes + " " + SourceNote(base.Name, p.source, p.docID, ts)),
+			Timestamp: &ts,
+		})
 		if len(st.Products) > 0 {
 			out = append(out, st)
 		}
@@ -130,8 +127,8 @@ func isBase(c openvex.Component, digests []string) bool {
 	}
 	for _, id := range ids {
 		d := id
-		if strings.HasPrefix(id, "pkg:oci/") {
-			p, err := packageurl.FromString(id)
+		if purl.Type(id) == "oci" {
+			p, err := purl.Split(id)
 			if err != nil {
 				continue
 			}
@@ -145,26 +142,19 @@ func isBase(c openvex.Component, digests []string) bool {
 }
 
 // isOSPackage tells whether a package URL is an operating-system package.
-func isOSPackage(purl string) bool {
-	for _, t := range []string{"pkg:deb/", "pkg:apk/", "pkg:rpm/", "pkg:alpm/"} {
-		if strings.HasPrefix(purl, t) {
-			return true
-		}
+func isOSPackage(s string) bool {
+	switch purl.Type(s) {
+	case "deb", "apk", "rpm", "alpm":
+		return true
 	}
 	return false
 }
 
 // packageKey is a package URL without version, qualifiers and subpath.
-func packageKey(purl string) string {
-	p, err := packageurl.FromString(purl)
-	if err != nil {
-		return purl
-	}
-	return packageurl.NewPackageURL(p.Type, p.Namespace, p.Name, "", nil, "").ToString()
-}
+func packageKey(s string) string { return purl.Key(s) }
 
-func packageVersion(purl string) string {
-	p, err := packageurl.FromString(purl)
+func packageVersion(s string) string {
+	p, err := purl.Split(s)
 	if err != nil {
 		return ""
 	}

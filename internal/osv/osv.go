@@ -201,16 +201,33 @@ func (e *Entry) Modules() []string {
 
 // CVE returns the entry's CVE identifier: its ID if that is a CVE, else the
 // first CVE alias, else "".
-func (e *Entry) CVE() string {
-	if strings.HasPrefix(e.ID, "CVE-") {
-		return e.ID
+func (e *Entry) CVE() string { return CVE(e.ID, e.Aliases) }
+
+// IsCVE reports whether id is a CVE identifier ("CVE-2024-45338").
+func IsCVE(id string) bool { return strings.HasPrefix(id, "CVE-") }
+
+// CVE returns the CVE of a vulnerability known by id and aliases: id if
+// that is a CVE, else the first CVE alias, else "".
+func CVE(id string, aliases []string) string {
+	if IsCVE(id) {
+		return id
 	}
-	for _, a := range e.Aliases {
-		if strings.HasPrefix(a, "CVE-") {
+	for _, a := range aliases {
+		if IsCVE(a) {
 			return a
 		}
 	}
 	return ""
+}
+
+// Name returns the name a vulnerability is written under in vexloom's
+// statements, reports and triages: its CVE where it has one (CVE), else
+// id.
+func Name(id string, aliases []string) string {
+	if cve := CVE(id, aliases); cve != "" {
+		return cve
+	}
+	return id
 }
 
 func truncate(s string) string {

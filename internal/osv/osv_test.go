@@ -181,3 +181,53 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestName(t *testing.T) {
+	cases := []struct {
+		id      string
+		aliases []string
+		want    string
+	}{
+		{"GO-2025-3503", []string{"GHSA-qxp5-gwg8-xv66", "CVE-2025-22870"}, "CVE-2025-22870"},
+		{"CVE-2026-0001", []string{"GHSA-xxxx-xxxx-xxxx"}, "CVE-2026-0001"},
+		{"GO-2024-0001", []string{"GHSA-qxp5-gwg8-xv66"}, "GO-2024-0001"},
+		{"GO-2024-0002", nil, "GO-2024-0002"},
+	}
+	for _, c := range cases {
+		if got := Name(c.id, c.aliases); got != c.want {
+			t.Errorf("Name(%q, %q) = %q, want %q", c.id, c.aliases, got, c.want)
+		}
+	}
+	if CVE("GO-2024-0002", []string{"GHSA-qxp5-gwg8-xv66"}) != "" {
+		t.Error("CVE of an entry without one")
+	}
+}
+
+func TestCompiledRange(t *testing.T) {
+	events := []Event{{Introduced: "0"}, {Fixed: "1.2.0"}, {Introduced: "1.3.0"}, {LastAffected: "1.3.5"}, {Limit: "2.0.0"}}
+	r, err := Compile(events, func(v string) (string, bool) { return CanonicalGo(v), true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, want := range map[string]bool{"v1.0.0": true, "v1.2.0": false, "v1.3.0": true, "v1.3.5": true, "v1.3.6": false} {
+		if got := r.Affects(v); got != want {
+			t.Errorf("Affects(%s) = %v, want %v", v, got, want)
+		}
+		if got := Affects([]Range{{Type: RangeSemver, Events: events}}, v); got != want {
+			t.Errorf("osv.Affects(%s) = %v, want %v", v, got, want)
+		}
+	}
+	if r.Open() {
+		t.Error("closed range reported open")
+	}
+	if _, err := Compile([]Event{{Fixed: "x"}}, func(string) (string, bool) { return "", false }); err == nil || err.Error() != `events[0]: "x" is not a semantic version` {
+		t.Errorf("error = %v", err)
+	}
+	ranges := []Range{{Type: RangeSemver, Events: []Event{{Introduced: "0"}, {Fixed: "1.2.0"}, {Introduced: "1.3.0"}, {Fixed: "1.3.6"}}}}
+	if got := FixedAfter(ranges, "v1.3.1"); got != "1.3.6" {
+		t.Errorf("FixedAfter = %q", got)
+	}
+	if got := FixedAfter(ranges, "not-a-version"); got != "1.2.0" {
+		t.Errorf("FixedAfter of no version = %q", got)
+	}
+}

@@ -97,58 +97,6 @@ func Affects(ranges []Range, version string) bool {
 }
 
 func rangeAffects(events []Event, v string) bool {
-	type point struct {
-		at    string
-		intro bool
-		last  bool
-	}
-	var pts []point
-	for _, e := range events {
-		switch {
-		case e.Introduced != "":
-			at := e.Introduced
-			if at == "0" {
-				at = ""
-			} else {
-				at = CanonicalGo(at)
-			}
-			pts = append(pts, point{at: at, intro: true})
-		case e.Fixed != "":
-			pts = append(pts, point{at: CanonicalGo(e.Fixed)})
-		case e.LastAffected != "":
-			pts = append(pts, point{at: CanonicalGo(e.LastAffected), last: true})
-		}
-	}
-	// Walk the events in version order; the state after the last event at
-	// or below v decides.
-	sortPoints := func(i, j int) bool {
-		if pts[i].at == "" {
-			return pts[j].at != ""
-		}
-		if pts[j].at == "" {
-			return false
-		}
-		return semver.Compare(pts[i].at, pts[j].at) < 0
-	}
-	for i := 1; i < len(pts); i++ {
-		for j := i; j > 0 && sortPoints(j, j-1); j-- {
-			pts[j], pts[j-1] = pts[j-1], pts[j]
-		}
-	}
-	affected := false
-	for _, p := range pts {
-		c := -1
-		if p.at != "" {
-			c = semver.Compare(p.at, v)
-		}
-		switch {
-		case p.intro && c <= 0:
-			affected = true
-		case p.last && c < 0:
-			affected = false
-		case !p.intro && !p.last && c <= 0:
-			affected = false
-		}
-	}
-	return affected
+	r, _ := Compile(events, canonicalGo) // canonicalGo refuses nothing
+	return r.Affects(v)
 }

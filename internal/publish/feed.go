@@ -20,9 +20,10 @@ import (
 	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
-	"github.com/package-url/packageurl-go"
 
+	"github.com/vexloom/vexloom/internal/atomicfile"
 	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 	"github.com/vexloom/vexloom/internal/vexformat"
 )
@@ -165,13 +166,13 @@ func buildFeed(cfg FeedConfig, docs [][]byte, names []string, updatedAt time.Tim
 			}
 			ts = ts.UTC()
 			for _, p := range st.Products {
-				purl := productPURL(p.Component)
-				if purl == "" {
+				pu := productPURL(p.Component)
+				if pu == "" {
 					continue // hash-only products are not indexed by package
 				}
-				id, ok := basePURL(purl)
+				id, ok := purl.Base(pu)
 				if !ok {
-					skipped = append(skipped, purl+": not a valid package URL")
+					skipped = append(skipped, pu+": not a valid package URL")
 					continue
 				}
 				one := st
@@ -317,10 +318,10 @@ func formatInterval(d time.Duration) string {
 }
 
 func productPURL(c openvex.Component) string {
-	if strings.HasPrefix(c.ID, "pkg:") {
+	if purl.Is(c.ID) {
 		return c.ID
 	}
-	if p := c.Identifiers[openvex.PURL]; strings.HasPrefix(p, "pkg:") {
+	if p := c.Identifiers[openvex.PURL]; purl.Is(p) {
 		return p
 	}
 	return ""
@@ -351,23 +352,18 @@ func statementKey(st openvex.Statement) string {
 // encoded whole, so the path never climbs out of the feed and two package
 // URLs never share a path.
 func PackageLocation(id string) (string, error) {
-	p, err := packageurl.FromString(id)
+	typ, namespace, name, err := purl.Path(id)
 	if err != nil {
-		return "", fmt.Errorf("invalid package URL %q: %w", truncate(id), err)
+		return "", err
 	}
-	if p.Type == "" || p.Name == "" {
-		return "", fmt.Errorf("invalid package URL %q: no type or name", truncate(id))
-	}
-	segs := []string{"pkg", escapeSegment(strings.ToLower(p.Type))}
-	if p.Namespace != "" {
-		for _, s := range strings.Split(p.Namespace, "/") {
-			if s == "" {
-				return "", fmt.Errorf("invalid package URL %q: empty namespace segment", truncate(id))
-			}
-			segs = append(segs, escapeSegment(s))
+	segs := []string{"pkg", escapeSegment(strings.ToLower(typ))}
+	for _, s := range namespace {
+		if s == "" {
+			return "", fmt.Errorf("invalid package URL %q: empty namespace segment", truncate(id))
 		}
+		segs = append(segs, escapeSegment(s))
 	}
-	segs = append(segs, escapeSegment(p.Name), "vex.json")
+	segs = append(segs, escapeSegment(name), "vex.json")
 	for _, s := range segs {
 		if len(s) > maxSegment {
 			return "", fmt.Errorf("package URL %q: a path segment is longer than %d bytes", truncate(id), maxSegment)
@@ -500,27 +496,7 @@ func writeFileAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, data, 0o644)
 }
 
 // Feed is a vex-repo-spec feed generated from the documents in a local

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/package-url/packageurl-go"
-
+	"github.com/vexloom/vexloom/internal/atomicfile"
 	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -194,7 +194,7 @@ func (l *Local) Publish(ctx context.Context, obj Object) (Receipt, error) {
 		return strings.Compare(a.Digest+"\x00"+a.Name, b.Digest+"\x00"+b.Name)
 	})
 	for _, p := range obj.Products {
-		n, err := vex.NormalizePURL(p)
+		n, err := purl.Normalize(p)
 		if err != nil {
 			return Receipt{}, fmt.Errorf("%w: %v", ErrInvalidObject, err)
 		}
@@ -228,7 +228,7 @@ func (l *Local) Publish(ctx context.Context, obj Object) (Receipt, error) {
 	}
 	for _, p := range rec.Products {
 		dirs = append(dirs, filepath.Join("index", "product", SHA256([]byte(p)).Hex))
-		if base, ok := basePURL(p); ok {
+		if base, ok := purl.Base(p); ok {
 			dirs = append(dirs, filepath.Join("index", "package", SHA256([]byte(base)).Hex))
 		}
 	}
@@ -357,12 +357,12 @@ func (l *Local) List(ctx context.Context, q Query) ([]Record, error) {
 		}
 		dir = filepath.Join(l.dir, "index", "subject", q.Subject.Algorithm, q.Subject.Hex)
 	case q.Product != "":
-		n, err := vex.NormalizePURL(q.Product)
+		n, err := purl.Normalize(q.Product)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidObject, err)
 		}
-		if p, err := packageurl.FromString(n); err == nil && p.Version == "" && len(p.Qualifiers) == 0 && p.Subpath == "" {
-			base, _ := basePURL(n)
+		if purl.Bare(n) {
+			base, _ := purl.Base(n)
 			dir = filepath.Join(l.dir, "index", "package", SHA256([]byte(base)).Hex)
 		} else {
 			dir = filepath.Join(l.dir, "index", "product", SHA256([]byte(n)).Hex)
@@ -445,7 +445,8 @@ func (l *Local) getBlob(d Digest, limit int64) ([]byte, error) {
 }
 
 // writeOnce writes data to path unless path exists; it reports whether it
-// created the file. The file appears complete or not at all.
+// created the file. The file appears complete or not at all, written in the
+// store's tmp directory.
 func (l *Local) writeOnce(path string, data []byte) (bool, error) {
 	if _, err := os.Lstat(path); err == nil {
 		return false, nil
@@ -453,40 +454,7 @@ func (l *Local) writeOnce(path string, data []byte) (bool, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return false, err
 	}
-	f, err := os.CreateTemp(filepath.Join(l.dir, "tmp"), "w-*")
-	if err != nil {
-		return false, err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return false, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return false, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return false, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp, 0o444); err != nil {
-		return false, err
-	}
-	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
-		return false, nil
-	} else if err != nil {
-		return false, fmt.Errorf("writing %s: %w", path, err)
-	}
-	syncDir(filepath.Dir(path))
-	return true, nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // best effort: not every file system syncs directories
-		d.Close()
-	}
+	return atomicfile.Create(path, data, 0o444, filepath.Join(l.dir, "tmp"))
 }
 
 // readBounded reads a regular file of at most limit bytes.
@@ -512,18 +480,4 @@ func readBounded(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrCorrupt, path, limit)
 	}
 	return buf.Bytes(), nil
-}
-
-// basePURL returns a package URL without version, qualifiers and subpath,
-// written as packageurl-go writes it: the key Trivy looks packages up by in
-// a VEX repository index.
-func basePURL(s string) (string, bool) {
-	p, err := packageurl.FromString(s)
-	if err != nil || p.Type == "" || p.Name == "" {
-		return "", false
-	}
-	p.Version = ""
-	p.Qualifiers = nil
-	p.Subpath = ""
-	return p.ToString(), true
 }

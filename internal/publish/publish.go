@@ -15,8 +15,6 @@ package publish
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +22,9 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/vexloom/vexloom/internal/digest"
+	"github.com/vexloom/vexloom/internal/purl"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
@@ -104,63 +105,20 @@ type Subject struct {
 	Digest Digest
 }
 
-// Digest is a content digest.
-type Digest struct {
-	Algorithm string
-	Hex       string
-}
+// Digest is a content digest. It is internal/digest's.
+type Digest = digest.Digest
 
-// String returns "algorithm:hex".
-func (d Digest) String() string { return d.Algorithm + ":" + d.Hex }
-
-// Validate checks the algorithm (sha256, sha512 or gitCommit) and the hex length and
-// alphabet (lowercase).
-func (d Digest) Validate() error {
-	var n int
-	switch d.Algorithm {
-	case "sha256":
-		n = 64
-	case "sha512":
-		n = 128
-	case "gitCommit":
-		// A source release's commit: SHA-1 or SHA-256 repositories.
-		n = 40
-		if len(d.Hex) == 64 {
-			n = 64
-		}
-	default:
-		return fmt.Errorf("digest algorithm %q is not sha256, sha512 or gitCommit", truncate(d.Algorithm))
-	}
-	if len(d.Hex) != n {
-		return fmt.Errorf("%s digest has %d hex digits, want %d", d.Algorithm, len(d.Hex), n)
-	}
-	for i := 0; i < len(d.Hex); i++ {
-		c := d.Hex[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return fmt.Errorf("%s digest is not lowercase hex", d.Algorithm)
-		}
-	}
-	return nil
-}
-
-// ParseDigest reads "algorithm:hex".
+// ParseDigest reads "algorithm:hex" as vexloom writes it (lowercase).
 func ParseDigest(s string) (Digest, error) {
-	alg, h, ok := strings.Cut(s, ":")
-	if !ok {
-		return Digest{}, fmt.Errorf("%w: digest %q has no algorithm", ErrInvalidObject, truncate(s))
-	}
-	d := Digest{Algorithm: alg, Hex: h}
-	if err := d.Validate(); err != nil {
+	d, err := digest.ParseExact(s)
+	if err != nil {
 		return Digest{}, fmt.Errorf("%w: %v", ErrInvalidObject, err)
 	}
 	return d, nil
 }
 
 // SHA256 returns the sha256 digest of b.
-func SHA256(b []byte) Digest {
-	sum := sha256.Sum256(b)
-	return Digest{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
-}
+func SHA256(b []byte) Digest { return digest.SHA256(b) }
 
 // Receipt says where a store put an object.
 type Receipt struct {
@@ -228,10 +186,10 @@ func Check(obj Object) (*Checked, error) {
 		if err := checkName("product", p); err != nil {
 			return nil, err
 		}
-		if !strings.HasPrefix(p, "pkg:") {
+		if !purl.Is(p) {
 			return nil, fmt.Errorf("%w: product %q is not a package URL", ErrInvalidObject, truncate(p))
 		}
-		if _, err := vex.NormalizePURL(p); err != nil {
+		if _, err := purl.Normalize(p); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidObject, err)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/vexloom/vexloom/internal/buildinfo"
 	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/progress"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/source"
 	"github.com/vexloom/vexloom/internal/store"
@@ -144,7 +145,7 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 	for _, s := range doc.Statements {
 		for _, p := range s.Products {
 			for _, sub := range p.Subcomponents {
-				if mod, _, ok := vex.ModuleFromPURL(sub.ID); ok {
+				if mod, _, ok := purl.Module(sub.ID); ok {
 					source[string(s.Vulnerability.Name)+"\x00"+mod] = s
 				}
 			}
@@ -254,32 +255,25 @@ func (s *shipper) statements(ctx context.Context, product openvex.Product, bins 
 	for _, k := range keys {
 		fd := byKey[k]
 		vuln := vex.Vulnerability{ID: fd.f.ID, Aliases: fd.f.Aliases, Description: fd.v.Summary}.OpenVEX()
-		st := openvex.Statement{
-			Vulnerability: vuln,
-			Products: []openvex.Product{{
-				Component:     product.Component,
-				Subcomponents: []openvex.Subcomponent{{Component: openvex.Component{ID: vex.GoPURL(fd.f.Module, fd.f.Version)}}},
-			}},
-		}
+		var a vex.Assertion
 		if src, ok := s.source[string(vuln.Name)+"\x00"+fd.f.Module]; ok && fd.from {
-			st.Status, st.Justification = src.Status, src.Justification
-			st.ImpactStatement, st.ActionStatement = src.ImpactStatement, src.ActionStatement
-			st.Timestamp = src.Timestamp
-			st.StatusNotes = strings.TrimSpace(src.StatusNotes + " Carried from the source analysis of the release, which covers this binary.")
+			a = vex.Assertion{Status: src.Status, Justification: src.Justification, Impact: src.ImpactStatement, Action: src.ActionStatement,
+				Notes:     strings.TrimSpace(src.StatusNotes + " Carried from the source analysis of the release, which covers this binary."),
+				Timestamp: src.Timestamp}
 		} else {
 			ev := s.evidence
 			ev.Analysis = "binary"
 			ev.Module = fd.bin.Module
 			ev.Version = fd.bin.Version
 			ev.GoVersion = fd.bin.GoVersion
-			a := assess.Automatic(fd.f, ev)
-			st.Status, st.Justification = a.Status, a.Justification
-			st.ImpactStatement, st.ActionStatement = a.ImpactStatement, a.ActionStatement
-			st.StatusNotes = strings.TrimSpace(a.StatusNotes + " Binary analysis of " + fd.bin.Path + ".")
+			auto := assess.Automatic(fd.f, ev)
 			ts := s.ts
-			st.Timestamp = &ts
+			a = vex.Assertion{Status: auto.Status, Justification: auto.Justification, Impact: auto.ImpactStatement, Action: auto.ActionStatement,
+				Notes:     strings.TrimSpace(auto.StatusNotes + " Binary analysis of " + fd.bin.Path + "."),
+				Timestamp: &ts}
 		}
-		out = append(out, st)
+		out = append(out, vex.NewStatement(vuln,
+			[]openvex.Product{vex.Product(product.Component, purl.Go(fd.f.Module, fd.f.Version))}, a))
 	}
 	return out, nil
 }
@@ -352,7 +346,7 @@ func advisoryStatements(ctx context.Context, o Options, t *scan.Target, branch s
 		if ev == nil {
 			continue
 		}
-		products := []openvex.Product{{Component: openvex.Component{ID: vex.GoPURL(tr.Dependency, mv)}}}
+		products := []openvex.Product{{Component: openvex.Component{ID: purl.Go(tr.Dependency, mv)}}}
 		images := triage.AdvisoryImages(ev)
 		for _, img := range o.Images {
 			if len(images) == 0 || slices.ContainsFunc(images, func(s string) bool { return s == img.Repository || strings.HasSuffix(img.Repository, "/"+s) }) {

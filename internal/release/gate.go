@@ -10,9 +10,9 @@ import (
 
 	"github.com/vexloom/vexloom/internal/advisory"
 	"github.com/vexloom/vexloom/internal/gate"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/report"
 	"github.com/vexloom/vexloom/internal/scan"
-	"github.com/vexloom/vexloom/internal/vex"
 )
 
 // Gated is what the release gate weighs about a release point.
@@ -55,7 +55,7 @@ func GateFindings(ctx context.Context, o Options, module string) (*Gated, error)
 		if m.Path == "" || m.Version == "" {
 			continue
 		}
-		out.Products = append(out.Products, vex.GoPURL(m.Path, m.Version))
+		out.Products = append(out.Products, purl.Go(m.Path, m.Version))
 		if m.Path == module {
 			version = m.Version
 		}
@@ -103,7 +103,7 @@ func advisoryFinding(mod, version string, a advisory.Advisory, s advisory.Statem
 		Version:      version,
 		Level:        scan.LevelSymbol,
 		FixedVersion: s.Fix,
-		Product:      vex.GoPURL(mod, version),
+		Product:      purl.Go(mod, version),
 		Published:    a.Published,
 		Modified:     a.Modified,
 	}

@@ -8,8 +8,8 @@ import (
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
-	"github.com/vexloom/vexloom/internal/assess"
 	"github.com/vexloom/vexloom/internal/buildinfo"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -62,12 +62,12 @@ func OpenVEX(r *Scan, opts Options) (*openvex.VEX, error) {
 // x/net) into one statement: the strongest finding decides the status.
 func statementFor(v scan.Vulnerability, t Target, m Module, fs []Finding) openvex.Statement {
 	strongest := fs[0]
-	var subs []openvex.Subcomponent
+	var subs []string
 	for _, f := range fs {
 		if f.Level > strongest.Level {
 			strongest = f
 		}
-		subs = append(subs, openvex.Subcomponent{Component: openvex.Component{ID: vex.GoPURL(f.Module, f.Version)}})
+		subs = append(subs, purl.Go(f.Module, f.Version))
 	}
 	a := strongest.Assessment
 	if len(fs) > 1 {
@@ -85,14 +85,10 @@ func statementFor(v scan.Vulnerability, t Target, m Module, fs []Finding) openve
 			a.StatusNotes = strings.Join(parts, " ")
 		}
 	}
-	st := openvex.Statement{
-		Vulnerability: vex.Vulnerability{ID: v.ID, Aliases: v.Aliases, Description: v.Summary}.OpenVEX(),
-		Products: []openvex.Product{{
-			Component:     openvex.Component{ID: vex.GoPURL(m.Path, m.Version)},
-			Subcomponents: subs,
-		}},
-	}
-	applyAssessment(&st, a)
+	st := vex.NewStatement(
+		vex.Vulnerability{ID: v.ID, Aliases: v.Aliases, Description: v.Summary}.OpenVEX(),
+		[]openvex.Product{vex.Product(openvex.Component{ID: purl.Go(m.Path, m.Version)}, subs...)},
+		vex.Assertion{Status: a.Status, Justification: a.Justification, Impact: a.ImpactStatement, Action: a.ActionStatement, Notes: a.StatusNotes})
 	where := fmt.Sprintf("Scanned %s", m.Path)
 	if m.Dir != "" && m.Dir != "." {
 		where += " in " + m.Dir
@@ -107,15 +103,6 @@ func statementFor(v scan.Vulnerability, t Target, m Module, fs []Finding) openve
 	}
 	st.StatusNotes = strings.TrimSpace(strings.TrimSpace(st.StatusNotes) + " " + where)
 	return st
-}
-
-// applyAssessment copies an assessment's decision into a statement.
-func applyAssessment(st *openvex.Statement, a assess.Assessment) {
-	st.Status = a.Status
-	st.Justification = a.Justification
-	st.ImpactStatement = a.ImpactStatement
-	st.ActionStatement = a.ActionStatement
-	st.StatusNotes = a.StatusNotes
 }
 
 // WriteOpenVEX writes the report as an OpenVEX document.

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/vexloom/vexloom/internal/atomicfile"
 )
 
 // cacheFormat changes whenever the cached form of a result changes.
@@ -122,19 +124,10 @@ func (c *Cache) Put(k CacheKey, out *Output) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
+	if err := atomicfile.Write(p, b, 0o600); err != nil {
 		return fmt.Errorf("writing scan cache: %w", err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing scan cache: %w", err)
-	}
-	return os.Rename(tmp.Name(), p)
+	return nil
 }
 
 // Clear removes every cached output.

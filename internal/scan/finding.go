@@ -152,14 +152,7 @@ type Finding struct {
 
 // Name returns the CVE of the finding if it has one, else its ID: the name
 // statements are written under.
-func (f *Finding) Name() string {
-	for _, a := range f.Aliases {
-		if strings.HasPrefix(a, "CVE-") {
-			return a
-		}
-	}
-	return f.ID
-}
+func (f *Finding) Name() string { return osv.Name(f.ID, f.Aliases) }
 
 // Key identifies a finding within a module scan.
 func (f *Finding) Key() string { return f.ID + " " + f.Module }
@@ -177,14 +170,7 @@ type Vulnerability struct {
 }
 
 // Name returns the CVE if there is one, else the ID.
-func (v *Vulnerability) Name() string {
-	for _, a := range v.Aliases {
-		if strings.HasPrefix(a, "CVE-") {
-			return a
-		}
-	}
-	return v.ID
-}
+func (v *Vulnerability) Name() string { return osv.Name(v.ID, v.Aliases) }
 
 // OtherIDs returns every identifier of the vulnerability except Name, sorted.
 func (v *Vulnerability) OtherIDs() []string {

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/package-url/packageurl-go"
-
-	"github.com/vexloom/vexloom/internal/vex"
+	"github.com/vexloom/vexloom/internal/purl"
 )
 
 // Trivy: trivy image --format json (schema version 2).
@@ -99,16 +97,16 @@ func trivyPURL(class, typ, name, version string) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("%w: operating system %q is not one vexloom names packages of", ErrMalformed, short(typ))
 		}
-		return packageurl.NewPackageURL(d[0], d[1], name, version, nil, "").ToString(), nil
+		return purl.New(d[0], d[1], name, version), nil
 	case typ == "gobinary" || typ == "gomod":
-		return vex.GoPURL(name, version), nil
+		return purl.Go(name, version), nil
 	}
-	return packageurl.NewPackageURL("generic", "", name, version, nil, "").ToString(), nil
+	return purl.New("generic", "", name, version), nil
 }
 
 // fullName is a package's name with its namespace (a Go module path, a
 // Maven group).
-func fullName(p packageurl.PackageURL) string {
+func fullName(p purl.Parts) string {
 	if p.Namespace != "" && p.Type != "deb" && p.Type != "apk" && p.Type != "rpm" {
 		return p.Namespace + "/" + p.Name
 	}
@@ -171,18 +169,18 @@ func parseGrype(data []byte) (*Report, error) {
 			return nil, fmt.Errorf("Grype report: %s: %w", where, err)
 		}
 		a := m.Artifact
-		purl := a.PURL
-		if purl == "" {
+		pu := a.PURL
+		if pu == "" {
 			if a.Name == "" {
 				return nil, fmt.Errorf("%w: Grype report: %s: no package name", ErrMalformed, where)
 			}
 			if a.Type == "go-module" {
-				purl = vex.GoPURL(a.Name, a.Version)
+				pu = purl.Go(a.Name, a.Version)
 			} else {
-				purl = packageurl.NewPackageURL("generic", "", a.Name, a.Version, nil, "").ToString()
+				pu = purl.New("generic", "", a.Name, a.Version)
 			}
 		}
-		n, p, err := packageURL(purl)
+		n, p, err := packageURL(pu)
 		if err != nil {
 			return nil, fmt.Errorf("Grype report: %s: %w", where, err)
 		}
@@ -304,10 +302,10 @@ func osvPURL(ecosystem, name, version string) (string, error) {
 	}
 	base, _, _ := strings.Cut(ecosystem, ":")
 	if d, ok := osvDistro[base]; ok {
-		return packageurl.NewPackageURL(d[0], d[1], name, version, nil, "").ToString(), nil
+		return purl.New(d[0], d[1], name, version), nil
 	}
 	if base == "Go" {
-		return vex.GoPURL(name, version), nil
+		return purl.Go(name, version), nil
 	}
 	if t, ok := osvLanguage[base]; ok {
 		ns, n := "", name
@@ -321,12 +319,12 @@ func osvPURL(ecosystem, name, version string) (string, error) {
 				ns, n = s, pkg
 			}
 		}
-		return packageurl.NewPackageURL(t, ns, n, version, nil, "").ToString(), nil
+		return purl.New(t, ns, n, version), nil
 	}
 	if ecosystem == "" {
 		return "", fmt.Errorf("%w: package %q has no ecosystem", ErrMalformed, short(name))
 	}
-	return packageurl.NewPackageURL("generic", "", name, version, nil, "").ToString(), nil
+	return purl.New("generic", "", name, version), nil
 }
 
 func contains(s []string, x string) bool {

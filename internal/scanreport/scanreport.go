@@ -19,8 +19,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/package-url/packageurl-go"
-
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -101,11 +100,7 @@ func (f Finding) Name() string {
 // PackageKey is the package without its version, qualifiers or subpath:
 // what a triage of an image package is about (pkg:deb/debian/libc6).
 func (f Finding) PackageKey() string {
-	p, err := packageurl.FromString(f.Package)
-	if err != nil {
-		return f.Package
-	}
-	return packageurl.NewPackageURL(p.Type, p.Namespace, p.Name, "", nil, "").ToString()
+	return purl.Key(f.Package)
 }
 
 // Parse reads a report in any of the formats.
@@ -181,21 +176,12 @@ func checkID(id string) error {
 	return nil
 }
 
-// packageURL checks and normalises a package URL a report gives.
-func packageURL(s string) (string, packageurl.PackageURL, error) {
-	// vexloom's normal form where it applies (Go's "v", unescaped slashes
-	// and plus signs), else packageurl-go's canonical form (npm scopes).
-	n, err := vex.NormalizePURL(s)
+// packageURL checks and normalises a package URL a report gives
+// (purl.Read).
+func packageURL(s string) (string, purl.Parts, error) {
+	n, p, err := purl.Read(s)
 	if err != nil {
-		p, perr := packageurl.FromString(s)
-		if perr != nil {
-			return "", packageurl.PackageURL{}, fmt.Errorf("%w: package URL %q: %v", ErrMalformed, short(s), err)
-		}
-		n = p.ToString()
-	}
-	p, err := packageurl.FromString(n)
-	if err != nil || p.Type == "" || p.Name == "" {
-		return "", packageurl.PackageURL{}, fmt.Errorf("%w: package URL %q has no type or name", ErrMalformed, short(s))
+		return "", purl.Parts{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return n, p, nil
 }

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vexloom/vexloom/internal/branch"
 	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/redact"
 )
@@ -242,11 +243,7 @@ func (r *Repository) MatchBranches(ctx context.Context, patterns []string) ([]st
 	for _, p := range patterns {
 		matched := false
 		for _, b := range all {
-			ok := b == p
-			if !ok && strings.ContainsAny(p, "*?[") {
-				ok, _ = filepath.Match(p, b)
-			}
-			if ok {
+			if branch.Match(p, b) {
 				matched = true
 				if !slices.Contains(out, b) {
 					out = append(out, b)

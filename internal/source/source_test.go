@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vexloom/vexloom/examples/demo"
+	"github.com/vexloom/vexloom/internal/branch"
 	"github.com/vexloom/vexloom/internal/progress"
 )
 
@@ -362,4 +364,38 @@ func FuzzNormalizeGoVersion(f *testing.F) {
 			t.Fatalf("NormalizeGoVersion(%q) = %q", s, v)
 		}
 	})
+}
+
+// TestMatchBranchesAgreesWithBranchMatch: the branches update scans
+// (MatchBranches) are exactly those the project's other commands count as
+// configured (branch.Match, used by status and the store's maintained
+// branches).
+func TestMatchBranchesAgreesWithBranchMatch(t *testing.T) {
+	ctx := context.Background()
+	d := newDemo(t)
+	repo, err := OpenRepository(ctx, d.Dir, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := repo.Branches(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pats := range [][]string{{"main"}, {"release-*"}, {"*"}, {"release-?.0", "main"}, {"rel*-1.[0-9]"}} {
+		got, err := repo.MatchBranches(ctx, pats)
+		if err != nil {
+			t.Fatalf("%q: %v", pats, err)
+		}
+		var want []string
+		for _, b := range all {
+			if branch.MatchAny(pats, b) {
+				want = append(want, b)
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: MatchBranches = %q, branch.MatchAny = %q", pats, got, want)
+		}
+	}
 }

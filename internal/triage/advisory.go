@@ -52,26 +52,21 @@ func AdvisoryImages(ev *store.Event) []string {
 // products: "negative VEX", affected with its action statement or fixed.
 func AdvisoryStatement(v scan.Vulnerability, ev *store.Event, products []openvex.Product) openvex.Statement {
 	ts := ev.At.UTC().Truncate(time.Second)
-	st := openvex.Statement{
-		Vulnerability:   vex.Vulnerability{ID: v.ID, Aliases: v.Aliases, Description: v.Summary}.OpenVEX(),
-		Products:        products,
-		Status:          openvex.Status(ev.Status),
-		Justification:   openvex.Justification(ev.Justification),
-		ImpactStatement: ev.Impact,
-		ActionStatement: ev.Action,
-		StatusNotes:     "From the project's advisory " + advisoryName(ev, v) + ".",
-		Timestamp:       &ts,
+	a := vex.Assertion{
+		Status:        openvex.Status(ev.Status),
+		Justification: openvex.Justification(ev.Justification),
+		Impact:        ev.Impact,
+		Action:        ev.Action,
+		Notes:         "From the project's advisory " + advisoryName(ev, v) + ".",
+		Timestamp:     &ts,
 	}
 	if ev.Notes != "" {
-		st.StatusNotes = ev.Notes + " " + st.StatusNotes
+		a.Notes = ev.Notes + " " + a.Notes
 	}
-	if st.Status == openvex.StatusAffected && st.ActionStatement == "" {
-		st.ActionStatement = openvex.NoActionStatementMsg
+	if a.Status == openvex.StatusNotAffected && a.Justification == "" && a.Impact == "" {
+		a.Impact = "Not affected, according to the project's advisory."
 	}
-	if st.Status == openvex.StatusNotAffected && st.Justification == "" && st.ImpactStatement == "" {
-		st.ImpactStatement = "Not affected, according to the project's advisory."
-	}
-	return st
+	return vex.NewStatement(vex.Vulnerability{ID: v.ID, Aliases: v.Aliases, Description: v.Summary}.OpenVEX(), products, a)
 }
 
 // advisoryName names an advisory for people: its ID and, when it has one,

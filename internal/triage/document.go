@@ -12,6 +12,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/store"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -89,7 +90,7 @@ func BuildBranchDocument(in DocumentInput) (*BranchDocument, error) {
 			if mv == "" {
 				mv = o.ModuleVersion
 			}
-			product := vex.GoPURL(o.Module, mv)
+			product := purl.Go(o.Module, mv)
 			k := product + "\x00" + v.VulnID
 			if _, ok := groups[k]; !ok {
 				keys = append(keys, k)
@@ -110,46 +111,37 @@ func BuildBranchDocument(in DocumentInput) (*BranchDocument, error) {
 			return priority[status(b.decision)] - priority[status(a.decision)]
 		})
 		lead := parts[0]
-		st := openvex.Statement{
-			Vulnerability: vex.Vulnerability{ID: lead.view.VulnID, Aliases: lead.view.Vulnerability.Aliases, Description: lead.view.Vulnerability.Summary}.OpenVEX(),
-			Products:      []openvex.Product{{Component: openvex.Component{ID: product}}},
-		}
-		var notes []string
+		var subs []string
 		for _, p := range parts {
-			sub := vex.GoPURL(p.view.Dependency, p.obs.DependencyVersion)
-			if !slices.ContainsFunc(st.Products[0].Subcomponents, func(s openvex.Subcomponent) bool { return s.ID == sub }) {
-				st.Products[0].Subcomponents = append(st.Products[0].Subcomponents, openvex.Subcomponent{Component: openvex.Component{ID: sub}})
+			if sub := purl.Go(p.view.Dependency, p.obs.DependencyVersion); !slices.Contains(subs, sub) {
+				subs = append(subs, sub)
 			}
 		}
+		var a vex.Assertion
+		var notes []string
 		d := lead.decision
 		if d == nil {
-			st.Status = openvex.StatusUnderInvestigation
+			a.Status = openvex.StatusUnderInvestigation
 			notes = append(notes, "No assessment yet.")
 		} else {
-			st.Status = openvex.Status(d.Status)
-			st.Justification = openvex.Justification(d.Justification)
-			st.ImpactStatement = d.Impact
-			st.ActionStatement = d.Action
 			t := d.At.UTC().Truncate(time.Second)
-			st.Timestamp = &t
+			a = vex.Assertion{Status: openvex.Status(d.Status), Justification: openvex.Justification(d.Justification),
+				Impact: d.Impact, Action: d.Action, Timestamp: &t}
 			if d.Notes != "" {
 				notes = append(notes, d.Notes)
 			}
-			if st.Status == openvex.StatusAffected && st.ActionStatement == "" {
-				st.ActionStatement = openvex.NoActionStatementMsg
-			}
-			if st.Status == openvex.StatusNotAffected && st.Justification == "" && st.ImpactStatement == "" {
-				st.ImpactStatement = "Assessed not affected."
+			if a.Status == openvex.StatusNotAffected && a.Justification == "" && a.Impact == "" {
+				a.Impact = "Assessed not affected."
 			}
 		}
-		if st.Timestamp == nil {
+		if a.Timestamp == nil {
 			// Undecided: dated from when it was first found on the branch,
 			// so that rebuilding an unchanged document changes nothing.
 			t := firstObserved(lead.view.Events, in.Branch)
 			if t.IsZero() {
 				t = ts
 			}
-			st.Timestamp = &t
+			a.Timestamp = &t
 		}
 		var who []string
 		for _, p := range parts {
@@ -167,8 +159,10 @@ func BuildBranchDocument(in DocumentInput) (*BranchDocument, error) {
 			}
 		}
 		notes = append(notes, "Assessed "+strings.Join(who, "; ")+".")
-		st.StatusNotes = strings.Join(notes, " ")
-		doc.Statements = append(doc.Statements, st)
+		a.Notes = strings.Join(notes, " ")
+		vuln := vex.Vulnerability{ID: lead.view.VulnID, Aliases: lead.view.Vulnerability.Aliases, Description: lead.view.Vulnerability.Summary}
+		doc.Statements = append(doc.Statements, vex.NewStatement(vuln.OpenVEX(),
+			[]openvex.Product{vex.Product(openvex.Component{ID: product}, subs...)}, a))
 	}
 	// The project's own advisories about its modules on this branch.
 	for i := range in.Views {
@@ -183,7 +177,7 @@ func BuildBranchDocument(in DocumentInput) (*BranchDocument, error) {
 		}
 		decisions[v.ID] = ev.Seq
 		doc.Statements = append(doc.Statements, AdvisoryStatement(v.Vulnerability, ev,
-			[]openvex.Product{{Component: openvex.Component{ID: vex.GoPURL(v.Dependency, mv)}}}))
+			[]openvex.Product{{Component: openvex.Component{ID: purl.Go(v.Dependency, mv)}}}))
 	}
 	if err := vex.Finalize(doc); err != nil {
 		return nil, err

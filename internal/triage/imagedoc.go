@@ -8,6 +8,7 @@ import (
 
 	"github.com/vexloom/vexloom/internal/assess"
 	"github.com/vexloom/vexloom/internal/buildinfo"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -28,33 +29,28 @@ func ImageDocument(views []View, release, author string, now time.Time) (*openve
 		if vuln.ID == "" {
 			vuln.ID = v.VulnID
 		}
-		st := openvex.Statement{
-			Vulnerability: vex.Vulnerability{ID: vuln.ID, Aliases: vuln.Aliases, Description: vuln.Summary}.OpenVEX(),
-			Status:        openvex.StatusUnderInvestigation,
-		}
+		a := vex.Assertion{Status: openvex.StatusUnderInvestigation}
 		ts := doc.Timestamp.UTC()
 		if d := b.Decision; d != nil {
-			st.Status = openvex.Status(d.Status)
-			st.Justification = openvex.Justification(d.Justification)
-			st.ImpactStatement, st.ActionStatement, st.StatusNotes = d.Impact, d.Action, d.Notes
+			a = vex.Assertion{Status: openvex.Status(d.Status), Justification: openvex.Justification(d.Justification),
+				Impact: d.Impact, Action: d.Action, Notes: d.Notes}
 			if d.Author != BaseVEXAuthor && d.Author != "" && d.Source != string(assess.SourceAutomatic) {
-				st.StatusNotes = strings.TrimSpace(st.StatusNotes + " Decided by @" + d.Author + ".")
+				a.Notes = strings.TrimSpace(a.Notes + " Decided by @" + d.Author + ".")
 			}
 			ts = d.At.UTC().Truncate(time.Second)
 		}
-		st.Timestamp = &ts
+		a.Timestamp = &ts
+		var products []openvex.Product
 		for _, o := range b.Observations {
 			if o.Image == "" || o.Commit == "" {
 				continue
 			}
 			repo, _, _ := strings.Cut(o.Module, "@")
-			purl := imagePURL(repo, o.Commit)
-			st.Products = append(st.Products, openvex.Product{
-				Component: openvex.Component{ID: purl, Identifiers: map[openvex.IdentifierType]string{openvex.PURL: purl},
-					Hashes: map[openvex.Algorithm]openvex.Hash{openvex.SHA256: openvex.Hash(strings.TrimPrefix(o.Commit, "sha256:"))}},
-				Subcomponents: []openvex.Subcomponent{{Component: openvex.Component{ID: o.Image}}},
-			})
+			id := imagePURL(repo, o.Commit)
+			products = append(products, vex.Product(openvex.Component{ID: id, Identifiers: map[openvex.IdentifierType]string{openvex.PURL: id},
+				Hashes: map[openvex.Algorithm]openvex.Hash{openvex.SHA256: openvex.Hash(strings.TrimPrefix(o.Commit, "sha256:"))}}, o.Image))
 		}
+		st := vex.NewStatement(vex.Vulnerability{ID: vuln.ID, Aliases: vuln.Aliases, Description: vuln.Summary}.OpenVEX(), products, a)
 		if len(st.Products) > 0 {
 			doc.Statements = append(doc.Statements, st)
 		}
@@ -68,6 +64,5 @@ func ImageDocument(views []View, release, author string, now time.Time) (*openve
 // imagePURL names an image by digest as vexloom names release images:
 // pkg:oci/NAME@DIGEST?repository_url=REPOSITORY, never with a tag.
 func imagePURL(repository, digest string) string {
-	name := strings.ToLower(repository[strings.LastIndex(repository, "/")+1:])
-	return "pkg:oci/" + name + "@" + digest + "?repository_url=" + repository
+	return purl.OCI(repository[strings.LastIndex(repository, "/")+1:], digest, repository)
 }

@@ -8,10 +8,11 @@ package triage
 import (
 	"encoding/json"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"time"
+
+	branchpkg "github.com/vexloom/vexloom/internal/branch"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
@@ -184,15 +185,7 @@ func ScopeMatches(scope []string, branch string) bool {
 	if len(scope) == 0 {
 		return true
 	}
-	for _, s := range scope {
-		if s == branch {
-			return true
-		}
-		if ok, _ := path.Match(s, branch); ok {
-			return true
-		}
-	}
-	return false
+	return branchpkg.MatchAny(scope, branch)
 }
 
 // Derive computes a triage's view from its history. maintained lists the

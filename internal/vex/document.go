@@ -14,6 +14,8 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/osv"
+	"github.com/vexloom/vexloom/internal/purl"
 )
 
 // Context is the @context of every document vexloom writes.
@@ -37,17 +39,7 @@ type Vulnerability struct {
 }
 
 // Name returns the CVE if there is one, else the ID.
-func (v Vulnerability) Name() string {
-	if strings.HasPrefix(v.ID, "CVE-") {
-		return v.ID
-	}
-	for _, a := range v.Aliases {
-		if strings.HasPrefix(a, "CVE-") {
-			return a
-		}
-	}
-	return v.ID
-}
+func (v Vulnerability) Name() string { return osv.Name(v.ID, v.Aliases) }
 
 // OpenVEX returns the statement's vulnerability: name = CVE where one
 // exists, every other ID as an alias, @id = the Go database page of a GO- ID.
@@ -230,7 +222,7 @@ func parseVEX(data []byte) (doc *openvex.VEX, err error) {
 
 func normalizeComponent(c *openvex.Component) error {
 	if c.ID != "" {
-		n, err := NormalizePURL(c.ID)
+		n, err := purl.Normalize(c.ID)
 		if err != nil {
 			return err
 		}
@@ -238,7 +230,7 @@ func normalizeComponent(c *openvex.Component) error {
 	}
 	for t, id := range c.Identifiers {
 		if t == openvex.PURL {
-			n, err := NormalizePURL(id)
+			n, err := purl.Normalize(id)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/vexloom/vexloom/internal/purl"
 )
 
 // A Fact is what one statement says about one product: the unit that the
@@ -132,16 +134,10 @@ func Statements(facts []Fact) []openvex.Statement {
 		g, ok := groups[k]
 		if !ok {
 			ts := f.Timestamp.UTC()
-			g = &group{st: openvex.Statement{
-				Vulnerability:   f.Vulnerability,
-				Timestamp:       &ts,
-				Products:        []openvex.Product{{Component: f.Product}},
-				Status:          f.Status,
-				Justification:   f.Justification,
-				ImpactStatement: f.ImpactStatement,
-				ActionStatement: f.ActionStatement,
-				StatusNotes:     f.StatusNotes,
-			}}
+			g = &group{st: NewStatement(f.Vulnerability, []openvex.Product{Product(f.Product)}, Assertion{
+				Status: f.Status, Justification: f.Justification, Impact: f.ImpactStatement, Action: f.ActionStatement,
+				Notes: f.StatusNotes, Timestamp: &ts,
+			})}
 			groups[k] = g
 			order = append(order, k)
 		}
@@ -182,11 +178,11 @@ func (f Fact) String() string {
 }
 
 func componentString(c openvex.Component) string {
-	purl := c.Identifiers[openvex.PURL]
-	if purl == "" && strings.HasPrefix(c.ID, "pkg:") {
-		purl = c.ID
+	pu := c.Identifiers[openvex.PURL]
+	if pu == "" && purl.Is(c.ID) {
+		pu = c.ID
 	}
-	parts := []string{c.ID, "purl:" + purl, "cpe:" + cmp.Or(c.Identifiers[openvex.CPE23], c.Identifiers[openvex.CPE22])}
+	parts := []string{c.ID, "purl:" + pu, "cpe:" + cmp.Or(c.Identifiers[openvex.CPE23], c.Identifiers[openvex.CPE22])}
 	var hs []string
 	for a, h := range c.Hashes {
 		hs = append(hs, string(a)+":"+string(h))

@@ -7,51 +7,9 @@ import (
 	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
-	"github.com/package-url/packageurl-go"
+
+	"github.com/vexloom/vexloom/internal/purl"
 )
-
-func TestGoPURL(t *testing.T) {
-	cases := []struct{ mod, ver, want string }{
-		{"golang.org/x/net", "v0.35.0", "pkg:golang/golang.org/x/net@v0.35.0"},
-		{"stdlib", "v1.26.8", "pkg:golang/stdlib@v1.26.8"},
-		{"stdlib", "go1.26.8", "pkg:golang/stdlib@v1.26.8"},
-		{"github.com/dgrijalva/jwt-go", "v3.2.0+incompatible", "pkg:golang/github.com/dgrijalva/jwt-go@v3.2.0+incompatible"},
-		{"k8s.io/kubernetes", "", "pkg:golang/k8s.io/kubernetes"},
-	}
-	for _, c := range cases {
-		got := GoPURL(c.mod, c.ver)
-		if got != c.want {
-			t.Errorf("GoPURL(%q, %q) = %q, want %q", c.mod, c.ver, got, c.want)
-		}
-		// Every purl vexloom writes parses with the reference library.
-		if _, err := packageurl.FromString(got); err != nil {
-			t.Errorf("%s does not parse: %v", got, err)
-		}
-	}
-}
-
-func TestNormalizePURL(t *testing.T) {
-	cases := map[string]string{
-		"pkg:golang/golang.org%2Fx%2Fnet@0.35.0": "pkg:golang/golang.org/x/net@v0.35.0",
-		"pkg:golang/golang.org/x/net@v0.35.0":    "pkg:golang/golang.org/x/net@v0.35.0",
-		"pkg:GOLANG/stdlib@1.26.8":               "pkg:golang/stdlib@v1.26.8",
-		"pkg:oci/kube-apiserver@sha256%3Aabc?repository_url=registry.k8s.io%2Fkube-apiserver&arch=amd64": "pkg:oci/kube-apiserver@sha256:abc?arch=amd64&repository_url=registry.k8s.io/kube-apiserver",
-		"https://example.com/not-a-purl": "https://example.com/not-a-purl",
-	}
-	for in, want := range cases {
-		got, err := NormalizePURL(in)
-		if err != nil || got != want {
-			t.Errorf("NormalizePURL(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	if _, err := NormalizePURL("pkg:"); err == nil {
-		t.Error("empty purl accepted")
-	}
-	m, v, ok := ModuleFromPURL("pkg:golang/golang.org%2Fx%2Fnet@0.35.0")
-	if !ok || m != "golang.org/x/net" || v != "v0.35.0" {
-		t.Errorf("ModuleFromPURL = %q %q %v", m, v, ok)
-	}
-}
 
 func TestVulnerabilityNameIsCVE(t *testing.T) {
 	v := Vulnerability{ID: "GO-2025-3503", Aliases: []string{"GHSA-qxp5-gwg8-xv66", "CVE-2025-22870"}}.OpenVEX()
@@ -80,8 +38,8 @@ func sampleDoc() *openvex.VEX {
 	ts := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	doc := NewDocument("Kubernetes SRC <security@example.com>", "vexloom test", ts)
 	product := openvex.Product{
-		Component:     openvex.Component{ID: GoPURL("example.com/demo", "v1.0.0")},
-		Subcomponents: []openvex.Subcomponent{{Component: openvex.Component{ID: GoPURL("golang.org/x/net", "v0.32.0")}}},
+		Component:     openvex.Component{ID: purl.Go("example.com/demo", "v1.0.0")},
+		Subcomponents: []openvex.Subcomponent{{Component: openvex.Component{ID: purl.Go("golang.org/x/net", "v0.32.0")}}},
 	}
 	doc.Statements = append(doc.Statements,
 		openvex.Statement{Vulnerability: Vulnerability{ID: "GO-2024-3333", Aliases: []string{"CVE-2024-45338"}}.OpenVEX(), Products: []openvex.Product{product}, Status: openvex.StatusUnderInvestigation, Timestamp: &ts},
@@ -192,25 +150,6 @@ func FuzzParse(f *testing.F) {
 		}
 		if _, err := Marshal(doc); err != nil {
 			t.Fatalf("cannot re-encode an accepted document: %v", err)
-		}
-	})
-}
-
-func FuzzNormalizePURL(f *testing.F) {
-	for _, s := range []string{"pkg:golang/golang.org%2Fx%2Fnet@0.35.0", "pkg:oci/x@sha256:ab?repository_url=r/x", "pkg:", "pkg:golang/stdlib@go1.2"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		n, err := NormalizePURL(s)
-		if err != nil {
-			return
-		}
-		again, err := NormalizePURL(n)
-		if err != nil {
-			t.Fatalf("normal form %q of %q does not parse: %v", n, s, err)
-		}
-		if again != n {
-			t.Fatalf("not idempotent: %q -> %q -> %q", s, n, again)
 		}
 	})
 }

@@ -26,6 +26,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -217,12 +218,12 @@ func Count(doc *openvex.VEX, d attest.Digest) int {
 				ids = append(ids, p.ID)
 			}
 			for _, v := range p.Identifiers {
-				if strings.HasPrefix(v, "pkg:") && !slices.Contains(ids, v) {
+				if purl.Is(v) && !slices.Contains(ids, v) {
 					ids = append(ids, v)
 				}
 			}
 			for _, id := range ids {
-				if vex.OCIDigest(id) == d.String() {
+				if purl.OCIDigest(id) == d.String() {
 					n++
 				}
 			}

@@ -348,7 +348,7 @@ func idRank(id string) int {
 		return 0
 	case strings.HasPrefix(id, "GHSA-"):
 		return 1
-	case strings.HasPrefix(id, "CVE-"):
+	case osv.IsCVE(id):
 		return 3
 	}
 	return 2

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/sumdb"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/vexloom/vexloom/internal/atomicfile"
 	"github.com/vexloom/vexloom/internal/progress"
 )
 
@@ -274,32 +275,11 @@ func (o *sumdbOps) SecurityError(msg string) {
 	o.securityErr = msg
 }
 
-// writeFileAtomic writes p through a temporary file and a rename.
+// writeFileAtomic writes p through a temporary file and a rename, readable
+// only by its owner as before.
 func writeFileAtomic(p string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), p); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
+	return atomicfile.Write(p, data, 0o600)
 }
