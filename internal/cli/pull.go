@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-github/v75/github"
 	"github.com/spf13/cobra"
 
-	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/vex"
@@ -54,10 +53,7 @@ Exit status: 0 when at least one document verified, 3 when none did.`,
 			if from == "" || subject == "" {
 				return usageError("--from and --subject are required")
 			}
-			if _, err := publish.ParseDigest(subject); err != nil {
-				return usageError("--subject: %v", err)
-			}
-			ad, err := attest.ParseDigest(subject)
+			ad, err := publish.ParseDigest(subject)
 			if err != nil {
 				return usageError("--subject: %v", err)
 			}

@@ -17,6 +17,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/redact"
@@ -65,7 +66,7 @@ func (f *feed) String() string { return f.spec }
 func (f *feed) Kind() Kind     { return KindFeed }
 
 // About returns the feed's documents that name d as an OCI product.
-func (f *feed) About(ctx context.Context, d attest.Digest) ([]Document, error) {
+func (f *feed) About(ctx context.Context, d digest.Digest) ([]Document, error) {
 	docs, err := f.Documents(ctx)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/infile"
 )
 
@@ -76,7 +77,7 @@ func (f *file) Documents(ctx context.Context) ([]Document, error) {
 
 // About returns the documents that are bundles or name d as a product:
 // a file does not say what a bundle is about until it is verified.
-func (f *file) About(ctx context.Context, d attest.Digest) ([]Document, error) {
+func (f *file) About(ctx context.Context, d digest.Digest) ([]Document, error) {
 	docs, err := f.Documents(ctx)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/publish"
 )
 
@@ -34,7 +35,7 @@ func (g *gitHub) Documents(context.Context) ([]Document, error) {
 }
 
 // About returns the attestations GitHub has for d, newest first.
-func (g *gitHub) About(ctx context.Context, d attest.Digest) ([]Document, error) {
+func (g *gitHub) About(ctx context.Context, d digest.Digest) ([]Document, error) {
 	client, err := g.o.GitHub(ctx)
 	if err != nil {
 		return nil, err
@@ -43,11 +44,7 @@ func (g *gitHub) About(ctx context.Context, d attest.Digest) ([]Document, error)
 	if err != nil {
 		return nil, err
 	}
-	pd, err := publish.ParseDigest(d.String())
-	if err != nil {
-		return nil, err
-	}
-	bs, err := store.List(ctx, pd)
+	bs, err := store.List(ctx, d)
 	if err != nil && !errors.Is(err, publish.ErrNotFound) {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/publish"
 )
 
@@ -48,12 +49,8 @@ func (l *local) Documents(ctx context.Context) ([]Document, error) {
 	return l.list(ctx, publish.Query{})
 }
 
-func (l *local) About(ctx context.Context, d attest.Digest) ([]Document, error) {
-	pd, err := publish.ParseDigest(d.String())
-	if err != nil {
-		return nil, err
-	}
-	return l.list(ctx, publish.Query{Subject: &pd})
+func (l *local) About(ctx context.Context, d digest.Digest) ([]Document, error) {
+	return l.list(ctx, publish.Query{Subject: &d})
 }
 
 func (l *local) list(ctx context.Context, q publish.Query) ([]Document, error) {

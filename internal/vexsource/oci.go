@@ -10,6 +10,7 @@ import (
 
 	"github.com/vexloom/vexloom/internal/artifact"
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/publish"
 )
 
@@ -58,8 +59,8 @@ func (s *ociImage) Documents(ctx context.Context) ([]Document, error) {
 		}
 	}
 	var out []Document
-	for _, digest := range digests {
-		d, err := attest.ParseDigest(digest)
+	for _, ds := range digests {
+		d, err := digest.Parse(ds)
 		if err != nil {
 			return nil, err
 		}
@@ -77,16 +78,12 @@ func (s *ociImage) Documents(ctx context.Context) ([]Document, error) {
 
 // About returns the bundles attached to the image with digest d in the
 // repository of the source's reference.
-func (s *ociImage) About(ctx context.Context, d attest.Digest) ([]Document, error) {
+func (s *ociImage) About(ctx context.Context, d digest.Digest) ([]Document, error) {
 	store, err := publish.NewOCI(s.ref.Context().Name(), s.o.Now, s.options(ctx)...)
 	if err != nil {
 		return nil, err
 	}
-	pd, err := publish.ParseDigest(d.String())
-	if err != nil {
-		return nil, err
-	}
-	atts, err := store.Referrers(ctx, pd)
+	atts, err := store.Referrers(ctx, d)
 	if err != nil {
 		return nil, err
 	}

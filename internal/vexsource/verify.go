@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/digest"
 )
 
 // Checked is a bundle of a source with what attest.Verify said of it.
@@ -28,12 +29,12 @@ type Pulled struct {
 // Pull reads what src holds about the artifact d and verifies each bundle
 // with policy for d (attest.Verify: d must be among its subjects, and only
 // its statements about d are kept).
-func Pull(ctx context.Context, src Source, d attest.Digest, policy attest.Policy) (*Pulled, error) {
+func Pull(ctx context.Context, src Source, d digest.Digest, policy attest.Policy) (*Pulled, error) {
 	docs, err := src.About(ctx, d)
 	if err != nil {
 		return nil, err
 	}
-	policy.ArtifactDigests, policy.WithoutArtifact, policy.AnyArtifact = []attest.Digest{d}, false, false
+	policy.ArtifactDigests, policy.WithoutArtifact, policy.AnyArtifact = []digest.Digest{d}, false, false
 	out := &Pulled{}
 	for _, doc := range docs {
 		if doc.Bundle == nil {

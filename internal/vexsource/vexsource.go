@@ -26,6 +26,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -76,7 +77,7 @@ type Document struct {
 	// Subject is the artifact the store filed the document under (the
 	// image platform a referrer hangs off, the digest GitHub was asked
 	// about); zero when the store does not file by artifact.
-	Subject attest.Digest
+	Subject digest.Digest
 	// Foreign: the document was put there by anyone who may push to the
 	// store (a registry, an API); one that does not read is skipped with a
 	// note rather than failing the whole read.
@@ -97,7 +98,7 @@ type Source interface {
 	// About returns the documents the source holds about the artifact d:
 	// filed under it (a store's index, an image's referrers, GitHub's
 	// subjects), or naming it as a product (a feed, a file).
-	About(ctx context.Context, d attest.Digest) ([]Document, error)
+	About(ctx context.Context, d digest.Digest) ([]Document, error)
 }
 
 // Options are what sources need from their caller.
@@ -209,7 +210,7 @@ func read(data []byte, d Document) (Document, error) {
 // Count counts the product entries of doc's statements that name the
 // artifact d as the digest of an OCI package URL (each package URL a
 // product is known by counts).
-func Count(doc *openvex.VEX, d attest.Digest) int {
+func Count(doc *openvex.VEX, d digest.Digest) int {
 	n := 0
 	for _, st := range doc.Statements {
 		for _, p := range st.Products {

@@ -24,6 +24,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/fixture"
 	"github.com/vexloom/vexloom/internal/ghfake"
 	"github.com/vexloom/vexloom/internal/publish"
@@ -31,7 +32,7 @@ import (
 )
 
 // about is a document saying not_affected about an image platform.
-func about(d attest.Digest) *openvex.VEX {
+func about(d digest.Digest) *openvex.VEX {
 	doc := seedDocument()
 	doc.Statements[0].Products = []openvex.Product{{Component: openvex.Component{
 		ID:     "pkg:oci/app@" + d.String() + "?repository_url=registry.example/app",
@@ -67,7 +68,7 @@ func signed(t *testing.T, doc *openvex.VEX) ([]byte, attest.Policy) {
 	return b, attest.Policy{PublicKey: pk}
 }
 
-func object(t *testing.T, doc *openvex.VEX, bundle []byte, d attest.Digest) publish.Object {
+func object(t *testing.T, doc *openvex.VEX, bundle []byte, d digest.Digest) publish.Object {
 	t.Helper()
 	body, err := vex.Marshal(doc)
 	if err != nil {
@@ -81,9 +82,9 @@ func object(t *testing.T, doc *openvex.VEX, bundle []byte, d attest.Digest) publ
 		Products: []string{doc.Statements[0].Products[0].ID}, Subjects: []publish.Subject{{Name: "app", Digest: pd}}}
 }
 
-func digestOf(s string) attest.Digest {
+func digestOf(s string) digest.Digest {
 	sum := sha256.Sum256([]byte(s))
-	return attest.Digest{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+	return digest.Digest{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
 }
 
 func TestOpenSpecs(t *testing.T) {
@@ -264,7 +265,7 @@ func TestOCIReferrers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := attest.Digest{Algorithm: "sha256", Hex: h.Hex}
+	d := digest.Digest{Algorithm: "sha256", Hex: h.Hex}
 	var notes bytes.Buffer
 	src, err := Open("oci:"+host+"/demo/app:v1", Options{Notes: &notes})
 	if err != nil {
