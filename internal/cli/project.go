@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -30,7 +31,7 @@ type projectFlags struct {
 
 func (f *projectFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.config, "config", "c", "", "project `file` (default: "+config.FileName+" in the current directory or a parent)")
-	cmd.Flags().StringVar(&f.store, "store", "", "store `directory` (default: store.path of the project file, "+config.DefaultStorePath+" next to it)")
+	cmd.Flags().StringVar(&f.store, "store", "", "the store: a `directory` or sqlite:DIR, or a PostgreSQL URL postgres://… (default: $VEXLOOM_STORE_URL, else store.url, else store.path of the project file, "+config.DefaultStorePath+" next to it)")
 }
 
 // project is a loaded project file with its store.
@@ -67,15 +68,32 @@ func (f *projectFlags) loadConfig() (*config.Config, error) {
 	return config.Load(p)
 }
 
-// storeDir is where the project's store lives.
+// storeDir is where the project's store lives: with PostgreSQL, the
+// directory of the files kept beside the database.
 func (f *projectFlags) storeDir(cfg *config.Config) string {
-	if f.store != "" {
-		return f.store
+	if f.store != "" && !store.IsURL(f.store) {
+		return strings.TrimPrefix(f.store, "sqlite:")
 	}
 	if cfg.Store.Path != "" {
 		return cfg.Resolve(cfg.Store.Path)
 	}
 	return cfg.Resolve(config.DefaultStorePath)
+}
+
+// storeURL is the PostgreSQL database of the project's store, if it has
+// one: --store, else $VEXLOOM_STORE_URL, else store.url. A --store
+// directory wins over both.
+func (f *projectFlags) storeURL(g *globals, cfg *config.Config) string {
+	if f.store != "" {
+		if store.IsURL(f.store) {
+			return f.store
+		}
+		return ""
+	}
+	if v := g.getenv("VEXLOOM_STORE_URL"); v != "" {
+		return v
+	}
+	return cfg.Store.URL
 }
 
 // open loads the project file and opens its store. A read-only command
@@ -86,6 +104,13 @@ func (f *projectFlags) open(ctx context.Context, g *globals, create bool) (*proj
 		return nil, err
 	}
 	dir := f.storeDir(cfg)
+	if u := f.storeURL(g, cfg); u != "" {
+		st, err := store.OpenPostgres(ctx, u, store.Options{Project: cfg.Project.Module, Dir: dir, MustExist: !create, Now: g.now})
+		if err != nil {
+			return nil, err
+		}
+		return &project{cfg: cfg, store: st}, nil
+	}
 	openStore := store.Open
 	if !create {
 		openStore = store.OpenExisting
@@ -206,7 +231,7 @@ func (p *project) scanner(ctx context.Context, g *globals, prog *progress.Report
 	sdb := scanDatabase(db)
 	return sdb, scan.NewScanner(scan.Options{
 		DB:        sdb,
-		Cache:     &scan.Cache{Dir: filepath.Join(cacheDir, "scans")},
+		Cache:     p.scanCache(cacheDir),
 		Progress:  prog,
 		Env:       g.env,
 		Modules:   p.cfg.Scan.Modules,
@@ -214,4 +239,14 @@ func (p *project) scanner(ctx context.Context, g *globals, prog *progress.Report
 		Tags:      p.cfg.Scan.Tags,
 		GoVersion: p.cfg.Scan.GoVersion,
 	}), nil
+}
+
+// scanCache is where scan results are kept: the cache directory, and the
+// store when runners on other machines share it.
+func (p *project) scanCache(cacheDir string) *scan.Cache {
+	c := &scan.Cache{Dir: filepath.Join(cacheDir, "scans")}
+	if p.store != nil && p.store.Shared() {
+		c.Shared = p.store
+	}
+	return c
 }

@@ -12,7 +12,7 @@ import (
 // cut short, or rewritten to say there is nothing, is never taken for the
 // module's result: the scan says so and scans the module again.
 func TestADamagedScanCacheEntryIsReportedAndRescanned(t *testing.T) {
-	e := newEnv(t)
+	e := newColdEnv(t) // it damages the cache: never the shared one
 	dir := demoTree(t, "main")
 	first, stderr, code := e.run("scan", "--format", "json", dir)
 	if code != 0 || !strings.Contains(first, "GO-2024-3333") {

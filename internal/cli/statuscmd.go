@@ -279,8 +279,9 @@ or deleted.`,
 
 func newStatusCmd(g *globals) *cobra.Command {
 	var (
-		pf     projectFlags
-		format string
+		pf          projectFlags
+		format      string
+		allProjects bool
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -291,6 +292,13 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			if allProjects {
+				u, err := pf.fleetURL(g)
+				if err != nil {
+					return err
+				}
+				return statusAllProjects(ctx, g, u, cmd.OutOrStdout(), format)
+			}
 			p, err := pf.open(ctx, g, false)
 			if err != nil {
 				return err
@@ -333,6 +341,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 	}
 	pf.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "table", "output `format`: table or json")
+	cmd.Flags().BoolVar(&allProjects, "all-projects", false, "summarise every project whose store is in the PostgreSQL database (--store, VEXLOOM_STORE_URL or store.url)")
 	return cmd
 }
 
@@ -391,7 +400,7 @@ func (p *project) status(cmd *cobra.Command, g *globals) (*statusOutput, error) 
 		return nil, err
 	}
 	st := &statusOutput{
-		Schema: schemaBase + "status/v1", Project: p.cfg.Project.Module, Store: p.store.Dir(),
+		Schema: schemaBase + "status/v1", Project: p.cfg.Project.Module, Store: p.store.Location(),
 		Branches: []branchStatus{}, Triages: map[string]int{"open": 0, "assessed": 0, "published": 0, "closed": 0},
 		NeedsPerson: []string{},
 	}

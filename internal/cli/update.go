@@ -110,6 +110,14 @@ func runUpdate(ctx context.Context, g *globals, p *project, only []string, prog 
 	if err != nil {
 		return nil, err
 	}
+	if p.store.Shared() {
+		// Runners sharing the store regenerate the feed one at a time.
+		feed, err := p.store.TakeLease(ctx, "feed")
+		if err != nil {
+			return nil, fmt.Errorf("waiting for the feed: %w", err)
+		}
+		defer feed.Release()
+	}
 	if err := p.publishBranches(ctx, g, sum); err != nil {
 		return nil, err
 	}

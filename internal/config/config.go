@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,10 +180,28 @@ type VEX struct {
 	FeedFormat string
 }
 
-// Store says where vexloom's embedded store is.
+// Store says where vexloom's store is: the embedded SQLite store in a
+// directory, or a PostgreSQL database shared by many runners and projects.
 type Store struct {
-	// Path is relative to Config.Dir.
+	// Path is relative to Config.Dir. With a URL, it holds the files kept
+	// beside the database (the published store).
 	Path string
+	// URL, when set, is a PostgreSQL database (postgres://…). It carries no
+	// password: that comes from PGPASSWORD, a password file or a service
+	// file.
+	URL string
+}
+
+// checkStoreURL accepts a PostgreSQL URL without a password.
+func checkStoreURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || (u.Host == "" && u.Query().Get("host") == "" && u.Query().Get("service") == "") {
+		return errors.New("want a PostgreSQL URL such as postgres://vexloom@db.example.com/vexloom")
+	}
+	if _, ok := u.User.Password(); ok || u.Query().Has("password") {
+		return errors.New("the URL holds a password: leave it out and set PGPASSWORD, a password file (PGPASSFILE) or a service file instead")
+	}
+	return nil
 }
 
 // Load reads, parses and validates the project file at path. A missing file

@@ -57,6 +57,7 @@ func (d *decoder) config(root *yaml.Node, c *Config) {
 		{"store", func(_, v *yaml.Node) {
 			d.mapping(v, "store", []field{
 				{"path", func(_, v *yaml.Node) { d.str(v, "store.path", &c.Store.Path, nil) }},
+				{"url", func(_, v *yaml.Node) { d.str(v, "store.url", &c.Store.URL, checkStoreURL) }},
 			})
 		}},
 		{"advisories", func(_, v *yaml.Node) { d.advisories(v, &c.Advisories) }},

@@ -257,6 +257,11 @@ store:
   # The directory of vexloom's embedded store, which keeps the history of
   # every assessment and decision.
   path: %s
+  # Or a PostgreSQL database shared by many runners and projects, such as
+  # postgres://vexloom@db.example.com/vexloom (the password comes from
+  # PGPASSWORD, a password file or a service file, never from here); path
+  # then keeps only the published store. Empty: the embedded store.
+  url: ""
 
 # Release images (vexloom images ingest): scanner reports of them, and the
 # base images they are built on when their OCI annotations do not say.

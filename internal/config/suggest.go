@@ -19,7 +19,7 @@ var schemaKeys = []string{
 	"triage.github.labels.open", "triage.github.labels.assessed",
 	"triage.github.labels.published", "triage.github.labels.closed",
 	"vex", "vex.dir",
-	"store", "store.path",
+	"store", "store.path", "store.url",
 }
 
 // normalizeKey folds the differences people make when they remember a key:

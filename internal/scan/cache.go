@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/vexloom/vexloom/internal/atomicfile"
 )
@@ -27,7 +29,25 @@ var ErrCacheCorrupt = errors.New("scan cache entry is corrupt")
 // result (least of all as one with no findings).
 type Cache struct {
 	Dir string
+	// Shared, when set, is a cache that runners on other machines share
+	// (the project's store on a database server): an output one runner
+	// computed is not computed again by another. It is read after Dir and
+	// written with it.
+	Shared SharedCache
 }
+
+// SharedCache keeps cache entries by the ID of their key.
+type SharedCache interface {
+	// ScanOutput returns the entry stored under id; found is false when
+	// there is none.
+	ScanOutput(ctx context.Context, id string) (body []byte, found bool, err error)
+	// PutScanOutput stores an entry under id; storing one that is there
+	// already does nothing.
+	PutScanOutput(ctx context.Context, id string, body []byte) error
+}
+
+// sharedTimeout bounds a shared-cache call.
+const sharedTimeout = time.Minute
 
 // CacheKey is everything an engine output depends on.
 type CacheKey struct {
@@ -77,7 +97,17 @@ func (c *Cache) Get(k CacheKey) (*Output, bool, error) {
 	}
 	p := c.path(k)
 	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) && c.Shared != nil {
+		// Another runner sharing the store may have scanned it. An
+		// unreachable shared cache is a miss: the scan runs here.
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		var found bool
+		p = "the store's scan output " + k.ID()
+		if b, found, err = c.Shared.ScanOutput(ctx, k.ID()); err != nil || !found {
+			return nil, false, nil
+		}
+	} else if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	} else if err != nil {
 		return nil, false, fmt.Errorf("%w: %w", ErrCacheCorrupt, err)
@@ -123,6 +153,13 @@ func (c *Cache) Put(k CacheKey, out *Output) error {
 	b, err := json.Marshal(cacheEntry{Format: cacheFormat, Key: k, Digest: "sha256:" + hex.EncodeToString(sum[:]), Output: raw})
 	if err != nil {
 		return err
+	}
+	if c.Shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		if err := c.Shared.PutScanOutput(ctx, k.ID(), b); err != nil {
+			return fmt.Errorf("sharing a scan output: %w", err)
+		}
 	}
 	if err := atomicfile.Write(p, b, 0o600); err != nil {
 		return fmt.Errorf("writing scan cache: %w", err)

@@ -64,7 +64,7 @@ type Event struct {
 	Data     json.RawMessage
 }
 
-func appendEvent(ctx context.Context, tx *sql.Tx, ev Event, now time.Time) (Event, error) {
+func appendEvent(ctx context.Context, tx *Tx, ev Event, now time.Time) (Event, error) {
 	if ev.At.IsZero() {
 		ev.At = now
 	}
@@ -75,19 +75,18 @@ func appendEvent(ctx context.Context, tx *sql.Tx, ev Event, now time.Time) (Even
 	if len(ev.Branches) > 0 {
 		branches = mustJSON(ev.Branches)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO events (triage_id, kind, at, author, source, branches, status, justification, impact, action, notes, command, comment_ref, retracts, evidence, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		ev.TriageID, string(ev.Kind), stamp(ev.At), ev.Author, ev.Source, branches, ev.Status, ev.Justification, ev.Impact, ev.Action, ev.Notes, ev.Command, ev.CommentRef, ev.Retracts, string(ev.Evidence), string(ev.Data))
+	err := tx.QueryRowContext(ctx, `INSERT INTO events (triage_id, kind, at, author, source, branches, status, justification, impact, action, notes, command, comment_ref, retracts, evidence, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING seq`,
+		ev.TriageID, string(ev.Kind), stamp(ev.At), ev.Author, ev.Source, branches, ev.Status, ev.Justification, ev.Impact, ev.Action, ev.Notes, ev.Command, ev.CommentRef, ev.Retracts, string(ev.Evidence), string(ev.Data)).Scan(&ev.Seq)
 	if err != nil {
 		return ev, fmt.Errorf("recording a %s event of %s: %w", ev.Kind, ev.TriageID, err)
 	}
-	ev.Seq, err = res.LastInsertId()
-	return ev, err
+	return ev, nil
 }
 
 // Append records events, all or none.
 func (s *Store) Append(ctx context.Context, evs ...Event) ([]Event, error) {
 	var out []Event
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		out = out[:0]
 		now := s.now()
 		for _, ev := range evs {
@@ -107,7 +106,7 @@ func (s *Store) Append(ctx context.Context, evs ...Event) ([]Event, error) {
 // it, so two runs never record the same transition twice.
 func (s *Store) AppendIf(ctx context.Context, triageID string, check func(history []Event) ([]Event, error)) ([]Event, error) {
 	var out []Event
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		out = nil
 		history, err := events(ctx, tx, triageID)
 		if err != nil {
@@ -225,11 +224,11 @@ var ErrDuplicate = errors.New("already processed")
 // runs.
 func (s *Store) RecordComment(ctx context.Context, c Comment, evs []Event) ([]Event, error) {
 	var out []Event
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		out = nil
 		now := s.now()
 		c.Recorded = now
-		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO comments (ref, triage_id, author, at, body, url, outcome, reply, recorded) VALUES (?,?,?,?,?,?,?,?,?)`,
+		res, err := tx.ExecContext(ctx, `INSERT INTO comments (ref, triage_id, author, at, body, url, outcome, reply, recorded) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
 			c.Ref, c.TriageID, c.Author, stamp(c.At), c.Body, c.URL, c.Outcome, c.Reply, stamp(now))
 		if err != nil {
 			return fmt.Errorf("recording comment %s: %w", c.Ref, err)
@@ -291,8 +290,8 @@ func (s *Store) Comments(ctx context.Context, triageID string) ([]Comment, error
 // triage in a backend (reacted, replied, commented, closed), so it is never
 // done twice. remoteRef is the backend's ID of what was made, if any.
 func (s *Store) Ack(ctx context.Context, ref, kind, remoteRef string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO acks (ref, kind, at, remote_ref) VALUES (?,?,?,?)`, ref, kind, stamp(s.now()), remoteRef)
+	return s.tx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO acks (ref, kind, at, remote_ref) VALUES (?,?,?,?) ON CONFLICT DO NOTHING`, ref, kind, stamp(s.now()), remoteRef)
 		return err
 	})
 }
@@ -302,8 +301,8 @@ func (s *Store) Ack(ctx context.Context, ref, kind, remoteRef string) error {
 // webhook delivery or reply, exactly one gets true.
 func (s *Store) Claim(ctx context.Context, ref, kind, remoteRef string) (bool, error) {
 	var first bool
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO acks (ref, kind, at, remote_ref) VALUES (?,?,?,?)`, ref, kind, stamp(s.now()), remoteRef)
+	err := s.tx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO acks (ref, kind, at, remote_ref) VALUES (?,?,?,?) ON CONFLICT DO NOTHING`, ref, kind, stamp(s.now()), remoteRef)
 		if err != nil {
 			return err
 		}
@@ -337,7 +336,7 @@ type Document struct {
 // RecordDocument stores a new version of a branch's document. Versions only
 // grow: recording a version that exists fails.
 func (s *Store) RecordDocument(ctx context.Context, d Document, evs []Event) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *Tx) error {
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO documents (branch, version, content_hash, path, at, body) VALUES (?,?,?,?,?,?)`,
 			d.Branch, d.Version, d.ContentHash, d.Path, stamp(d.At), d.Body); err != nil {
@@ -391,7 +390,7 @@ func (s *Store) Documents(ctx context.Context, branch string) ([]Document, error
 
 // SetCursor records a backend's position (a since timestamp, an ETag).
 func (s *Store) SetCursor(ctx context.Context, key, value string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO cursors (key, value, at) VALUES (?,?,?)`, key, value, stamp(s.now()))
 		return err
 	})
@@ -405,4 +404,28 @@ func (s *Store) Cursor(ctx context.Context, key string) (string, error) {
 		return "", nil
 	}
 	return v, err
+}
+
+// EventsOnBranch returns the histories, by triage ID, of the triages with
+// an event naming branch (an observation, a gone): the triages a scan of
+// that branch can change, read in one query.
+func (s *Store) EventsOnBranch(ctx context.Context, branch string) (map[string][]Event, error) {
+	quoted, err := json.Marshal(branch)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, eventColumns+` WHERE triage_id IN (SELECT triage_id FROM events WHERE branches LIKE ? ESCAPE '\') ORDER BY seq`, "%"+likeEscape(string(quoted))+"%")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]Event{}
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[ev.TriageID] = append(out[ev.TriageID], ev)
+	}
+	return out, rows.Err()
 }

@@ -25,6 +25,9 @@ var ErrLocked = errors.New("another vexloom update is running on this store")
 // Lock waits (until ctx is done) for the store's update lock. The lock is
 // released by Close.
 func (s *Store) Lock(ctx context.Context) error {
+	if s.Shared() {
+		return s.lockShared(ctx)
+	}
 	if s.lock != nil {
 		return nil
 	}

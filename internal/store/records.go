@@ -50,14 +50,11 @@ type Finding struct {
 // RecordScan stores a scan with its findings and the descriptions of the
 // vulnerabilities found, in one transaction.
 func (s *Store) RecordScan(ctx context.Context, sc *Scan, findings []Finding, vulns []scan.Vulnerability) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO scans (branch, commit_hash, commit_time, tool, engine, db_source, db_version, db_digest, at, modules) VALUES (?,?,?,?,?,?,?,?,?,?)`,
-			sc.Branch, sc.Commit, stamp(sc.CommitTime), sc.Tool, sc.Engine, sc.DBSource, sc.DBVersion, sc.DBDigest, stamp(sc.At), mustJSON(sc.Modules))
+	return s.tx(ctx, func(tx *Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO scans (branch, commit_hash, commit_time, tool, engine, db_source, db_version, db_digest, at, modules) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+			sc.Branch, sc.Commit, stamp(sc.CommitTime), sc.Tool, sc.Engine, sc.DBSource, sc.DBVersion, sc.DBDigest, stamp(sc.At), mustJSON(sc.Modules)).Scan(&sc.ID)
 		if err != nil {
 			return fmt.Errorf("recording the scan of %s: %w", sc.Branch, err)
-		}
-		if sc.ID, err = res.LastInsertId(); err != nil {
-			return err
 		}
 		for _, f := range findings {
 			detail := mustJSON(f.Finding)
@@ -75,12 +72,12 @@ func (s *Store) RecordScan(ctx context.Context, sc *Scan, findings []Finding, vu
 	})
 }
 
-func putVulnerability(ctx context.Context, tx *sql.Tx, v scan.Vulnerability) error {
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO vulnerabilities (id, modified, data) VALUES (?,?,?)`, v.ID, v.Modified, mustJSON(v)); err != nil {
+func putVulnerability(ctx context.Context, tx *Tx, v scan.Vulnerability) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO vulnerabilities (id, modified, data) VALUES (?,?,?) ON CONFLICT DO NOTHING`, v.ID, v.Modified, mustJSON(v)); err != nil {
 		return fmt.Errorf("recording %s: %w", v.ID, err)
 	}
 	for _, a := range append([]string{v.ID}, v.Aliases...) {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO aliases (alias, vuln_id) VALUES (?,?)`, strings.ToUpper(a), v.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO aliases (alias, vuln_id) VALUES (?,?) ON CONFLICT DO NOTHING`, strings.ToUpper(a), v.ID); err != nil {
 			return err
 		}
 	}
@@ -90,7 +87,7 @@ func putVulnerability(ctx context.Context, tx *sql.Tx, v scan.Vulnerability) err
 // PutVulnerability records a vulnerability's description (an advisory that
 // no scan found, say).
 func (s *Store) PutVulnerability(ctx context.Context, v scan.Vulnerability) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return putVulnerability(ctx, tx, v) })
+	return s.tx(ctx, func(tx *Tx) error { return putVulnerability(ctx, tx, v) })
 }
 
 // Vulnerability returns the latest description of id.
@@ -233,7 +230,7 @@ func TriageID(vuln, dependency string) string {
 func (s *Store) EnsureTriage(ctx context.Context, vuln, dependency string, first []Event) (Triage, bool, error) {
 	var t Triage
 	created := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *Tx) error {
 		created = false
 		var id, at string
 		err := tx.QueryRowContext(ctx, `SELECT id, created_at FROM triages WHERE vuln_id = ? AND dependency = ?`, vuln, dependency).Scan(&id, &at)
@@ -362,17 +359,16 @@ type BranchFailure struct {
 // RecordScanFailure records a failed scan of a branch. It does not touch
 // the branch's scans: its latest complete scan stays its latest.
 func (s *Store) RecordScanFailure(ctx context.Context, f *ScanFailure) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM scans WHERE branch = ? AND `+goodScan, f.Branch).Scan(&f.AfterScan); err != nil {
 			return fmt.Errorf("reading the scans of %s: %w", f.Branch, err)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO scan_failures (branch, commit_hash, after_scan, at, reason, modules) VALUES (?,?,?,?,?,?)`,
-			f.Branch, f.Commit, f.AfterScan, stamp(f.At), f.Reason, mustJSON(f.Modules))
+		err := tx.QueryRowContext(ctx, `INSERT INTO scan_failures (branch, commit_hash, after_scan, at, reason, modules) VALUES (?,?,?,?,?,?) RETURNING id`,
+			f.Branch, f.Commit, f.AfterScan, stamp(f.At), f.Reason, mustJSON(f.Modules)).Scan(&f.ID)
 		if err != nil {
 			return fmt.Errorf("recording the failed scan of %s: %w", f.Branch, err)
 		}
-		f.ID, err = res.LastInsertId()
-		return err
+		return nil
 	})
 }
 
@@ -409,4 +405,54 @@ ORDER BY f.id`)
 		bf.Latest = f
 	}
 	return out, rows.Err()
+}
+
+// ScanOutput returns the engine output stored under a scan cache key's ID.
+func (s *Store) ScanOutput(ctx context.Context, id string) ([]byte, bool, error) {
+	var body []byte
+	err := s.db.QueryRowContext(ctx, `SELECT body FROM scan_outputs WHERE key = ?`, id).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	return body, err == nil, err
+}
+
+// PutScanOutput stores an engine output under a scan cache key's ID; the
+// first one stored stays.
+func (s *Store) PutScanOutput(ctx context.Context, id string, body []byte) error {
+	return s.tx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO scan_outputs (key, at, body) VALUES (?,?,?) ON CONFLICT DO NOTHING`, id, stamp(s.now()), body)
+		return err
+	})
+}
+
+// LatestVulnerabilities returns the latest description of every
+// vulnerability, by ID: one query where Vulnerability would make one per
+// vulnerability.
+func (s *Store) LatestVulnerabilities(ctx context.Context) (map[string]scan.Vulnerability, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, data FROM vulnerabilities ORDER BY id, modified, rowid`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	raw := map[string]string{}
+	for rows.Next() {
+		var id, data string
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, err
+		}
+		raw[id] = data // the last row of an ID is its latest
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make(map[string]scan.Vulnerability, len(raw))
+	for id, data := range raw {
+		var v scan.Vulnerability
+		if err := json.Unmarshal([]byte(data), &v); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", id, err)
+		}
+		out[id] = v
+	}
+	return out, nil
 }

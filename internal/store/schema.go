@@ -135,6 +135,16 @@ CREATE TABLE scan_failures (
 );
 CREATE INDEX scan_failures_branch ON scan_failures(branch, id);
 ` + appendOnly("scan_failures"),
+
+	// 3: engine outputs by the ID of their cache key (scan.CacheKey), so
+	// that runners sharing a store never repeat a scan one of them did.
+	`
+CREATE TABLE scan_outputs (
+	key  TEXT PRIMARY KEY,
+	at   TEXT NOT NULL,
+	body BLOB NOT NULL
+);
+` + appendOnly("scan_outputs"),
 }
 
 // appendOnly returns triggers that refuse UPDATE and DELETE on tables.

@@ -45,10 +45,17 @@ var (
 
 // Store is an open store.
 type Store struct {
-	db   *sql.DB
+	db   *conn
 	dir  string
 	now  func() time.Time
 	lock *fileLock
+
+	// PostgreSQL: the server's redacted address, the project's schema,
+	// and the session holding the update lock.
+	location    string
+	schema      string
+	projectName string
+	pgLock      *advisoryLock
 }
 
 // Open opens the store in dir, creating it if its database file does not
@@ -109,7 +116,7 @@ func openStore(ctx context.Context, dir string, now func() time.Time, create boo
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, dir: dir, now: now}
+	s := &Store{db: &conn{DB: db}, dir: dir, now: now, location: dir}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening the store %s: %w", path, err)
@@ -146,7 +153,7 @@ func createDB(ctx context.Context, path string, now func() time.Time) error {
 	if err != nil {
 		return err
 	}
-	s := &Store{db: db, now: now}
+	s := &Store{db: &conn{DB: db}, now: now}
 	err = s.migrate(ctx)
 	if cerr := db.Close(); err == nil {
 		err = cerr
@@ -168,24 +175,50 @@ func syncDir(dir string) {
 	}
 }
 
-// Dir is the store's directory.
+// Dir is the store's directory: the database itself with SQLite, the
+// files kept beside the database (the published store) with PostgreSQL.
 func (s *Store) Dir() string { return s.dir }
+
+// Location names the store for people: its directory, or the PostgreSQL
+// server, database and schema without credentials.
+func (s *Store) Location() string { return s.location }
+
+// Shared reports whether the store is a database server that runners on
+// other machines may share (PostgreSQL).
+func (s *Store) Shared() bool { return s.db.d == postgresDialect }
 
 // Close closes the store.
 func (s *Store) Close() error {
 	if s.lock != nil {
 		s.lock.unlock()
 	}
+	if s.pgLock != nil {
+		s.pgLock.release()
+	}
 	return s.db.Close()
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	var mode string
-	if err := s.db.QueryRowContext(ctx, `PRAGMA journal_mode=WAL`).Scan(&mode); err != nil {
-		return fmt.Errorf("switching to write-ahead logging: %w", err)
+	// A store written by a newer vexloom is refused before anything is
+	// written to it.
+	var current int
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current)
+	if err == nil && current > len(migrations) {
+		return fmt.Errorf("%w (schema version %d, this vexloom knows %d)", ErrNewer, current, len(migrations))
+	}
+	if s.db.d == sqliteDialect {
+		var mode string
+		if err := s.db.QueryRowContext(ctx, `PRAGMA journal_mode=WAL`).Scan(&mode); err != nil {
+			return fmt.Errorf("switching to write-ahead logging: %w", err)
+		}
 	}
 	if _, err := s.db.ExecContext(ctx, schemaMigrationsTable); err != nil {
 		return err
+	}
+	if s.db.d == postgresDialect {
+		if _, err := s.db.ExecContext(ctx, appendOnlyFunction); err != nil {
+			return err
+		}
 	}
 	for {
 		var current int
@@ -198,7 +231,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		if current == len(migrations) {
 			return nil
 		}
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		m, err := s.db.d.migration(migrations[current])
+		if err != nil {
+			return fmt.Errorf("migration %d on %s: %w", current+1, s.db.d, err)
+		}
+		err = s.tx(ctx, func(tx *Tx) error {
 			// Another process may have applied it meanwhile.
 			var again int
 			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&again); err != nil {
@@ -207,7 +244,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			if again != current {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, migrations[current]); err != nil {
+			if _, err := tx.Tx.ExecContext(ctx, m); err != nil {
 				return fmt.Errorf("migration %d: %w", current+1, err)
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, current+1, stamp(s.now()))
@@ -226,11 +263,22 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
-// tx runs fn in a write transaction (BEGIN IMMEDIATE).
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// tx runs fn in a write transaction. Write transactions of a store are
+// serialised — SQLite's BEGIN IMMEDIATE; on PostgreSQL a transaction-scoped
+// advisory lock of the project's schema — so that a transaction that reads
+// before it writes (a triage created once, a transition recorded once)
+// sees every write committed before it, on both backends.
+func (s *Store) tx(ctx context.Context, fn func(*Tx) error) error {
+	stx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
+	}
+	tx := &Tx{Tx: stx, d: s.db.d}
+	if s.db.d == postgresDialect {
+		if _, err := stx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(s.schema, "write")); err != nil {
+			stx.Rollback()
+			return err
+		}
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()

@@ -95,9 +95,9 @@ func Observe(ctx context.Context, st *store.Store, o Observed) ([]Change, error)
 		}
 	}
 	// Triages present on this branch before and absent from this scan. The
-	// candidates are picked from one read of the history; each is then
-	// re-checked inside its own transaction.
-	all, err := st.AllEvents(ctx)
+	// candidates are picked from one read of the histories that name the
+	// branch; each is then re-checked inside its own transaction.
+	all, err := st.EventsOnBranch(ctx, o.Branch)
 	if err != nil {
 		return nil, err
 	}
@@ -264,33 +264,19 @@ func Unmaintained(ctx context.Context, st *store.Store, maintained []string) ([]
 	if err != nil {
 		return nil, err
 	}
+	// The candidates are picked from one read of the history; each is then
+	// re-checked inside its own transaction.
+	snapshot, err := st.AllEvents(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var changes []Change
 	for _, t := range triages {
+		if len(unmaintainedEvents(snapshot[t.ID], maintained)) == 0 {
+			continue
+		}
 		evs, err := st.AppendIf(ctx, t.ID, func(history []store.Event) ([]store.Event, error) {
-			var out []store.Event
-			branches := map[string]bool{}
-			for _, ev := range history {
-				if ev.Kind == store.KindObserved && len(ev.Branches) == 1 {
-					branches[ev.Branches[0]] = true
-				}
-			}
-			var names []string
-			for b := range branches {
-				names = append(names, b)
-			}
-			slices.Sort(names)
-			for _, b := range names {
-				if slices.Contains(maintained, b) || isImageBranch(b) {
-					continue
-				}
-				last := lastObservations(history, b)
-				for _, mod := range sortedKeys(last) {
-					if last[mod] != nil {
-						out = append(out, goneEvent(Observed{Branch: b}, mod, b+" is no longer a maintained branch"))
-					}
-				}
-			}
-			return out, nil
+			return unmaintainedEvents(history, maintained), nil
 		})
 		if err != nil {
 			return nil, err
@@ -300,6 +286,35 @@ func Unmaintained(ctx context.Context, st *store.Store, maintained []string) ([]
 		}
 	}
 	return changes, nil
+}
+
+// unmaintainedEvents are the gone events of a triage's observations on
+// branches no longer maintained.
+func unmaintainedEvents(history []store.Event, maintained []string) []store.Event {
+	var out []store.Event
+	branches := map[string]bool{}
+	for _, ev := range history {
+		if ev.Kind == store.KindObserved && len(ev.Branches) == 1 {
+			branches[ev.Branches[0]] = true
+		}
+	}
+	var names []string
+	for b := range branches {
+		names = append(names, b)
+	}
+	slices.Sort(names)
+	for _, b := range names {
+		if slices.Contains(maintained, b) || isImageBranch(b) {
+			continue
+		}
+		last := lastObservations(history, b)
+		for _, mod := range sortedKeys(last) {
+			if last[mod] != nil {
+				out = append(out, goneEvent(Observed{Branch: b}, mod, b+" is no longer a maintained branch"))
+			}
+		}
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

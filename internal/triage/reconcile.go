@@ -33,10 +33,14 @@ func Views(ctx context.Context, st *store.Store, maintained []string) ([]View, e
 	if err != nil {
 		return nil, err
 	}
+	vulns, err := st.LatestVulnerabilities(ctx)
+	if err != nil {
+		return nil, err
+	}
 	views := make([]View, 0, len(triages))
 	for _, t := range triages {
 		v := Derive(t, all[t.ID], maintained, commits)
-		if vv, err := st.Vulnerability(ctx, t.VulnID); err == nil {
+		if vv, ok := vulns[t.VulnID]; ok {
 			v.Vulnerability = vv
 		} else {
 			v.Vulnerability = scan.Vulnerability{ID: t.VulnID}
@@ -89,9 +93,21 @@ func Reconcile(ctx context.Context, st *store.Store, maintained []string, only .
 	if err != nil {
 		return nil, err
 	}
+	// A first pass over one read of the history finds the triages whose
+	// state changed; only those are checked again and written, each in its
+	// own transaction. A triage another run changes after this read is
+	// reconciled by that run.
+	snapshot, err := st.AllEvents(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []Transition
 	for _, t := range triages {
 		if len(only) > 0 && !slices.Contains(only, t.ID) {
+			continue
+		}
+		if h := snapshot[t.ID]; !slices.ContainsFunc(h, func(ev store.Event) bool { return ev.Kind == store.KindObserved }) ||
+			RecordedState(h) == Derive(t, h, maintained, commits).State {
 			continue
 		}
 		var tr *Transition

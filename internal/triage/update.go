@@ -151,8 +151,15 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 	if r.Backend == nil {
 		r.Backend = Local{}
 	}
-	if err := r.Store.Lock(ctx); err != nil {
-		return nil, err
+	// One machine takes the store's update lock for the whole run. Runners
+	// sharing a store on a database server (one per branch, on as many
+	// machines) claim each branch they scan, and take turns for the
+	// round's shared work below.
+	shared := r.Store.Shared()
+	if !shared {
+		if err := r.Store.Lock(ctx); err != nil {
+			return nil, err
+		}
 	}
 	branches, err := r.maintainedBranches(ctx)
 	if err != nil {
@@ -178,51 +185,85 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 	evidence := ScanEvidence(r.DB)
 	for i, b := range toScan {
 		r.Progress.Printf("[%d/%d] branch %s", i+1, len(toScan), b)
-		c, err := r.Repo.ResolveBranch(ctx, b)
-		if err != nil {
-			return nil, err
-		}
-		t, err := r.Scanner.ScanCommit(ctx, r.Repo, b, c)
-		if err != nil {
-			return nil, fmt.Errorf("scanning %s: %w", b, err)
-		}
-		if failed := t.Failed(); len(failed) > 0 {
-			// A scan that did not complete is not an empty scan: nothing
-			// of it is observed, the branch keeps its last complete scan
-			// (for its document and every triage's state) and its
-			// document is neither rewritten nor published. The attempt is
-			// recorded so status says since when and why it fails.
-			bf, err := r.recordFailure(ctx, t, failed)
+		if shared {
+			claim, err := r.Store.TakeLease(ctx, "branch:"+b)
+			if err != nil {
+				return nil, fmt.Errorf("claiming %s: %w", b, err)
+			}
+			err = r.runBranch(ctx, b, evidence, v, sum)
+			claim.Release()
 			if err != nil {
 				return nil, err
 			}
-			for _, m := range failed {
-				sum.Failures = append(sum.Failures, fmt.Sprintf("%s: module %s: %s", t.Name(), m.Name(), m.Error))
-			}
-			sum.Failing = append(sum.Failing, bf)
-			r.Progress.Printf("  %s keeps its last complete scan: %s", b, bf.Reason)
 			continue
 		}
-		if err := r.recordScan(ctx, t, v); err != nil {
+		if err := r.runBranch(ctx, b, evidence, v, sum); err != nil {
 			return nil, err
 		}
-		obs := ObservedFromTarget(t, evidence)
-		changes, err := Observe(ctx, r.Store, obs)
-		if err != nil {
-			return nil, err
-		}
-		created := 0
-		for _, ch := range changes {
-			if ch.Created {
-				created++
-			}
-		}
-		if created > 0 {
-			r.Progress.Printf("  %d new %s", created, plural(created, "triage", "triages"))
-		}
-		sum.Branches = append(sum.Branches, BranchSummary{Branch: b, Commit: c.Hash, Findings: len(obs.Findings)})
 	}
+	if shared {
+		round, err := r.Store.TakeLease(ctx, "round")
+		if err != nil {
+			return nil, fmt.Errorf("waiting for the round: %w", err)
+		}
+		defer round.Release()
+	}
+	return r.round(ctx, branches, sum)
+}
 
+// runBranch scans one branch at its current commit and records what
+// changed.
+func (r *Runner) runBranch(ctx context.Context, b string, evidence assess.Evidence, v buildinfo.Versions, sum *Summary) error {
+	c, err := r.Repo.ResolveBranch(ctx, b)
+	if err != nil {
+		return err
+	}
+	t, err := r.Scanner.ScanCommit(ctx, r.Repo, b, c)
+	if err != nil {
+		return fmt.Errorf("scanning %s: %w", b, err)
+	}
+	if failed := t.Failed(); len(failed) > 0 {
+		// A scan that did not complete is not an empty scan: nothing
+		// of it is observed, the branch keeps its last complete scan
+		// (for its document and every triage's state) and its
+		// document is neither rewritten nor published. The attempt is
+		// recorded so status says since when and why it fails.
+		bf, err := r.recordFailure(ctx, t, failed)
+		if err != nil {
+			return err
+		}
+		for _, m := range failed {
+			sum.Failures = append(sum.Failures, fmt.Sprintf("%s: module %s: %s", t.Name(), m.Name(), m.Error))
+		}
+		sum.Failing = append(sum.Failing, bf)
+		r.Progress.Printf("  %s keeps its last complete scan: %s", b, bf.Reason)
+		return nil
+	}
+	if err := r.recordScan(ctx, t, v); err != nil {
+		return err
+	}
+	obs := ObservedFromTarget(t, evidence)
+	changes, err := Observe(ctx, r.Store, obs)
+	if err != nil {
+		return err
+	}
+	created := 0
+	for _, ch := range changes {
+		if ch.Created {
+			created++
+		}
+	}
+	if created > 0 {
+		r.Progress.Printf("  %d new %s", created, plural(created, "triage", "triages"))
+	}
+	sum.Branches = append(sum.Branches, BranchSummary{Branch: b, Commit: c.Hash, Findings: len(obs.Findings)})
+	return nil
+}
+
+// round does a run's shared work once its branches are recorded: applies
+// new comments, derives every triage's state, writes the scanned branches'
+// documents and brings the backend up to date.
+func (r *Runner) round(ctx context.Context, branches []string, sum *Summary) (*Summary, error) {
 	comments, err := r.Backend.Comments(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading comments from %s: %w", r.Backend.Name(), err)
