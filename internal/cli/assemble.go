@@ -99,6 +99,15 @@ its time).`,
 			if err := addImagePackages(ctx, p, res.Doc, ref, images, now, cmd.ErrOrStderr()); err != nil {
 				return err
 			}
+			// A tracked release: the same statements as the version update
+			// recorded give that document back, byte for byte.
+			if prev, err := p.store.LatestReleaseDocument(ctx, ref); err == nil && prev.Commit == res.Commit {
+				st, err := release.Settle(res.Doc, prev, now)
+				if err != nil {
+					return err
+				}
+				res.Doc = st.Doc
+			}
 			for _, u := range res.Unassessed {
 				prog.Printf("unassessed at %s: %s (stated as under_investigation)", ref, u)
 			}

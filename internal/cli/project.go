@@ -38,6 +38,8 @@ func (f *projectFlags) register(cmd *cobra.Command) {
 type project struct {
 	cfg   *config.Config
 	store *store.Store
+	// kept is what the last update did for the tracked releases.
+	kept *keptReleases
 }
 
 func (p *project) Close() error {

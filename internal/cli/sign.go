@@ -146,6 +146,7 @@ func (f *signerFlags) signer(g *globals) (attest.Signer, error) {
 func newAttestCmd(g *globals) *cobra.Command {
 	var (
 		sf     signerFlags
+		pf     projectFlags
 		output string
 		commit string
 	)
@@ -160,7 +161,8 @@ verify and with cosign verify-blob-attestation --new-bundle-format.
 
 A source release ships no artifact with a digest: --commit names its git
 commit, which becomes the subject (in-toto's gitCommit digest) of the
-project module's product.`,
+project module's product. A release tracked by the project (releases in
+vexloom.yaml) needs no --commit: its recorded commit is used.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			signer, err := sf.signer(g)
@@ -174,6 +176,13 @@ project module's product.`,
 			doc, err := vex.Parse(data)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if commit == "" && !hasDigestProduct(doc) {
+				c, err := trackedCommit(cmd.Context(), g, &pf, doc)
+				if err != nil {
+					return usageError("%s names no image or binary with a digest, so its release commit is the subject: pass --commit SHA (%v)", args[0], err)
+				}
+				commit = c
 			}
 			var extra []attest.Subject
 			if commit != "" {
@@ -194,6 +203,7 @@ project module's product.`,
 		},
 	}
 	sf.register(cmd)
+	pf.register(cmd)
 	cmd.Flags().StringVarP(&output, "out", "o", "", "write the bundle to `file` (default stdout)")
 	cmd.Flags().StringVar(&commit, "commit", "", "the release's git commit `SHA` (40 or 64 hex digits), a subject for a source release")
 	return cmd

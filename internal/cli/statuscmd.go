@@ -93,21 +93,28 @@ given. Example:
 
 func newVEXCmd(g *globals) *cobra.Command {
 	var (
-		pf      projectFlags
-		branch  string
-		version int
-		output  string
-		format  string
+		pf          projectFlags
+		branch      string
+		releaseName string
+		version     int
+		output      string
+		format      string
 	)
 	cmd := &cobra.Command{
-		Use:   "vex --branch BRANCH",
-		Short: "Print a branch's VEX document as last written by update",
+		Use:   "vex --branch BRANCH | --release TAG",
+		Short: "Print a branch's or a tracked release's VEX document as last written by update",
 		Long: `Print the OpenVEX document of a maintained branch from the store: the
 latest version, or --version N. Every version ever written stays readable.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if releaseName != "" {
+				if branch != "" {
+					return usageError("--branch and --release exclude each other")
+				}
+				return releaseVEX(cmd, g, &pf, releaseName, version, format, output)
+			}
 			if branch == "" {
-				return usageError("--branch is required")
+				return usageError("--branch or --release is required")
 			}
 			if err := checkFormat(format, "openvex", "json", "csaf", "cyclonedx"); err != nil {
 				return err
@@ -169,6 +176,7 @@ latest version, or --version N. Every version ever written stays readable.`,
 	pf.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "openvex", "output `format`: openvex (the document), csaf or cyclonedx (its statements in CSAF 2.0 or CycloneDX 1.6) or json (the document with its version and where it was written)")
 	cmd.Flags().StringVarP(&branch, "branch", "b", "", "the `branch`")
+	cmd.Flags().StringVar(&releaseName, "release", "", "a tracked release's `tag` (or commit)")
 	cmd.Flags().IntVar(&version, "version", 0, "a document `version` (default: the latest)")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `file` instead of stdout")
 	return cmd
@@ -245,10 +253,16 @@ or deleted.`,
 				}
 				out = append(out, ev)
 			}
+			reached, err := p.releasesReached(ctx)
+			if err != nil {
+				return err
+			}
 			if format == "json" {
 				list := []eventOutput{}
 				for _, ev := range out {
-					list = append(list, eventJSON(ev))
+					e := eventJSON(ev)
+					e.Releases = reached[ev.Seq]
+					list = append(list, e)
 				}
 				return jsonx.Write(cmd.OutOrStdout(), struct {
 					Schema string        `json:"schema"`
@@ -262,6 +276,9 @@ or deleted.`,
 					prefix = ev.TriageID + " "
 				}
 				fmt.Fprintf(w, "%s%s\n", termtext.Line(prefix), eventLine(ev))
+				if rs := reached[ev.Seq]; len(rs) > 0 {
+					fmt.Fprintf(w, "    reached releases: %s\n", termtext.Line(strings.Join(rs, ", ")))
+				}
 				if c, ok := comments[ev.CommentRef]; ok && ev.CommentRef != "" {
 					for l := range strings.Lines(c.Body) {
 						fmt.Fprintf(w, "    > %s\n", termtext.Line(strings.TrimSuffix(l, "\n")))
@@ -332,6 +349,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 					fmt.Fprintf(w, "failing: %s since %s (%d %s, latest at %s on %s; %s): %s\n", termtext.Line(b.Branch), f.Since.Format(time.RFC3339), f.Attempts, plural(f.Attempts, "attempt"), f.At.Format(time.RFC3339), shortHash(f.Commit), kept, termtext.Line(f.Reason))
 				}
 			}
+			writeReleaseStatus(w, st.Releases)
 			fmt.Fprintf(w, "\ntriages: %d open, %d assessed, %d published, %d closed; %d of the project's own advisories\n", st.Triages["open"], st.Triages["assessed"], st.Triages["published"], st.Triages["closed"], st.Advisories)
 			for _, id := range st.NeedsPerson {
 				fmt.Fprintf(w, "  needs a person: %s\n", termtext.Line(id))
@@ -355,6 +373,8 @@ type statusOutput struct {
 	// project itself, which no scan finds).
 	Advisories  int      `json:"advisories"`
 	NeedsPerson []string `json:"needs_person"`
+	// Releases are the tracked releases (releases.go).
+	Releases []releaseStatus `json:"releases"`
 }
 
 type branchStatus struct {
@@ -476,6 +496,9 @@ func (p *project) status(cmd *cobra.Command, g *globals) (*statusOutput, error) 
 		}
 	}
 	sort.Strings(st.NeedsPerson)
+	if st.Releases, err = p.releaseStatuses(ctx); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 

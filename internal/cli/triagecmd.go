@@ -403,6 +403,9 @@ type eventOutput struct {
 	Retracts      int64           `json:"retracts,omitempty"`
 	Evidence      json.RawMessage `json:"evidence,omitempty"`
 	Data          json.RawMessage `json:"data,omitempty"`
+	// Releases are the tracked releases whose VEX this decision reached,
+	// as RELEASE@vVERSION (the first version stating it).
+	Releases []string `json:"releases,omitempty"`
 }
 
 func decisionJSON(ev *store.Event) *decisionOutput {

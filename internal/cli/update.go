@@ -11,6 +11,7 @@ import (
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/publish"
+	"github.com/vexloom/vexloom/internal/release"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/termtext"
 	"github.com/vexloom/vexloom/internal/triage"
@@ -64,14 +65,22 @@ turns.`,
 				return err
 			}
 			if format == "json" {
-				if err := jsonx.Write(cmd.OutOrStdout(), updateJSON(sum)); err != nil {
+				out := updateJSON(sum)
+				if p.kept != nil {
+					out.Releases = p.kept.Releases
+				}
+				if err := jsonx.Write(cmd.OutOrStdout(), out); err != nil {
 					return err
 				}
 			} else {
 				writeUpdateSummary(cmd.OutOrStdout(), sum)
+				writeKeptReleases(cmd.OutOrStdout(), p.kept)
 			}
 			if len(sum.Failures) > 0 {
 				return fmt.Errorf("%w: %d %s could not be scanned: %s", scan.ErrIncomplete, len(sum.Failures), plural(len(sum.Failures), "module"), termtext.Line(strings.Join(sum.Failures, "; ")))
+			}
+			if f := p.kept.failures(); len(f) > 0 {
+				return fmt.Errorf("%d tracked %s could not be kept current: %s", len(f), plural(len(f), "release"), f[0])
 			}
 			return nil
 		},
@@ -119,6 +128,9 @@ func runUpdate(ctx context.Context, g *globals, p *project, only []string, prog 
 		defer feed.Release()
 	}
 	if err := p.publishBranches(ctx, g, sum); err != nil {
+		return nil, err
+	}
+	if p.kept, err = p.keepReleases(ctx, g, sdb, scanner, repo, prog); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -226,6 +238,8 @@ type updateOutput struct {
 	// Failing are the branches whose scan did not complete: they kept
 	// their last complete scan and VEX.
 	Failing []triage.BranchFailure `json:"failing"`
+	// Releases are the tracked releases (issue 12), when configured.
+	Releases []release.Kept `json:"releases,omitempty"`
 }
 
 type transitionOutput struct {

@@ -81,7 +81,8 @@ type Config struct {
 	Store    Store
 	// Advisories configures vexloom advisories sync (advisories.go).
 	Advisories Advisories
-	// Releases configures vexloom images ingest (releases.go).
+	// Releases are the tracked releases kept alive by update, and what
+	// vexloom images ingest reads about their images (releases.go).
 	Releases Releases
 
 	// Path is the file the configuration was read from.

@@ -263,20 +263,8 @@ store:
   # then keeps only the published store. Empty: the embedded store.
   url: ""
 
-# Release images (vexloom images ingest): scanner reports of them, and the
-# base images they are built on when their OCI annotations do not say.
-# releases:
-#   # Trivy, Grype or OSV-Scanner JSON reports (paths or globs).
-#   scanner_reports: [reports/*.json]
-#   # The public key that signs the base images' VEX; unverified base
-#   # statements never count.
-#   base_vex_key: keys/debian-base.pub
-#   base_images:
-#     - image: registry.k8s.io/kube-proxy
-#       base: registry.k8s.io/build-image/debian-base:bookworm-v1.0.4
-#       # Where its VEX is (default: the base's OCI referrers).
-#       vex: [oci:registry.k8s.io/build-image/debian-base:bookworm-v1.0.4]
 `, scalar(DefaultVEXDir), scalar(DefaultStorePath))
+	b.WriteString(starterReleases)
 
 	out := b.Bytes()
 	if _, err := Parse(FileName, out); err != nil {

@@ -235,10 +235,15 @@ func (o *OCI) targets(ctx context.Context, obj Object, checked *Checked) ([]*v1.
 			return nil, fmt.Errorf("resolving %s: %w", o.target, err)
 		}
 		d := Digest{Algorithm: desc.Digest.Algorithm, Hex: desc.Digest.Hex}
-		if !slices.Contains(checked.StatementSubjects, d) {
-			return nil, fmt.Errorf("%w: %s (%s) is not a subject of the signed statement", ErrInvalidObject, o.target, desc.Digest)
+		if slices.Contains(checked.StatementSubjects, d) {
+			return []*v1.Descriptor{desc}, nil
 		}
-		return []*v1.Descriptor{desc}, nil
+		if desc.MediaType.IsIndex() {
+			// A multi-arch tag or index digest: its platform manifests are
+			// the subjects (one product per platform).
+			return o.indexTargets(ctx, desc, checked)
+		}
+		return nil, fmt.Errorf("%w: %s (%s) is not a subject of the signed statement", ErrInvalidObject, o.target, desc.Digest)
 	}
 	candidates := checked.StatementSubjects
 	if len(obj.Subjects) > 0 {
@@ -264,6 +269,30 @@ func (o *OCI) targets(ctx context.Context, obj Object, checked *Checked) ([]*v1.
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: no subject of the object is an image in %s", ErrNotFound, o.repo)
+	}
+	return out, nil
+}
+
+// indexTargets returns the manifests of an index that are subjects of the
+// statement; none is an error naming the index.
+func (o *OCI) indexTargets(ctx context.Context, desc *v1.Descriptor, checked *Checked) ([]*v1.Descriptor, error) {
+	idx, err := remote.Index(o.repo.Digest(desc.Digest.String()), o.options(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("reading the index %s: %w", o.target, err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading the index %s: %w", o.target, err)
+	}
+	var out []*v1.Descriptor
+	for i := range m.Manifests {
+		c := m.Manifests[i]
+		if slices.Contains(checked.StatementSubjects, Digest{Algorithm: c.Digest.Algorithm, Hex: c.Digest.Hex}) {
+			out = append(out, &c)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: neither %s (%s) nor any of its %d platform manifests is a subject of the signed statement", ErrInvalidObject, o.target, desc.Digest, len(m.Manifests))
 	}
 	return out, nil
 }

@@ -75,6 +75,8 @@ type Result struct {
 	Unassessed []string
 	// Skipped lists executables in images that could not be analysed.
 	Skipped []string
+	// Decisions maps each triage stated to the Seq of the decision stated.
+	Decisions map[string]int64
 }
 
 // Assemble builds the release VEX.
@@ -138,6 +140,7 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	doc := bd.Doc
+	res.Decisions = bd.Decisions
 	doc.ID = openvex.PublicNamespace + "/public/vex-" + hashOf("release", o.Repo.Spec, o.Ref, c.Hash)
 	// Source statements by (vulnerability, dependency), for binaries built
 	// from the project.

@@ -52,6 +52,9 @@ type Request struct {
 	Env []string
 	// Progress receives govulncheck's progress messages.
 	Progress *progress.Reporter
+	// Level is the scan level, symbol (default) or module (source mode):
+	// module only reads the module graph (delta.go).
+	Level string
 }
 
 // Output is what one engine run found.
@@ -84,7 +87,11 @@ const maxStderr = 64 << 10
 // Run runs govulncheck's engine in-process and reads its JSON stream as it is
 // written, so memory stays close to the engine's own.
 func Run(ctx context.Context, req Request) (*Output, error) {
-	args := []string{"-format", "json", "-scan", "symbol", "-db", req.DB}
+	level := req.Level
+	if level == "" {
+		level = "symbol"
+	}
+	args := []string{"-format", "json", "-scan", level, "-db", req.DB}
 	switch req.Mode {
 	case "", ModeSource:
 		if req.Dir == "" {
@@ -94,11 +101,13 @@ func Run(ctx context.Context, req Request) (*Output, error) {
 		if len(req.Tags) > 0 {
 			args = append(args, "-tags", strings.Join(req.Tags, ","))
 		}
-		patterns := req.Patterns
-		if len(patterns) == 0 {
-			patterns = []string{"./..."}
+		if level != "module" { // module level reads the module graph, not packages
+			patterns := req.Patterns
+			if len(patterns) == 0 {
+				patterns = []string{"./..."}
+			}
+			args = append(args, patterns...)
 		}
-		args = append(args, patterns...)
 	case ModeBinary:
 		args = append(args, "-mode", "binary", req.Binary)
 	default:

@@ -48,6 +48,9 @@ type Options struct {
 	Tags []string
 	// Modules restricts the scan to these modules, by path or directory.
 	Modules []string
+	// NoDelta scans a module in full when the database changed, instead of
+	// analysing only the changed entries (delta.go).
+	NoDelta bool
 }
 
 // Scanner scans branches and working trees module by module.
@@ -57,6 +60,9 @@ type Scanner struct {
 	goOnce    sync.Once
 	installed string
 	goErr     error
+
+	entriesOnce sync.Once
+	dbEntries   map[string]string
 }
 
 // NewScanner returns a Scanner.
@@ -302,6 +308,17 @@ func (s *Scanner) scanModule(ctx context.Context, res *ModuleResult, m source.Mo
 		s.opts.Progress.Printf("  [%d/%d] %s: cached, %s", i+1, n, m.Path, summarize(res.Findings))
 		return nil
 	}
+	if out, imports, ok, err := s.delta(ctx, key, res, dir, gv.Version, i, n); err != nil {
+		return err
+	} else if ok {
+		if err := s.opts.Cache.Put(key, out); err != nil {
+			s.opts.Progress.Printf("  warning: %v", err)
+		}
+		s.recordBase(key, out, imports)
+		s.apply(res, out)
+		res.Elapsed = time.Since(start)
+		return nil
+	}
 	d, err := dir()
 	if err != nil {
 		return err
@@ -327,6 +344,7 @@ func (s *Scanner) scanModule(ctx context.Context, res *ModuleResult, m source.Mo
 	if err := s.opts.Cache.Put(key, out); err != nil {
 		s.opts.Progress.Printf("  warning: %v", err)
 	}
+	s.recordBase(key, out, nil)
 	s.apply(res, out)
 	res.Elapsed = time.Since(start)
 	s.opts.Progress.Printf("  [%d/%d] %s: %s in %s", i+1, n, m.Path, summarize(res.Findings), res.Elapsed.Round(100*time.Millisecond))

@@ -1,0 +1,149 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vexloom/vexloom/internal/config"
+	"github.com/vexloom/vexloom/internal/source"
+)
+
+// Point is a tracked release point: a tag (or a commit named in the
+// configuration) on a maintained branch.
+type Point struct {
+	// Name is the tag, or the commit for a release named by commit.
+	Name string
+	// Tag is the tag ("" for a release named by commit).
+	Tag    string
+	Commit string
+	// Branch is the maintained branch the release was cut from: of those
+	// holding the commit, the one that moved on least since.
+	Branch string
+	Time   time.Time
+}
+
+// Track chooses the tracked release points among the maintained branches
+// by the configured rules. A rule matching nothing is a warning naming it,
+// not an error: the other releases are still tracked. The points come out
+// sorted by branch, then newest first.
+func Track(ctx context.Context, repo *source.Repository, rc config.Releases, maintained []string) ([]Point, []string, error) {
+	var warnings []string
+	tagsOn := map[string][]source.Tag{}
+	for _, b := range maintained {
+		ts, err := repo.TagsOn(ctx, b)
+		if err != nil {
+			return nil, nil, err
+		}
+		tagsOn[b] = ts
+	}
+	// Each tag belongs to one branch: the one holding it that moved on
+	// least since (a tag on release-1.0 is also on master when master
+	// descends from it, far behind its tip), as Assemble decides.
+	owners := map[string][]string{}
+	for _, b := range maintained {
+		for _, t := range tagsOn[b] {
+			owners[t.Name] = append(owners[t.Name], b)
+		}
+	}
+	owner := func(t source.Tag) string {
+		bs := owners[t.Name]
+		if len(bs) == 1 {
+			return bs[0]
+		}
+		best, n := "", -1
+		for _, b := range bs {
+			if m := repo.Behind(ctx, b, t.Commit); m >= 0 && (n < 0 || m < n) {
+				best, n = b, m
+			}
+		}
+		return best
+	}
+	ownerOf := map[string]string{}
+	var out []Point
+	seen := map[string]bool{}
+	for _, r := range rc.Track {
+		matched := 0
+		for _, b := range maintained {
+			if len(r.Branches) > 0 && !matchAny(r.Branches, b) {
+				continue
+			}
+			kept := 0
+			for _, t := range tagsOn[b] {
+				if !matchAny(r.Tags, t.Name) {
+					continue
+				}
+				o, ok := ownerOf[t.Name]
+				if !ok {
+					o = owner(t)
+					ownerOf[t.Name] = o
+				}
+				if o != b {
+					continue
+				}
+				if !r.Since.IsZero() && t.Time.Before(r.Since) {
+					continue
+				}
+				if r.Keep > 0 && kept >= r.Keep {
+					continue
+				}
+				kept++
+				matched++
+				if !seen[t.Name] {
+					seen[t.Name] = true
+					out = append(out, Point{Name: t.Name, Tag: t.Name, Commit: t.Commit, Branch: b, Time: t.Time})
+				}
+			}
+		}
+		if matched == 0 {
+			on := "the maintained branches"
+			if len(r.Branches) > 0 {
+				on = strings.Join(r.Branches, ", ")
+			}
+			warnings = append(warnings, fmt.Sprintf("releases.track rule at line %d: no tag matching %s on %s", r.Line, strings.Join(r.Tags, ", "), on))
+		}
+	}
+	for _, c := range rc.Commits {
+		cm, err := repo.ResolveRevision(ctx, c)
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("release %s: %v", c, err))
+			continue
+		}
+		best, n := "", -1
+		for _, b := range maintained {
+			if m := repo.Behind(ctx, b, cm.Hash); m >= 0 && (n < 0 || m < n) {
+				best, n = b, m
+			}
+		}
+		if best == "" {
+			warnings = append(warnings, fmt.Sprintf("release %s: the commit is on none of the maintained branches", c))
+			continue
+		}
+		if !seen[cm.Hash] {
+			seen[cm.Hash] = true
+			out = append(out, Point{Name: cm.Hash, Commit: cm.Hash, Branch: best, Time: cm.Time})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Point) int {
+		if c := strings.Compare(a.Branch, b.Branch); c != 0 {
+			return c
+		}
+		return b.Time.Compare(a.Time)
+	})
+	return out, warnings, nil
+}
+
+func matchAny(patterns []string, s string) bool {
+	for _, p := range patterns {
+		if p == s {
+			return true
+		}
+		if ok, _ := path.Match(p, s); ok {
+			return true
+		}
+	}
+	return false
+}
