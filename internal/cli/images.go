@@ -21,11 +21,11 @@ import (
 	"github.com/vexloom/vexloom/internal/artifact"
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/imagevex"
-	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/scanreport"
 	"github.com/vexloom/vexloom/internal/triage"
 	"github.com/vexloom/vexloom/internal/vex"
 	"github.com/vexloom/vexloom/internal/vexformat"
+	"github.com/vexloom/vexloom/internal/vexsource"
 )
 
 // The OCI annotations naming the image an image was built on.
@@ -366,26 +366,27 @@ func loadBaseVEX(ctx context.Context, src string, pol *attest.Policy, stderr io.
 			}
 		}
 	}
-	store, err := publish.NewOCI(r.Context().Name(), nil, remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	// The referrers of each digest, through the one reader of published VEX.
+	source, err := vexsource.Open("oci:"+r.Context().Name(), vexsource.Options{Remote: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}})
 	if err != nil {
 		fmt.Fprintf(stderr, "images: base image %s: %v\n", ref, err)
 		return b, 1
 	}
 	found := 0
 	for _, digest := range b.Digests {
-		pd, err := publish.ParseDigest(digest)
+		d, err := attest.ParseDigest(digest)
 		if err != nil {
 			continue
 		}
-		atts, err := store.Referrers(ctx, pd)
+		docs, err := source.About(ctx, d)
 		if err != nil {
 			fmt.Fprintf(stderr, "images: base image %s@%s: reading its referrers: %v\n", r.Context().Name(), digest, err)
 			skipped++
 			continue
 		}
-		for _, a := range atts {
+		for _, doc := range docs {
 			found++
-			if d := verify(r.Context().Name()+"@"+digest+" referrer "+a.Manifest, a.Bundle, digest); d != nil {
+			if d := verify(doc.Origin, doc.Bundle, digest); d != nil {
 				b.Docs = append(b.Docs, *d)
 			}
 		}
