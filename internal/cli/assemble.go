@@ -67,15 +67,7 @@ its time).`,
 				return err
 			}
 			defer p.Close()
-			sdb, scanner, err := p.scanner(ctx, g, prog)
-			if err != nil {
-				return err
-			}
-			repo, err := p.openRepository(ctx, g, prog)
-			if err != nil {
-				return err
-			}
-			maintained, err := repo.MatchBranches(ctx, p.cfg.Branches)
+			o, err := p.releaseOptions(ctx, g, prog, ref)
 			if err != nil {
 				return err
 			}
@@ -96,12 +88,8 @@ its time).`,
 			if err != nil {
 				return err
 			}
-			res, err := release.Assemble(ctx, release.Options{
-				Store: p.store, Repo: repo, Scanner: scanner,
-				DB: sdb, Ref: ref, Maintained: maintained, Branch: branch,
-				Images: plats, Binaries: binaries, WorkDir: work,
-				RequireAssessed: requireAssessed, Author: p.author(), Now: now, Progress: prog,
-			})
+			o.Now, o.Branch, o.Images, o.Binaries, o.WorkDir, o.RequireAssessed = now, branch, plats, binaries, work, requireAssessed
+			res, err := release.Assemble(ctx, o)
 			if errors.Is(err, release.ErrUnassessed) {
 				return &exitError{code: ExitPolicy, err: err}
 			}

@@ -50,7 +50,7 @@ vexloom.yaml) needs no --commit: its recorded commit is used.`,
 			if commit == "" && !publish.HasDigestProduct(doc) {
 				c, err := trackedCommit(cmd.Context(), g, &pf, doc)
 				if err != nil {
-					return usageError("%s names no image or binary with a digest, so its release commit is the subject: pass --commit SHA (%v)", args[0], err)
+					return fmt.Errorf("nothing to attest: %s has no product with a digest (an image or a binary), so its release commit is the subject: pass --commit SHA (%v)", args[0], err)
 				}
 				commit = c
 			}

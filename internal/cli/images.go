@@ -21,11 +21,11 @@ import (
 	"github.com/vexloom/vexloom/internal/artifact"
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/imagevex"
-	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/scanreport"
 	"github.com/vexloom/vexloom/internal/triage"
 	"github.com/vexloom/vexloom/internal/vex"
 	"github.com/vexloom/vexloom/internal/vexformat"
+	"github.com/vexloom/vexloom/internal/vexsource"
 )
 
 // The OCI annotations naming the image an image was built on.
@@ -102,6 +102,7 @@ func newImagesIngestCmd(g *globals) *cobra.Command {
 		trust    baseTrust
 		ownVEX   string
 		imageRef string
+		branch   string
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest REPORT... --release TAG [--image REF] [--base-vex oci:REF|FILE]... [--base-key KEY]",
@@ -116,9 +117,11 @@ image and record their findings:
   - one the base image's VEX covers (a verified statement about the same
     package at the same version) is assessed from it and needs no person;
     a maintainer's own decision still wins;
-  - a Go finding is left to the project's own analysis (scan, assemble):
-    matched against --vex, the release's document, when given, never a
-    triage of its own.
+  - a Go finding is left to the project's own analysis (scan, assemble),
+    never a triage of its own: it is matched against the release's latest
+    document in the store (a tracked release), else the triage history of
+    --branch, the branch the release was cut from; --vex names the
+    release's document explicitly instead.
 
 The reports are the arguments, else releases.scanner_reports of
 vexloom.yaml. The base image is --base-vex oci:REF (its VEX hangs off its
@@ -194,15 +197,19 @@ of the run done (exit 1 when anything was skipped).`,
 				skipped += n
 				bases = append(bases, b)
 			}
-			var own *openvex.VEX
+			var own *triage.GoAnalysis
 			if ownVEX != "" {
 				data, err := readBounded(ownVEX, vex.MaxDocumentSize)
 				if err != nil {
 					return fmt.Errorf("reading --vex: %w", err)
 				}
-				if own, _, err = vexformat.Parse(data); err != nil {
+				doc, _, err := vexformat.Parse(data)
+				if err != nil {
 					return fmt.Errorf("--vex %s: %w", ownVEX, err)
 				}
+				own = triage.DocumentAnalysis(doc, "--vex "+filepath.Base(ownVEX))
+			} else if own, err = triage.ReleaseAnalysis(ctx, p.store, release, branch); err != nil {
+				return err
 			}
 
 			// Reports of the same image (platform) are observed together:
@@ -249,7 +256,8 @@ of the run done (exit 1 when anything was skipped).`,
 	cmd.Flags().StringVar(&image, "image", "", "the release image `ref`erence (its platforms, and its base from the OCI base-image annotations)")
 	cmd.Flags().StringVar(&imageRef, "image-name", "", "the image `repository` to record findings under (default: --image, else the report's)")
 	cmd.Flags().StringArrayVar(&baseVEX, "base-vex", nil, "where the base image's VEX is: oci:REF (the referrers of its digest) or a bundle FILE (repeatable)")
-	cmd.Flags().StringVar(&ownVEX, "vex", "", "the release's own VEX `file` (assemble's), to match Go findings against")
+	cmd.Flags().StringVar(&ownVEX, "vex", "", "the release's own VEX `file` (assemble's), to match Go findings against instead of the store's")
+	cmd.Flags().StringVar(&branch, "branch", "", "the `branch` the release was cut from: Go findings are matched against its triage history when the store holds no document of the release")
 	trust.register(cmd)
 	return cmd
 }
@@ -358,26 +366,27 @@ func loadBaseVEX(ctx context.Context, src string, pol *attest.TrustPolicy, stder
 			}
 		}
 	}
-	store, err := publish.NewOCI(r.Context().Name(), nil, remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	// The referrers of each digest, through the one reader of published VEX.
+	source, err := vexsource.Open("oci:"+r.Context().Name(), vexsource.Options{Remote: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}})
 	if err != nil {
 		fmt.Fprintf(stderr, "images: base image %s: %v\n", ref, err)
 		return b, 1
 	}
 	found := 0
 	for _, digest := range b.Digests {
-		pd, err := publish.ParseDigest(digest)
+		d, err := attest.ParseDigest(digest)
 		if err != nil {
 			continue
 		}
-		atts, err := store.Referrers(ctx, pd)
+		docs, err := source.About(ctx, d)
 		if err != nil {
 			fmt.Fprintf(stderr, "images: base image %s@%s: reading its referrers: %v\n", r.Context().Name(), digest, err)
 			skipped++
 			continue
 		}
-		for _, a := range atts {
+		for _, doc := range docs {
 			found++
-			if d := verify(r.Context().Name()+"@"+digest+" referrer "+a.Manifest, a.Bundle, digest); d != nil {
+			if d := verify(doc.Origin, doc.Bundle, digest); d != nil {
 				b.Docs = append(b.Docs, *d)
 			}
 		}
@@ -396,10 +405,10 @@ type imageReports struct {
 }
 
 // prepareReport sorts one report's findings: Go findings are left to the
-// project's own analysis (matched against own when given); the others are
+// project's own analysis (matched against own); the others are
 // matched against the base image's statements, restated for the platform
 // scanned.
-func prepareReport(file string, rep *scanreport.Report, release, image string, derived []artifact.Platform, bases []imagevex.Base, own *openvex.VEX) (*imageReports, error) {
+func prepareReport(file string, rep *scanreport.Report, release, image string, derived []artifact.Platform, bases []imagevex.Base, own *triage.GoAnalysis) (*imageReports, error) {
 	if image == "" {
 		image = rep.Image
 	}
@@ -434,15 +443,7 @@ func prepareReport(file string, rep *scanreport.Report, release, image string, d
 	for _, f := range rep.Findings {
 		ids := append([]string{f.ID}, f.Aliases...)
 		if f.Class == scanreport.ClassGo {
-			line := fmt.Sprintf("go: %s in %s: left to the project's own analysis", f.Name(), f.Package)
-			if own != nil {
-				if st := imagevex.Covering(own.Statements, imagevex.Finding{IDs: ids, Package: f.Package}); st != nil {
-					line = fmt.Sprintf("go: %s in %s: %s in the release's own analysis", f.Name(), f.Package, st.Status)
-				} else {
-					line = fmt.Sprintf("go: %s in %s: not in the release's own analysis (run vexloom assemble)", f.Name(), f.Package)
-				}
-			}
-			ir.goLines = append(ir.goLines, line)
+			ir.goLines = append(ir.goLines, goLine(f, ids, release, own))
 			continue
 		}
 		imf := triage.ImageFinding{Vulnerability: f.Name(), Package: f.Package, PackageKey: f.PackageKey(), Version: f.Version, FixedVersion: f.FixedVersion}
@@ -455,6 +456,23 @@ func prepareReport(file string, rep *scanreport.Report, release, image string, d
 		ir.obs.Findings = append(ir.obs.Findings, imf)
 	}
 	return ir, nil
+}
+
+// goLine says what the project's analysis says of a Go finding; no triage
+// is opened for it either way.
+func goLine(f scanreport.Finding, ids []string, release string, own *triage.GoAnalysis) string {
+	head := fmt.Sprintf("go: %s in %s: ", f.Name(), f.Package)
+	if own == nil || own.Source == "" {
+		return head + "left to the project's own analysis (the store holds none of release " + release + " yet: run vexloom update, or give --branch or --vex)"
+	}
+	m := own.Match(ids, f.Package)
+	switch {
+	case !m.Found:
+		return head + "not in the project's analysis (" + own.Source + "); no triage opened"
+	case m.Status == "":
+		return head + "covered by the project's analysis: " + string(openvex.StatusUnderInvestigation) + ", waiting for a decision (" + own.Source + ")"
+	}
+	return head + "covered by the project's analysis: " + m.Status + " (" + own.Source + ")"
 }
 
 // merge adds another report of the same image.

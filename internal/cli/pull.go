@@ -7,17 +7,18 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-github/v75/github"
 	"github.com/spf13/cobra"
 
-	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/publish"
-	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
+	"github.com/vexloom/vexloom/internal/vexsource"
 )
 
 func init() { commands = append(commands, newPullCmd) }
@@ -41,8 +42,9 @@ Each document is reported on stderr with what its verification said.
   local:DIR          a local store written by vexloom publish --to local
   oci:REF            the referrers of the image in REF's repository
   github:OWNER/REPO  GitHub's attestation store (GITHUB_TOKEN)
-  feed:URL           a vex-repo feed: its documents carry no signature, so
-                     nothing from it verifies; they are listed, not kept
+  feed:URL           a vex-repo feed (feed:DIR: one written to a directory):
+                     its documents carry no signature, so nothing from it
+                     verifies; they are listed, not kept
 
 Exit status: 0 when at least one document verified, 3 when none did.`,
 		Args: exactArgs(0),
@@ -51,11 +53,7 @@ Exit status: 0 when at least one document verified, 3 when none did.`,
 			if from == "" || subject == "" {
 				return usageError("--from and --subject are required")
 			}
-			pd, err := publish.ParseDigest(subject)
-			if err != nil {
-				return usageError("--subject: %v", err)
-			}
-			ad, err := attest.ParseDigest(subject)
+			ad, err := publish.ParseDigest(subject)
 			if err != nil {
 				return usageError("--subject: %v", err)
 			}
@@ -63,38 +61,38 @@ Exit status: 0 when at least one document verified, 3 when none did.`,
 			if err != nil {
 				return err
 			}
-			pol.ArtifactDigests = []attest.Digest{ad}
+			if kind, where, _ := strings.Cut(from, ":"); where == "" || !slices.Contains([]string{"local", "oci", "github", "feed"}, kind) {
+				return usageError("--from %q: want local:DIR, oci:REF, github:OWNER/REPO or feed:URL", from)
+			}
 			pol.Now = g.now()
-			bundles, err := fetchBundles(ctx, g, from, pd, cmd.ErrOrStderr())
+			sources, err := openVEXSources(ctx, g, "--from", []string{from}, cmd.ErrOrStderr(), nil)
 			if err != nil {
 				return err
 			}
-			type verified struct {
-				name   string
-				bundle []byte
-				res    *attest.Result
+			pulled, err := vexsource.Pull(ctx, sources[0], ad, pol)
+			if err != nil {
+				return fmt.Errorf("--from %s: %w", from, err)
 			}
-			var ok []verified
-			for _, b := range bundles {
-				res, err := attest.Verify(ctx, b.bundle, pol)
-				if err != nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: REJECTED: %v\n", b.name, err)
+			stderr := cmd.ErrOrStderr()
+			if sources[0].Kind() == vexsource.KindFeed {
+				fmt.Fprintf(stderr, "%s: %d %s about %s, unsigned (a vex-repo feed carries no signatures): nothing from it verifies\n", from, pulled.Unsigned, plural(pulled.Unsigned, "statement"), subject)
+			}
+			for _, b := range pulled.Bundles {
+				if b.Err != nil {
+					fmt.Fprintf(stderr, "%s %s: REJECTED: %v\n", from, b.ID, b.Err)
 					continue
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s: verified, signed by %s, %d %s\n", b.name, res.SignedBy, len(res.VEX.Statements), plural(len(res.VEX.Statements), "statement"))
-				ok = append(ok, verified{b.name, b.bundle, res})
+				n := len(b.Result.VEX.Statements)
+				fmt.Fprintf(stderr, "%s %s: verified, signed by %s, %d %s\n", from, b.ID, b.Result.SignedBy, n, plural(n, "statement"))
 			}
+			ok := pulled.Verified()
 			if len(ok) == 0 {
-				return &exitError{code: ExitPolicy, err: fmt.Errorf("no verified VEX about %s in %s (%d %s found)", subject, from, len(bundles), plural(len(bundles), "document"))}
+				n := len(pulled.Bundles)
+				return &exitError{code: ExitPolicy, err: fmt.Errorf("no verified VEX about %s in %s (%d %s found)", subject, from, n, plural(n, "document"))}
 			}
 			if output == "" {
-				newest := ok[0]
-				for _, v := range ok[1:] {
-					if ts, nt := v.res.VEX.Timestamp, newest.res.VEX.Timestamp; ts != nil && (nt == nil || ts.After(*nt)) {
-						newest = v
-					}
-				}
-				data, err := vex.Marshal(newest.res.VEX)
+				newest, _ := pulled.Newest()
+				data, err := vex.Marshal(newest.Result.VEX)
 				if err != nil {
 					return err
 				}
@@ -105,16 +103,16 @@ Exit status: 0 when at least one document verified, 3 when none did.`,
 				return err
 			}
 			for _, v := range ok {
-				id := publish.SHA256(v.bundle)
+				id := publish.SHA256(v.Bundle)
 				name := strings.ReplaceAll(id.String(), ":", "-")
-				data, err := vex.Marshal(v.res.VEX)
+				data, err := vex.Marshal(v.Result.VEX)
 				if err != nil {
 					return err
 				}
 				if err := writeFileAtomic(filepath.Join(output, name+".openvex.json"), data, 0o644); err != nil {
 					return err
 				}
-				if err := writeFileAtomic(filepath.Join(output, name+".sigstore.json"), v.bundle, 0o644); err != nil {
+				if err := writeFileAtomic(filepath.Join(output, name+".sigstore.json"), v.Bundle, 0o644); err != nil {
 					return err
 				}
 			}
@@ -125,7 +123,7 @@ Exit status: 0 when at least one document verified, 3 when none did.`,
 				Verified int    `json:"verified"`
 				Rejected int    `json:"rejected"`
 				Dir      string `json:"dir"`
-			}{schemaBase + "pull/v1", from, subject, len(ok), len(bundles) - len(ok), output})
+			}{schemaBase + "pull/v1", from, subject, len(ok), len(pulled.Bundles) - len(ok), output})
 		},
 	}
 	vf.register(cmd)
@@ -135,83 +133,35 @@ Exit status: 0 when at least one document verified, 3 when none did.`,
 	return cmd
 }
 
-type fetched struct {
-	name   string
-	bundle []byte
-}
-
-// fetchBundles reads the bundles a store holds about a subject.
-func fetchBundles(ctx context.Context, g *globals, from string, subject publish.Digest, stderr io.Writer) ([]fetched, error) {
-	kind, where, _ := strings.Cut(from, ":")
-	if where == "" {
-		return nil, usageError("--from %q: want local:DIR, oci:REF, github:OWNER/REPO or feed:URL", from)
+// openVEXSources opens the VEX sources named by a command's flag (--vex,
+// --from), each through vexsource.Open: registries with the default
+// keychain, GitHub through the one client constructor (githubClient), the
+// project's local store through published. A spec that names no source is
+// a usage error.
+func openVEXSources(ctx context.Context, g *globals, flag string, specs []string, notes io.Writer, published func() (string, error)) ([]vexsource.Source, error) {
+	opts := vexsource.Options{
+		Published: published,
+		GitHub: func(ctx context.Context) (*github.Client, error) {
+			if strings.TrimSpace(g.getenv("GITHUB_TOKEN")) == "" {
+				return nil, errors.New("reading GitHub's attestation store needs GITHUB_TOKEN")
+			}
+			client, _, err := githubClient(ctx, g, nil, "", nil)
+			return client, err
+		},
+		Remote: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)},
+		Now:    g.now,
+		Notes:  notes,
 	}
-	var out []fetched
-	switch kind {
-	case "local":
-		if _, err := os.Stat(where); err != nil {
-			return nil, fmt.Errorf("--from %s: %w", from, err)
+	var out []vexsource.Source
+	for _, spec := range specs {
+		src, err := vexsource.Open(spec, opts)
+		if errors.Is(err, vexsource.ErrSpec) {
+			return nil, usageError("%s: %v", flag, err)
 		}
-		l, err := publish.NewLocal(where, g.now)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s %s: %w", flag, spec, err)
 		}
-		recs, err := l.List(ctx, publish.Query{Subject: &subject})
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range recs {
-			if r.Object.Bundle != nil {
-				out = append(out, fetched{from + " " + r.ID, r.Object.Bundle})
-			}
-		}
-	case "oci":
-		o, err := publish.NewOCI(where, g.now, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
-		if err != nil {
-			return nil, err
-		}
-		atts, err := o.Referrers(ctx, subject)
-		if err != nil {
-			return nil, fmt.Errorf("--from %s: %w", from, err)
-		}
-		for _, a := range atts {
-			out = append(out, fetched{from + " referrer " + a.Manifest, a.Bundle})
-		}
-	case "github":
-		if strings.TrimSpace(g.getenv("GITHUB_TOKEN")) == "" {
-			return nil, errors.New("reading GitHub's attestation store needs GITHUB_TOKEN")
-		}
-		client, _, err := githubClient(ctx, g, nil, "", nil)
-		if err != nil {
-			return nil, err
-		}
-		gh, err := publish.NewGitHub(client, where)
-		if err != nil {
-			return nil, err
-		}
-		bs, err := gh.List(ctx, subject)
-		if err != nil && !errors.Is(err, publish.ErrNotFound) {
-			return nil, fmt.Errorf("--from %s: %w", from, err)
-		}
-		for i, b := range bs {
-			out = append(out, fetched{fmt.Sprintf("%s attestation %d", from, i+1), b})
-		}
-	case "feed":
-		sts, err := loadFeed(ctx, where, stderr)
-		if err != nil {
-			return nil, err
-		}
-		n := 0
-		for _, s := range sts {
-			for _, p := range s.Products {
-				if purl.OCIDigest(p) == subject.String() {
-					n++
-				}
-			}
-		}
-		fmt.Fprintf(stderr, "%s: %d %s about %s, unsigned (a vex-repo feed carries no signatures): nothing from it verifies\n", from, n, plural(n, "statement"), subject)
-	default:
-		return nil, usageError("--from %q: want local:DIR, oci:REF, github:OWNER/REPO or feed:URL", from)
+		out = append(out, src)
 	}
 	return out, nil
 }

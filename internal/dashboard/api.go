@@ -19,6 +19,9 @@ const (
 	SchemaRelease  = viewjson.SchemaBase + "dashboard/release/v1"
 	SchemaCharts   = viewjson.SchemaBase + "dashboard/charts/v1"
 	SchemaVEX      = viewjson.SchemaBase + "vex/v1"
+	// SchemaReleaseVEX is a version of a tracked release's document, as
+	// `vexloom vex --release` prints it in JSON.
+	SchemaReleaseVEX = viewjson.SchemaBase + "release-vex/v1"
 )
 
 type apiFunc func(r *http.Request, s *snapshot) (any, error)
@@ -76,6 +79,33 @@ type apiColumn struct {
 	Versions   []apiVersion   `json:"versions"`
 	Published  []apiPublished `json:"published"`
 	Gate       apiGate        `json:"gate"`
+	// Tracked releases only: the branch it was cut from, its platform
+	// images and the binaries its latest document names.
+	Tracked  bool        `json:"tracked,omitempty"`
+	Branch   string      `json:"branch,omitempty"`
+	Images   []apiImage  `json:"images,omitempty"`
+	Binaries []apiBinary `json:"binaries,omitempty"`
+}
+
+type apiImage struct {
+	Reference  string    `json:"reference"`
+	Repository string    `json:"repository"`
+	Index      string    `json:"index_digest,omitempty"`
+	Platform   string    `json:"platform"`
+	Digest     string    `json:"digest"`
+	Recorded   time.Time `json:"recorded"`
+}
+
+type apiBinary struct {
+	Product string `json:"product"`
+	Digest  string `json:"digest"`
+}
+
+type apiPublication struct {
+	Store     string    `json:"store"`
+	Location  string    `json:"location,omitempty"`
+	ID        string    `json:"id,omitempty"`
+	Published time.Time `json:"published_at"`
 }
 
 type apiVersion struct {
@@ -84,6 +114,11 @@ type apiVersion struct {
 	Written     time.Time `json:"written"`
 	File        string    `json:"file,omitempty"`
 	Size        int       `json:"size"`
+	// Tracked releases' versions only: whether a Sigstore bundle signs it
+	// and where it was pushed.
+	Signed         *bool            `json:"signed,omitempty"`
+	StatementsHash string           `json:"statements_hash,omitempty"`
+	PublishedTo    []apiPublication `json:"published_to,omitempty"`
 }
 
 type apiPublished struct {
@@ -127,8 +162,25 @@ func columnJSON(c *column) apiColumn {
 		out.Scanned = &t
 	}
 	for _, v := range c.Versions {
-		out.Versions = append(out.Versions, apiVersion{v.Version, v.ContentHash, v.At.UTC(), v.Path, v.Size})
+		av := apiVersion{Version: v.Version, ContentHash: v.ContentHash, Written: v.At.UTC(), File: v.Path, Size: v.Size}
+		if c.Tracked {
+			signed := v.Signed
+			av.Signed, av.StatementsHash, av.PublishedTo = &signed, v.StatementsHash, []apiPublication{}
+			for _, p := range v.Publications {
+				av.PublishedTo = append(av.PublishedTo, apiPublication{p.Store, p.Location, p.ID, p.At.UTC()})
+			}
+		}
+		out.Versions = append(out.Versions, av)
 		out.VEXVersion = v.Version
+	}
+	if c.Tracked {
+		out.Tracked, out.Branch, out.Images, out.Binaries = true, c.Branch, []apiImage{}, []apiBinary{}
+		for _, im := range c.Images {
+			out.Images = append(out.Images, apiImage{im.Reference, im.Repository, im.Index, im.Platform, im.Digest, im.At.UTC()})
+		}
+		for _, b := range c.Binaries {
+			out.Binaries = append(out.Binaries, apiBinary{b.ID, b.Digest})
+		}
 	}
 	for _, p := range c.Published {
 		ap := apiPublished{ID: p.ID, At: p.At.UTC(), Store: p.Store, Signed: p.Signed, Subjects: []apiSubject{}, Products: p.Products, Statements: p.Statements}
@@ -265,6 +317,33 @@ func (d *Dashboard) apiRelease(r *http.Request, s *snapshot) (any, error) {
 		return nil, notFound("no %s %s", r.PathValue("kind"), r.PathValue("name"))
 	}
 	q := r.URL.Query()
+	if vs := q.Get("version"); vs != "" && c.Tracked {
+		n, err := strconv.Atoi(vs)
+		if err != nil {
+			return nil, badRequest("version must be a number")
+		}
+		docs, err := d.opts.Store.ReleaseDocuments(r.Context(), c.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, doc := range docs {
+			if doc.Version == n {
+				// As `vexloom vex --release --format json` prints it.
+				return struct {
+					Schema   string          `json:"schema"`
+					Release  string          `json:"release"`
+					Branch   string          `json:"branch"`
+					Commit   string          `json:"commit"`
+					Version  int             `json:"version"`
+					Hash     string          `json:"statements_hash"`
+					Written  time.Time       `json:"written"`
+					Signed   bool            `json:"signed"`
+					Document json.RawMessage `json:"document"`
+				}{SchemaReleaseVEX, doc.Release, doc.Branch, doc.Commit, doc.Version, doc.StatementsHash, doc.At.UTC(), doc.Bundle != nil, json.RawMessage(doc.Body)}, nil
+			}
+		}
+		return nil, notFound("%s has no version %d", c.Name, n)
+	}
 	if vs := q.Get("version"); vs != "" && c.Kind == KindBranch {
 		n, err := strconv.Atoi(vs)
 		if err != nil {
@@ -294,12 +373,12 @@ func (d *Dashboard) apiRelease(r *http.Request, s *snapshot) (any, error) {
 		apiColumn
 		Diff *apiDiff `json:"diff,omitempty"`
 	}{Schema: SchemaRelease, apiColumn: columnJSON(c)}
-	if c.Kind == KindBranch && len(c.Versions) > 1 && (q.Has("from") || q.Has("to")) {
+	if len(c.Versions) > 1 && (q.Has("from") || q.Has("to")) {
 		from, to, err := diffRange(r, c)
 		if err != nil {
 			return nil, err
 		}
-		parsed, err := d.versions(r, c.Name, from, to)
+		parsed, err := d.versions(r, c, from, to)
 		if err != nil {
 			return nil, err
 		}

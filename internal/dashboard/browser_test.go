@@ -256,3 +256,36 @@ func TestBrowserRunsNoInjectedScript(t *testing.T) {
 		}
 	}
 }
+
+// A tracked release with a hostile name and image reference: its link
+// from the releases page leads to its page, which shows both as text, its
+// images and the diff of its two versions, and runs nothing.
+func TestBrowserShowsATrackedRelease(t *testing.T) {
+	ctx := browser(t)
+	srv := trackedDashboard(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/releases"), chromedp.WaitVisible(chromedp.CSS("#releases")),
+		chromedp.Click(chromedp.CSS(`#releases tr.tracked a`)),
+		chromedp.WaitVisible(chromedp.CSS("#images")),
+		chromedp.Sleep(300*time.Millisecond), // time for an onerror to fire
+	); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "tracked-release")
+	pwned, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__pwned !== undefined`))
+	if err != nil || pwned {
+		t.Errorf("the browser ran script from a release's name or image (%v)", err)
+	}
+	title, err := text(ctx, "h1")
+	if err != nil || title != hostileRelease {
+		t.Errorf("the page's title %q (%v), want the release's name as text", title, err)
+	}
+	images, err := text(ctx, "#images")
+	if err != nil || !strings.Contains(images, hostileRef) || !strings.Contains(images, "linux/arm64") {
+		t.Errorf("images %q (%v)", images, err)
+	}
+	diff, err := text(ctx, "#diff")
+	if err != nil || !strings.Contains(diff, "vulnerable_code_not_in_execute_path") {
+		t.Errorf("the diff of v1 and v2: %q (%v)", diff, err)
+	}
+}

@@ -3,6 +3,8 @@ package dashboard
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
@@ -70,6 +72,56 @@ type column struct {
 	// Cells by triage ID.
 	Cells map[string]cell
 	Gate  gateVerdict
+
+	// Tracked is true for a tracked release: one whose living VEX update
+	// keeps in the store (Versions are then its document's versions).
+	Tracked bool
+	// Branch is the maintained branch a tracked release was cut from.
+	Branch string
+	// Images are the platform images a tracked release's references
+	// resolved to, as recorded.
+	Images []store.ReleaseImage
+	// Binaries are the executables its latest document names.
+	Binaries []binaryProduct
+	// latest is a tracked release's latest document, parsed.
+	latest *openvex.VEX
+}
+
+// binaryProduct is a shipped executable named in a release's document.
+type binaryProduct struct {
+	ID     string
+	Digest string
+}
+
+// Latest is the column's latest document version (nil when none).
+func (c *column) Latest() *docVersion {
+	if len(c.Versions) == 0 {
+		return nil
+	}
+	return &c.Versions[len(c.Versions)-1]
+}
+
+// Stores names the stores a version was pushed to, once each.
+func (v docVersion) Stores() []string {
+	var out []string
+	for _, p := range v.Publications {
+		if !slices.Contains(out, p.Store) {
+			out = append(out, p.Store)
+		}
+	}
+	return out
+}
+
+// doc is the document the column's cells and gate are read from: a
+// tracked release's latest version, else the latest published one.
+func (c *column) doc() *openvex.VEX {
+	if c.latest != nil {
+		return c.latest
+	}
+	if len(c.Published) > 0 {
+		return c.Published[len(c.Published)-1].doc
+	}
+	return nil
 }
 
 type docVersion struct {
@@ -80,6 +132,11 @@ type docVersion struct {
 	Size        int
 	// Statements is counted where one branch's versions are shown.
 	Statements int
+	// Signed says a tracked release's version has a Sigstore bundle, and
+	// Publications where it was pushed.
+	Signed         bool
+	StatementsHash string
+	Publications   []store.ReleasePublication
 }
 
 // published is a document in the local published store.
@@ -190,6 +247,9 @@ func (l *loader) load(ctx context.Context, revision string) (*snapshot, error) {
 			c.Versions = append(c.Versions, docVersion{Version: d.Version, ContentHash: d.ContentHash, Path: d.Path, At: d.At, Size: len(d.Body)})
 		}
 		s.Columns = append(s.Columns, c)
+	}
+	if err := l.loadTracked(ctx, s); err != nil {
+		return nil, err
 	}
 	if err := l.loadPublished(ctx, s); err != nil {
 		return nil, err
@@ -363,6 +423,82 @@ func (l *loader) loadPublished(ctx context.Context, s *snapshot) error {
 	return nil
 }
 
+// loadTracked reads the tracked releases' living documents: each becomes
+// a release column, with its versions, images, binaries and where each
+// version was pushed.
+func (l *loader) loadTracked(ctx context.Context, s *snapshot) error {
+	st := l.opts.Store
+	docs, err := st.ReleaseDocuments(ctx, "")
+	if err != nil {
+		return fmt.Errorf("reading the tracked releases: %w", err)
+	}
+	var c *column
+	for i := range docs {
+		d := &docs[i]
+		if c == nil || c.Name != d.Release {
+			c = &column{Name: d.Release, Kind: KindRelease, Tracked: true, Cells: map[string]cell{}}
+			s.Columns = append(s.Columns, c)
+		}
+		sum := sha256.Sum256(d.Body)
+		c.Versions = append(c.Versions, docVersion{
+			Version: d.Version, ContentHash: "sha256:" + hex.EncodeToString(sum[:]), At: d.At, Size: len(d.Body),
+			Signed: len(d.Bundle) > 0, StatementsHash: d.StatementsHash,
+		})
+		c.Branch, c.Commit = d.Branch, d.Commit
+		if i+1 == len(docs) || docs[i+1].Release != d.Release {
+			doc, err := vex.Parse(d.Body)
+			if err != nil {
+				return fmt.Errorf("version %d of the VEX of release %s: %w", d.Version, d.Release, err)
+			}
+			c.latest = doc
+			c.Binaries = binaries(doc)
+		}
+	}
+	for _, c := range s.Columns {
+		if !c.Tracked {
+			continue
+		}
+		if c.Images, err = st.ReleaseImages(ctx, c.Name); err != nil {
+			return fmt.Errorf("reading the images of release %s: %w", c.Name, err)
+		}
+		pubs, err := st.ReleasePublications(ctx, c.Name)
+		if err != nil {
+			return fmt.Errorf("reading where release %s was published: %w", c.Name, err)
+		}
+		for _, p := range pubs {
+			for i := range c.Versions {
+				if c.Versions[i].Version == p.Version {
+					c.Versions[i].Publications = append(c.Versions[i].Publications, p)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// binaries are the products of a document that are executables: those
+// with a SHA-256 that are not container images.
+func binaries(doc *openvex.VEX) []binaryProduct {
+	var out []binaryProduct
+	seen := map[string]bool{}
+	for _, st := range doc.Statements {
+		for _, p := range st.Products {
+			id := p.ID
+			if pu, ok := p.Identifiers[openvex.PURL]; ok {
+				id = pu
+			}
+			h, ok := p.Hashes[openvex.SHA256]
+			if !ok || strings.HasPrefix(id, "pkg:oci/") || seen[id] {
+				continue
+			}
+			seen[id] = true
+			out = append(out, binaryProduct{ID: id, Digest: "sha256:" + string(h)})
+		}
+	}
+	slices.SortFunc(out, func(a, b binaryProduct) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
 func (s *snapshot) column(kind, name string) *column {
 	for _, c := range s.Columns {
 		if c.Kind == kind && c.Name == name {
@@ -408,10 +544,10 @@ func (s *snapshot) releaseCells() {
 		}
 	}
 	for _, c := range s.Columns {
-		if c.Kind != KindRelease || len(c.Published) == 0 {
+		if c.Kind != KindRelease {
 			continue
 		}
-		doc := c.Published[len(c.Published)-1].doc
+		doc := c.doc()
 		if doc == nil {
 			continue
 		}
@@ -483,10 +619,11 @@ func (s *snapshot) gate(c *column) gateVerdict {
 		}
 		g.Reason = "a reached vulnerability blocks the branch until it is decided not_affected or fixed"
 	} else {
-		if len(c.Published) == 0 || c.Published[len(c.Published)-1].doc == nil {
+		doc := c.doc()
+		if doc == nil {
 			return gateVerdict{Reason: "no document published"}
 		}
-		for _, st := range c.Published[len(c.Published)-1].doc.Statements {
+		for _, st := range doc.Statements {
 			if st.Status == openvex.StatusAffected || st.Status == openvex.StatusUnderInvestigation {
 				g.Blocked = append(g.Blocked, string(st.Vulnerability.Name)+" ("+string(st.Status)+")")
 			}

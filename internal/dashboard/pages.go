@@ -446,9 +446,6 @@ func (d *Dashboard) release(r *http.Request, s *snapshot) (string, string, any, 
 		return "", "", nil, notFound("no %s %s", r.PathValue("kind"), r.PathValue("name"))
 	}
 	rd := releaseData{C: c}
-	if c.Kind != KindBranch {
-		return "release", c.Name, rd, nil
-	}
 	if len(c.Versions) < 2 {
 		return "release", c.Name, rd, nil
 	}
@@ -456,7 +453,7 @@ func (d *Dashboard) release(r *http.Request, s *snapshot) (string, string, any, 
 	if err != nil {
 		return "", "", nil, err
 	}
-	parsed, err := d.versions(r, c.Name, from, to)
+	parsed, err := d.versions(r, c, from, to)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -478,22 +475,38 @@ func (d *Dashboard) release(r *http.Request, s *snapshot) (string, string, any, 
 	return "release", c.Name, rd, nil
 }
 
-// versions reads and parses the given versions of a branch's document.
-func (d *Dashboard) versions(r *http.Request, branch string, want ...int) (map[int]*openvex.VEX, error) {
-	docs, err := d.opts.Store.Documents(r.Context(), branch)
-	if err != nil {
-		return nil, err
+// versions reads and parses the given versions of a branch's or a
+// tracked release's document.
+func (d *Dashboard) versions(r *http.Request, c *column, want ...int) (map[int]*openvex.VEX, error) {
+	bodies := map[int][]byte{}
+	switch {
+	case c.Kind == KindBranch:
+		docs, err := d.opts.Store.Documents(r.Context(), c.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, doc := range docs {
+			bodies[doc.Version] = doc.Body
+		}
+	case c.Tracked:
+		docs, err := d.opts.Store.ReleaseDocuments(r.Context(), c.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, doc := range docs {
+			bodies[doc.Version] = doc.Body
+		}
 	}
 	out := map[int]*openvex.VEX{}
-	for _, doc := range docs {
-		if !slices.Contains(want, doc.Version) {
+	for v, body := range bodies {
+		if !slices.Contains(want, v) {
 			continue
 		}
-		parsed, err := vex.Parse(doc.Body)
+		parsed, err := vex.Parse(body)
 		if err != nil {
-			return nil, fmt.Errorf("version %d of the VEX of %s: %w", doc.Version, branch, err)
+			return nil, fmt.Errorf("version %d of the VEX of %s: %w", v, c.Name, err)
 		}
-		out[doc.Version] = parsed
+		out[v] = parsed
 	}
 	return out, nil
 }

@@ -108,6 +108,28 @@ func readVexloom(data []byte) ([]Finding, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("%w: vexloom scan report: %v", ErrInput, err)
 	}
+	return fromReport(&r)
+}
+
+// ScanFindings are the findings of a scan report given as a value (a scan
+// vexloom ran itself), read as ReadFindings reads the report's JSON:
+// sorted, and with an error wrapping ErrIncomplete beside the findings when
+// a module could not be scanned.
+func ScanFindings(r *report.Scan) ([]Finding, error) {
+	c := *r
+	c.Vulnerabilities = slices.Clone(r.Vulnerabilities)
+	fs, err := fromReport(&c)
+	if fs != nil {
+		sortFindings(fs)
+	}
+	if err != nil && !errors.Is(err, ErrIncomplete) {
+		return nil, err
+	}
+	return fs, err
+}
+
+// fromReport reads the findings of a scan report.
+func fromReport(r *report.Scan) ([]Finding, error) {
 	slices.SortFunc(r.Vulnerabilities, func(a, b scan.Vulnerability) int { return strings.Compare(a.ID, b.ID) })
 	out := []Finding{}
 	var incomplete []string
@@ -137,7 +159,7 @@ func readVexloom(data []byte) ([]Finding, error) {
 					Module:       f.Module,
 					Version:      f.Version,
 					Level:        f.Level,
-					Symbols:      f.Symbols,
+					Symbols:      listOrNil(f.Symbols),
 					FixedVersion: f.FixedVersion,
 					Product:      product,
 					Published:    parseTime(v.Published),
@@ -461,6 +483,15 @@ func fixedVersion(e *osv.Entry, name, ecosystem, version string) string {
 		return osv.CanonicalGo(best)
 	}
 	return best
+}
+
+// listOrNil copies a list, nil when it is empty (as a JSON list left out
+// reads back).
+func listOrNil(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
 }
 
 // checkID rejects identifiers that are no vulnerability ID.

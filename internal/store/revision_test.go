@@ -39,15 +39,29 @@ func TestRevisionAndVulnerabilities(t *testing.T) {
 		t.Fatal(err)
 	}
 	r4, _ := st.Revision(ctx)
+	// A tracked release's document, images and publications count too.
+	if err := st.RecordReleaseDocument(ctx, ReleaseDocument{Release: "v1", Version: 1, At: now, Body: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	r5, _ := st.Revision(ctx)
+	if err := st.RecordReleaseImages(ctx, []ReleaseImage{{Release: "v1", Reference: "r/x:v1", At: now}}); err != nil {
+		t.Fatal(err)
+	}
+	r6, _ := st.Revision(ctx)
+	if err := st.RecordReleasePublication(ctx, ReleasePublication{Release: "v1", Version: 1, Store: "local", At: now}); err != nil {
+		t.Fatal(err)
+	}
+	r7, _ := st.Revision(ctx)
+	all := []string{r0, r1, r2, r3, r4, r5, r6, r7}
 	seen := map[string]bool{}
-	for _, r := range []string{r0, r1, r2, r3, r4} {
+	for _, r := range all {
 		if seen[r] {
-			t.Errorf("revision %s repeats: %v", r, []string{r0, r1, r2, r3, r4})
+			t.Errorf("revision %s repeats: %v", r, all)
 		}
 		seen[r] = true
 	}
-	if again, _ := st.Revision(ctx); again != r4 {
-		t.Errorf("revision %s, then %s with nothing recorded", r4, again)
+	if again, _ := st.Revision(ctx); again != r7 {
+		t.Errorf("revision %s, then %s with nothing recorded", r7, again)
 	}
 	vs, err := st.Vulnerabilities(ctx)
 	if err != nil {
