@@ -73,15 +73,20 @@ func TestGitHubTokenNeverShown(t *testing.T) {
 		t.Fatalf("attest: %s", stderr)
 	}
 
-	commands := map[string][]string{
-		"update":  {"update", "--config", p.cfg},
-		"bridge":  {"bridge", "--config", p.cfg, "--from", "kubernetes/kubernetes", "--label", "vex-unaffected-feed"},
-		"pull":    {"pull", "--from", "github:demo-org/vex", "--subject", digest, "--key", key + ".pub"},
-		"publish": {"publish", bundle, "--ref", "v1.0.0", "--config", p.cfg, "--to", "github:demo-org/vex"},
+	// In this order: update makes the store the others read.
+	commands := []struct {
+		name string
+		args []string
+	}{
+		{"update", []string{"update", "--config", p.cfg}},
+		{"bridge", []string{"bridge", "--config", p.cfg, "--from", "kubernetes/kubernetes", "--label", "vex-unaffected-feed"}},
+		{"pull", []string{"pull", "--from", "github:demo-org/vex", "--subject", digest, "--key", key + ".pub"}},
+		{"publish", []string{"publish", bundle, "--ref", "v1.0.0", "--config", p.cfg, "--to", "github:demo-org/vex"}},
 	}
 	for _, code := range []int32{401, 403, 500} {
 		status.Store(code)
-		for name, args := range commands {
+		for _, c := range commands {
+			name, args := c.name, c.args
 			t.Run(fmt.Sprintf("%s/%d", name, code), func(t *testing.T) {
 				stdout, stderr, exit := p.runNoWait(args...)
 				if exit == 0 {
