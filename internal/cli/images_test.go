@@ -28,6 +28,7 @@ import (
 	"github.com/vexloom/vexloom/examples/demo"
 	"github.com/vexloom/vexloom/internal/artifact"
 	"github.com/vexloom/vexloom/internal/fixture"
+	"github.com/vexloom/vexloom/internal/imagevex"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/scanreport"
 	"github.com/vexloom/vexloom/internal/schematest"
@@ -141,7 +142,7 @@ func TestImagesConverge(t *testing.T) {
 		t.Fatal(err)
 	}
 	derived = mutate.Annotations(derived, map[string]string{
-		annotationBaseName: baseRepo + ":bookworm", annotationBaseDigest: baseDigest.String(),
+		imagevex.AnnotationBaseName: baseRepo + ":bookworm", imagevex.AnnotationBaseDigest: baseDigest.String(),
 	}).(v1.Image)
 	relRepo := host + "/release/kube-proxy"
 	derivedDigest := pushImage2(t, relRepo+":v1.34.2", derived)
@@ -412,13 +413,13 @@ func TestScannedPlatform(t *testing.T) {
 		t.Fatal(err)
 	}
 	index := "sha256:" + strings.Repeat("9", 64)
-	if got := scannedPlatform(plats, &scanreport.Report{Digests: []string{index}, ConfigDigest: cfg.String()}); got == nil || got.Digest != plats[1].Digest {
+	if got := imagevex.ScannedPlatform(plats, &scanreport.Report{Digests: []string{index}, ConfigDigest: cfg.String()}); got == nil || got.Digest != plats[1].Digest {
 		t.Errorf("by configuration digest: %+v", got)
 	}
-	if got := scannedPlatform(plats, &scanreport.Report{Digests: []string{index, plats[0].Digest}}); got == nil || got.Digest != plats[0].Digest {
+	if got := imagevex.ScannedPlatform(plats, &scanreport.Report{Digests: []string{index, plats[0].Digest}}); got == nil || got.Digest != plats[0].Digest {
 		t.Errorf("by manifest digest: %+v", got)
 	}
-	if got := scannedPlatform(plats, &scanreport.Report{Digests: []string{index}}); got != nil {
+	if got := imagevex.ScannedPlatform(plats, &scanreport.Report{Digests: []string{index}}); got != nil {
 		t.Errorf("an unknown platform was guessed: %+v", got)
 	}
 }
