@@ -21,7 +21,6 @@ import (
 	"github.com/vexloom/vexloom/internal/artifact"
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/config"
-	"github.com/vexloom/vexloom/internal/ghbackend"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/publish"
@@ -108,7 +107,7 @@ func (p *project) keepReleases(ctx context.Context, g *globals, sdb scan.Databas
 		},
 		Signer: func() (attest.Signer, error) { return p.releaseSigner(g) },
 		Stores: func(ctx context.Context, repositories []string) ([]publish.Store, error) {
-			return p.releaseStores(ctx, g, repositories)
+			return publish.OpenStores(ctx, release.StoreSpecs(p.cfg.Releases.Publish, repositories), p.publishing(g, p.feedURL(g)))
 		},
 		Author: p.author(),
 		Now: func() time.Time {
@@ -158,51 +157,6 @@ func (p *project) releaseSigner(g *globals) (attest.Signer, error) {
 		return &attest.Keyless{FulcioURL: s.FulcioURL, RekorURL: s.RekorURL, IDToken: tok}, nil
 	}
 	return nil, errors.New("releases.signing names no key and is not keyless")
-}
-
-// releaseStores opens the configured stores of a release: oci stands for
-// every image repository of the release.
-func (p *project) releaseStores(ctx context.Context, g *globals, repositories []string) ([]publish.Store, error) {
-	var out []publish.Store
-	for _, s := range p.cfg.Releases.Publish {
-		switch {
-		case s == config.PublishLocal:
-			l, err := p.localPublished(g)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, l)
-		case s == config.PublishFeed:
-			f, err := p.feed(g, p.feedURL(g))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, f)
-		case s == config.PublishOCI:
-			for _, r := range repositories {
-				o, err := publish.NewOCI(r, g.now, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, o)
-			}
-		case strings.HasPrefix(s, "github:"):
-			tok := g.getenv("GITHUB_TOKEN")
-			if tok == "" {
-				return nil, fmt.Errorf("publishing to %s needs GITHUB_TOKEN", s)
-			}
-			client, _, err := ghbackend.NewClient(ctx, ghbackend.ClientOptions{API: g.getenv(githubAPIEnv), Token: tok})
-			if err != nil {
-				return nil, err
-			}
-			gh, err := publish.NewGitHub(client, strings.TrimPrefix(s, "github:"))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, gh)
-		}
-	}
-	return out, nil
 }
 
 // writeKeptReleases prints one line per tracked release, then its
