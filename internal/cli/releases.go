@@ -20,15 +20,12 @@ import (
 
 	"github.com/vexloom/vexloom/internal/artifact"
 	"github.com/vexloom/vexloom/internal/attest"
-	"github.com/vexloom/vexloom/internal/config"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/release"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/source"
-	"github.com/vexloom/vexloom/internal/store"
-	"github.com/vexloom/vexloom/internal/vex"
 )
 
 // keptReleases is what update did for the tracked releases.
@@ -199,27 +196,9 @@ func releaseVEX(cmd *cobra.Command, g *globals, pf *projectFlags, name string, v
 		return err
 	}
 	defer p.Close()
-	docs, err := p.store.ReleaseDocuments(ctx, name)
+	doc, err := release.Document(ctx, p.store, name, version)
 	if err != nil {
 		return err
-	}
-	if len(docs) == 0 {
-		return fmt.Errorf("no VEX written for the release %s yet: is it tracked (releases in %s), and has update run?", name, config.FileName)
-	}
-	doc := &docs[len(docs)-1]
-	if version != 0 {
-		doc = nil
-		for i := range docs {
-			if docs[i].Version == version {
-				doc = &docs[i]
-			}
-		}
-		if doc == nil {
-			return fmt.Errorf("the release %s has no VEX version %d (%d written)", name, version, len(docs))
-		}
-	}
-	if _, err := vex.Parse(doc.Body); err != nil {
-		return fmt.Errorf("the stored VEX of the release %s version %d does not parse: %w", name, doc.Version, err)
 	}
 	return writeOutput(cmd.OutOrStdout(), output, func(w io.Writer) error {
 		if format == "json" {
@@ -240,78 +219,8 @@ func releaseVEX(cmd *cobra.Command, g *globals, pf *projectFlags, name string, v
 	})
 }
 
-// releaseStatus is a tracked release in status/v1.
-type releaseStatus struct {
-	Release string `json:"release"`
-	Branch  string `json:"branch"`
-	Commit  string `json:"commit"`
-	// Images are the recorded platform images.
-	Images     []releaseImageStatus `json:"images"`
-	VEXVersion int                  `json:"vex_version"`
-	Written    time.Time            `json:"written"`
-	// Statements counts the current document's statements by status.
-	Statements map[string]int `json:"statements"`
-	// LastPublished is when a version was last pushed, and PublishedTo
-	// where the current version is.
-	LastPublished *time.Time `json:"last_published"`
-	PublishedTo   []string   `json:"published_to"`
-}
-
-type releaseImageStatus struct {
-	Reference string `json:"reference"`
-	Platform  string `json:"platform"`
-	Digest    string `json:"digest"`
-}
-
-// releaseStatuses describes every release with a document in the store.
-func (p *project) releaseStatuses(ctx context.Context) ([]releaseStatus, error) {
-	docs, err := p.store.ReleaseDocuments(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	latest := map[string]store.ReleaseDocument{}
-	var names []string
-	for _, d := range docs {
-		if _, ok := latest[d.Release]; !ok {
-			names = append(names, d.Release)
-		}
-		latest[d.Release] = d
-	}
-	out := []releaseStatus{}
-	for _, n := range names {
-		d := latest[n]
-		rs := releaseStatus{Release: n, Branch: d.Branch, Commit: d.Commit, VEXVersion: d.Version, Written: d.At.UTC(),
-			Images: []releaseImageStatus{}, Statements: map[string]int{}, PublishedTo: []string{}}
-		imgs, err := p.store.ReleaseImages(ctx, n)
-		if err != nil {
-			return nil, err
-		}
-		for _, im := range imgs {
-			rs.Images = append(rs.Images, releaseImageStatus{Reference: im.Reference, Platform: im.Platform, Digest: im.Digest})
-		}
-		if doc, err := vex.Parse(d.Body); err == nil {
-			for _, s := range doc.Statements {
-				rs.Statements[string(s.Status)]++
-			}
-		}
-		pubs, err := p.store.ReleasePublications(ctx, n)
-		if err != nil {
-			return nil, err
-		}
-		for _, pb := range pubs {
-			at := pb.At.UTC()
-			rs.LastPublished = &at
-			if pb.Version == d.Version && !containsString(rs.PublishedTo, pb.Store) {
-				rs.PublishedTo = append(rs.PublishedTo, pb.Store)
-			}
-		}
-		out = append(out, rs)
-	}
-	return out, nil
-}
-
 // writeReleaseStatus prints the tracked releases of status.
-func writeReleaseStatus(w io.Writer, rs []releaseStatus) {
+func writeReleaseStatus(w io.Writer, rs []release.Status) {
 	if len(rs) == 0 {
 		return
 	}
@@ -342,28 +251,6 @@ func writeReleaseStatus(w io.Writer, rs []releaseStatus) {
 	tw.Flush()
 }
 
-// releasesReached maps each decision's Seq to the tracked releases whose
-// VEX it reached, as RELEASE@vVERSION (the first version stating it).
-func (p *project) releasesReached(ctx context.Context) (map[int64][]string, error) {
-	docs, err := p.store.ReleaseDocuments(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	out := map[int64][]string{}
-	seen := map[string]bool{}
-	for _, d := range docs {
-		for _, seq := range d.Decisions {
-			k := fmt.Sprintf("%d\x00%s", seq, d.Release)
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			out[seq] = append(out[seq], fmt.Sprintf("%s@v%d", d.Release, d.Version))
-		}
-	}
-	return out, nil
-}
-
 // trackedCommit finds the commit of a tracked release whose document doc
 // is (any version of it), in the project's store.
 func trackedCommit(ctx context.Context, g *globals, pf *projectFlags, doc *openvex.VEX) (string, error) {
@@ -372,15 +259,5 @@ func trackedCommit(ctx context.Context, g *globals, pf *projectFlags, doc *openv
 		return "", fmt.Errorf("no project to look the release up in: %w", err)
 	}
 	defer p.Close()
-	docs, err := p.store.ReleaseDocuments(ctx, "")
-	if err != nil {
-		return "", err
-	}
-	for i := len(docs) - 1; i >= 0; i-- {
-		d, err := vex.Parse(docs[i].Body)
-		if err == nil && d.ID == doc.ID {
-			return docs[i].Commit, nil
-		}
-	}
-	return "", errors.New("it is not a document of a release the project tracks")
+	return release.TrackedCommit(ctx, p.store, doc.ID)
 }
