@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/release"
 	"github.com/vexloom/vexloom/internal/store"
 	"github.com/vexloom/vexloom/internal/termtext"
 )
@@ -86,7 +87,7 @@ or deleted.`,
 				}
 				out = append(out, ev)
 			}
-			reached, err := p.releasesReached(ctx)
+			reached, err := release.Reached(ctx, p.store)
 			if err != nil {
 				return err
 			}

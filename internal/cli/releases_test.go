@@ -28,6 +28,7 @@ import (
 	"github.com/vexloom/vexloom/examples/demo"
 	"github.com/vexloom/vexloom/internal/fixture"
 	"github.com/vexloom/vexloom/internal/publish"
+	"github.com/vexloom/vexloom/internal/release"
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -401,7 +402,7 @@ func TestTrackedReleaseLivesOn(t *testing.T) {
 	if err := json.Unmarshal([]byte(p.ok("status", "--format", "json", "--config", p.cfg)), &st); err != nil {
 		t.Fatal(err)
 	}
-	var rel *releaseStatus
+	var rel *release.Status
 	for i := range st.Releases {
 		if st.Releases[i].Release == demo.ReleaseTag {
 			rel = &st.Releases[i]

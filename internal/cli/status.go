@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/jsonx"
+	"github.com/vexloom/vexloom/internal/release"
 	"github.com/vexloom/vexloom/internal/termtext"
 	"github.com/vexloom/vexloom/internal/triage"
 )
@@ -87,7 +88,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 type statusOutput struct {
 	*triage.Status
 	// Releases are the tracked releases (releases.go).
-	Releases []releaseStatus `json:"releases"`
+	Releases []release.Status `json:"releases"`
 }
 
 // status is where the project stands.
@@ -98,7 +99,7 @@ func (p *project) status(ctx context.Context, g *globals) (*statusOutput, error)
 	}
 	st.Schema, st.Store = schemaBase+"status/v1", p.store.Location()
 	out := &statusOutput{Status: st}
-	if out.Releases, err = p.releaseStatuses(ctx); err != nil {
+	if out.Releases, err = release.Statuses(ctx, p.store); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -242,8 +242,12 @@ func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, bi
 			return nil, false, nil
 		}
 		var extra []attest.Subject
-		if !hasDigest(public) {
-			extra = append(extra, commitSubject(public, pt.Commit))
+		if !publish.HasDigestProduct(public) {
+			sub, err := publish.CommitSubject(public, pt.Commit)
+			if err != nil {
+				return nil, false, err
+			}
+			extra = append(extra, sub)
 		}
 		stmt, err := attest.StatementFor(public, extra...)
 		if err != nil {
@@ -467,10 +471,11 @@ func (k *Keeper) publish(ctx context.Context, d *store.ReleaseDocument, images [
 			done[p.Store] = true
 		}
 	}
-	obj, err := objectOf(d)
+	obj, _, err := publish.BundleObject(d.Bundle)
 	if err != nil {
-		return err
+		return fmt.Errorf("the stored bundle of release %s version %d: %w", d.Release, d.Version, err)
 	}
+	obj.Kind, obj.Ref = publish.KindRelease, d.Release
 	// The registries to attach to: those of the images the document makes
 	// a statement about (an image without any vulnerability is no
 	// subject).
@@ -512,63 +517,19 @@ func (k *Keeper) publish(ctx context.Context, d *store.ReleaseDocument, images [
 	return nil
 }
 
-// objectOf is what the stores take: the signed bundle, the document it
-// signs (read back from the bundle, byte for byte what was signed), the
-// subjects and the products.
-func objectOf(d *store.ReleaseDocument) (publish.Object, error) {
-	var b struct {
-		DSSEEnvelope *struct {
-			Payload []byte `json:"payload"`
-		} `json:"dsseEnvelope"`
-	}
-	if err := json.Unmarshal(d.Bundle, &b); err != nil || b.DSSEEnvelope == nil {
-		return publish.Object{}, fmt.Errorf("the stored bundle of release %s version %d has no DSSE envelope", d.Release, d.Version)
-	}
-	doc, subjects, err := attest.ReadStatement(b.DSSEEnvelope.Payload)
-	if err != nil {
-		return publish.Object{}, err
-	}
-	body, err := vex.Marshal(doc)
-	if err != nil {
-		return publish.Object{}, err
-	}
-	obj := publish.Object{Bundle: d.Bundle, Document: body, Kind: publish.KindRelease, Ref: d.Release}
-	for _, s := range subjects {
-		for alg, h := range s.Digest {
-			obj.Subjects = append(obj.Subjects, publish.Subject{Name: s.Name, Digest: publish.Digest{Algorithm: alg, Hex: h}})
-		}
-	}
-	for _, st := range doc.Statements {
-		for _, p := range st.Products {
-			id := p.ID
-			if pu, ok := p.Identifiers[openvex.PURL]; ok {
-				id = pu
+// StoreSpecs are the store specs (for publish.OpenStores) of a release
+// published to the configured stores: oci stands for every image
+// repository of the release, in the order given.
+func StoreSpecs(configured, repositories []string) []string {
+	var out []string
+	for _, s := range configured {
+		if s == config.PublishOCI {
+			for _, r := range repositories {
+				out = append(out, "oci:"+r)
 			}
-			if strings.HasPrefix(id, "pkg:") && !slices.Contains(obj.Products, id) {
-				obj.Products = append(obj.Products, id)
-			}
+			continue
 		}
+		out = append(out, s)
 	}
-	slices.Sort(obj.Products)
-	return obj, nil
-}
-
-// hasDigest says whether a document names a product with a digest.
-func hasDigest(doc *openvex.VEX) bool {
-	_, err := attest.Statement(doc)
-	return !errors.Is(err, attest.ErrNoSubject)
-}
-
-// commitSubject makes a source release's subject: the project module's
-// product, by the release commit (in-toto's gitCommit).
-func commitSubject(doc *openvex.VEX, commit string) attest.Subject {
-	name := ""
-	for _, st := range doc.Statements {
-		for _, p := range st.Products {
-			if purl.IsGo(p.ID) && (name == "" || p.ID < name) {
-				name = p.ID
-			}
-		}
-	}
-	return attest.Subject{Name: name, Digest: map[string]string{attest.GitCommit: commit}}
+	return out
 }

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -146,4 +147,26 @@ func matchAny(patterns []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Maintained expands the configured branch names and patterns to the
+// repository's branches, in order and each once; a name matching no branch
+// is skipped.
+func Maintained(ctx context.Context, repo *source.Repository, branches []string) ([]string, error) {
+	var out []string
+	for _, b := range branches {
+		bs, err := repo.MatchBranches(ctx, []string{b})
+		if errors.Is(err, source.ErrNoBranch) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range bs {
+			if !slices.Contains(out, x) {
+				out = append(out, x)
+			}
+		}
+	}
+	return out, nil
 }
