@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,6 +145,7 @@ func (r *Repository) clone(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	defer os.Remove(tmp + ".lock")
 	// A bare repository fetching only branches and tags: a mirror clone
 	// would also copy refs such as GitHub's refs/pull/*, which for a large
 	// project are more than the branches themselves.
@@ -168,8 +170,18 @@ func (r *Repository) clone(ctx context.Context) error {
 }
 
 func (r *Repository) fetch(ctx context.Context) error {
-	if _, err := r.git.run(ctx, r.Mirror, "remote", "set-url", "origin", r.origin); err != nil {
+	unlock, err := lockMirror(ctx, r.Mirror)
+	if err != nil {
 		return err
+	}
+	defer unlock()
+	// Holding the mirror's lock, any lock file git left in it belongs to a
+	// run that was killed mid-change: it would refuse every later change.
+	removeStaleGitLocks(r.Mirror)
+	if cur, err := r.git.run(ctx, r.Mirror, "config", "--get", "remote.origin.url"); err != nil || strings.TrimSpace(cur) != r.origin {
+		if _, err := r.git.run(ctx, r.Mirror, "remote", "set-url", "origin", r.origin); err != nil {
+			return err
+		}
 	}
 	if _, err := r.git.run(ctx, r.Mirror, "fetch", "--quiet", "--prune", "--prune-tags", "--force", "origin",
 		"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"); err != nil {
@@ -506,4 +518,19 @@ func sshCommand() string {
 		return c
 	}
 	return "ssh -o BatchMode=yes"
+}
+
+// removeStaleGitLocks removes the lock files a killed git process leaves in
+// a bare repository (config.lock, packed-refs.lock, HEAD.lock, refs/**.lock).
+// Only called with the mirror's own lock held, when no git runs in it.
+func removeStaleGitLocks(dir string) {
+	for _, name := range []string{"config.lock", "packed-refs.lock", "HEAD.lock", "shallow.lock", "FETCH_HEAD.lock", "index.lock"} {
+		os.Remove(filepath.Join(dir, name))
+	}
+	filepath.WalkDir(filepath.Join(dir, "refs"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".lock") {
+			os.Remove(p)
+		}
+		return nil
+	})
 }
