@@ -96,6 +96,9 @@ type Event struct {
 	Retracts      int64           `json:"retracts,omitempty"`
 	Evidence      json.RawMessage `json:"evidence,omitempty"`
 	Data          json.RawMessage `json:"data,omitempty"`
+	// Releases are the tracked releases whose VEX this decision reached,
+	// as RELEASE@vVERSION (history's text and JSON, when known).
+	Releases []string `json:"releases,omitempty"`
 }
 
 // DecisionOf is an assessment event as a decision; nil for nil.
