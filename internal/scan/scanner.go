@@ -308,7 +308,7 @@ func (s *Scanner) scanModule(ctx context.Context, res *ModuleResult, m source.Mo
 		s.opts.Progress.Printf("  [%d/%d] %s: cached, %s", i+1, n, m.Path, summarize(res.Findings))
 		return nil
 	}
-	if out, imports, ok, err := s.delta(ctx, key, res, dir, gv.Version, i, n); err != nil {
+	if out, imports, ok, err := s.delta(ctx, key, res, m, dir, gv.Version, i, n); err != nil {
 		return err
 	} else if ok {
 		if err := s.opts.Cache.Put(key, out); err != nil {
