@@ -3,10 +3,13 @@ package scan
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vexloom/vexloom/internal/progress"
@@ -137,5 +140,70 @@ func TestDeltaSharedAcrossReleases(t *testing.T) {
 	}
 	if fromC == fromD || !strings.Contains(fromC, "ValidString") {
 		t.Errorf("the call made no difference:\n%s", fromC)
+	}
+}
+
+// A kept package list is read only whole and only for its key: one
+// tampered with, or another key's, is reported, never taken; runners
+// writing and reading it at once never see part of one.
+func TestSharedPackageList(t *testing.T) {
+	t.Parallel()
+	c := &Cache{Dir: t.TempDir()}
+	k := CacheKey{ContentHash: "analysed sha256:aa", Database: "delta packages", ModulePath: "example.com/m"}
+	other := k
+	other.ContentHash = "analysed sha256:bb"
+	if _, ok, err := c.getPackages(k); ok || err != nil {
+		t.Fatalf("empty cache: %v %v", ok, err)
+	}
+	want := []string{"example.com/m", "fmt", "unicode/utf8"}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := c.putPackages(k, want); err != nil {
+				t.Error(err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if got, ok, err := c.getPackages(k); err != nil || (ok && !slices.Equal(got, want)) {
+				t.Errorf("a concurrent read: %v %v %v", got, ok, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got, ok, err := c.getPackages(k); !ok || err != nil || !slices.Equal(got, want) {
+		t.Fatalf("got %v %v %v", got, ok, err)
+	}
+	body, err := os.ReadFile(c.packagesPath(k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string][]byte{
+		"tampered":  bytes.Replace(body, []byte(`"fmt"`), []byte(`"fmx"`), 1),
+		"truncated": body[:len(body)/2],
+		"empty":     nil,
+	} {
+		if err := os.WriteFile(c.packagesPath(k), bad, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, err := c.getPackages(k); ok || !errors.Is(err, ErrCacheCorrupt) {
+			t.Errorf("%s: got %v %v %v, want ErrCacheCorrupt", name, got, ok, err)
+		}
+	}
+	// Another key's entry, at this key's place.
+	if err := c.putPackages(other, want); err != nil {
+		t.Fatal(err)
+	}
+	moved, err := os.ReadFile(c.packagesPath(other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.packagesPath(k), moved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := c.getPackages(k); ok || !errors.Is(err, ErrCacheCorrupt) {
+		t.Errorf("another key's entry: %v %v", ok, err)
 	}
 }
