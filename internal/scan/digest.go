@@ -91,10 +91,15 @@ func digestDir(ctx context.Context, h hash.Hash, root, dir string) error {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if d.Name() == ".git" {
+		if d.Name() == ".git" && rel != "." {
+			// git's own: a directory, or in a worktree a file naming
+			// it. The go command does not load packages from either.
+			if d.IsDir() {
 				return filepath.SkipDir
 			}
+			return nil
+		}
+		if d.IsDir() {
 			// A nested module is a build of its own (a local
 			// replacement of this one is walked as a dir of its own).
 			if rel != "." && !inVendor(rel) {

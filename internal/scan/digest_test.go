@@ -67,6 +67,7 @@ func TestAnalysisDigest(t *testing.T) {
 		{"a test file's content", map[string]string{"main_test.go": "package main\n\nfunc f() {}\n"}, true},
 		{"a nested module", map[string]string{"sub/x.go": "package sub\n\nfunc F() {}\n"}, true},
 		{"git's files", map[string]string{".git/HEAD": "ref: refs/heads/other\n"}, true},
+		{"a worktree's .git file", map[string]string{".git/HEAD": "", ".git": "gitdir: /elsewhere/worktrees/x\n"}, true},
 		{"a string constant's length", map[string]string{"version.go": "package main\n\n// Version is the release.\nconst Version = \"v1.0.10\"\n"}, false},
 		{"a comment", map[string]string{"version.go": "package main\n\n// Version is this release.\nconst Version = \"v1.0.1\"\n"}, false},
 		{"an import path", map[string]string{"main.go": strings.ReplaceAll(mainGo, `"unicode/utf8"`, `"unicode/utf16"`)}, false},
