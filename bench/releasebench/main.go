@@ -205,6 +205,10 @@ func run(releases, keep, changed int, vulndb, work string, enforce, withImported
 	}
 	moved := time.Since(start)
 	deltas, shared := deltaLines(movedProgress)
+	// The run's progress says what each module cost (kept with -work).
+	if err := os.WriteFile(filepath.Join(work, "update-after-change.progress"), []byte(movedProgress), 0o644); err != nil {
+		return err
+	}
 	movedSummary, err := summarize(out)
 	if err != nil {
 		return err

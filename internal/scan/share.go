@@ -66,6 +66,10 @@ func (s *Share) key(ctx context.Context, what string) (CacheKey, error) {
 	sum := sha256.Sum256([]byte(what))
 	k.Database = "delta " + hex.EncodeToString(sum[:])
 	k.ModuleVersion = ""
+	if len(k.Patterns) == 0 {
+		// What the engine is given for none (Run).
+		k.Patterns = []string{"./..."}
+	}
 	return k, nil
 }
 
