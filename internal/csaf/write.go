@@ -121,9 +121,9 @@ func productTree(facts []vex.Fact) (*ProductTree, func(vex.Fact) string) {
 	pairs := map[[2]string]bool{}
 	for _, f := range facts {
 		pk := vex.ComponentKey(f.Product)
-		comps[pk] = merge(comps[pk], f.Product)
+		comps[pk] = vex.MergeComponent(comps[pk], f.Product)
 		if sk := vex.ComponentKey(f.Subcomponent); sk != "" {
-			comps[sk] = merge(comps[sk], f.Subcomponent)
+			comps[sk] = vex.MergeComponent(comps[sk], f.Subcomponent)
 			pairs[[2]string{sk, pk}] = true
 		}
 	}
@@ -172,40 +172,10 @@ func productTree(facts []vex.Fact) (*ProductTree, func(vex.Fact) string) {
 	}
 }
 
-// merge adds what b knows of a component to a.
-func merge(a, b openvex.Component) openvex.Component {
-	if a.ID == "" {
-		a.ID = b.ID
-	}
-	for t, v := range b.Identifiers {
-		if a.Identifiers == nil {
-			a.Identifiers = map[openvex.IdentifierType]string{}
-		}
-		if a.Identifiers[t] == "" {
-			a.Identifiers[t] = v
-		}
-	}
-	for alg, h := range b.Hashes {
-		if a.Hashes == nil {
-			a.Hashes = map[openvex.Algorithm]openvex.Hash{}
-		}
-		if a.Hashes[alg] == "" {
-			a.Hashes[alg] = h
-		}
-	}
-	return a
-}
-
 func fullProductName(key, id string, c openvex.Component) FullProductName {
 	fpn := FullProductName{Name: key, ProductID: id}
 	h := &Helper{}
-	switch {
-	case c.Identifiers[openvex.PURL] != "":
-		h.PURL = c.Identifiers[openvex.PURL]
-	case purl.Is(c.ID):
-		h.PURL = c.ID
-	}
-	h.CPE = cmp.Or(c.Identifiers[openvex.CPE23], c.Identifiers[openvex.CPE22])
+	h.PURL, h.CPE = vex.ComponentPURL(c), vex.ComponentCPE(c)
 	if len(c.Hashes) > 0 {
 		hs := Hashes{Filename: fileName(key, h.PURL)}
 		for alg, v := range c.Hashes {
@@ -282,28 +252,27 @@ func vulnerability(facts []vex.Fact, productID func(vex.Fact) string) Vulnerabil
 	for _, f := range facts {
 		id := productID(f)
 		ts := date(f.Timestamp)
+		if m, ok := vex.StatusOf(f.Status); ok {
+			l := status.list(m.CSAF)
+			*l = append(*l, id)
+		}
 		switch f.Status {
 		case openvex.StatusNotAffected:
-			status.KnownNotAffected = append(status.KnownNotAffected, id)
-			if f.Justification != "" {
-				flags.add(string(f.Justification), ts, id)
+			if j, ok := vex.JustificationOf(f.Justification); ok {
+				flags.add(j.CSAF, ts, id)
 			}
 			if f.ImpactStatement != "" {
 				threats.add(f.ImpactStatement, ts, id)
 			}
 		case openvex.StatusAffected:
-			status.KnownAffected = append(status.KnownAffected, id)
 			remedies.add(f.ActionStatement, ts, id)
-		case openvex.StatusFixed:
-			status.Fixed = append(status.Fixed, id)
-		case openvex.StatusUnderInvestigation:
-			status.UnderInvestigation = append(status.UnderInvestigation, id)
 		}
 		if f.StatusNotes != "" {
 			notes.add(f.StatusNotes, "", id)
 		}
 	}
-	for _, l := range []*[]string{&status.KnownNotAffected, &status.KnownAffected, &status.Fixed, &status.UnderInvestigation} {
+	for _, m := range vex.Statuses {
+		l := status.list(m.CSAF)
 		slices.Sort(*l)
 		*l = slices.Compact(*l)
 	}
