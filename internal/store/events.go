@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -422,4 +424,36 @@ func (s *Store) EventsOnBranch(ctx context.Context, branch string) (map[string][
 		return nil, err
 	}
 	return eventsByTriage(ctx, s.db, eventColumns+` WHERE triage_id IN (SELECT triage_id FROM events WHERE branches LIKE ? ESCAPE '\') ORDER BY seq`, "%"+likeEscape(string(quoted))+"%")
+}
+
+// History is what `vexloom history` shows: the events of the triage
+// triageID, or of every triage when it is "", at or after after, oldest
+// first; and, for one triage, the comments they came from by reference.
+func (s *Store) History(ctx context.Context, triageID string, after time.Time) ([]Event, map[string]Comment, error) {
+	comments := map[string]Comment{}
+	var evs []Event
+	if triageID != "" {
+		var err error
+		if evs, err = s.Events(ctx, triageID); err != nil {
+			return nil, nil, err
+		}
+		cs, err := s.Comments(ctx, triageID)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, c := range cs {
+			comments[c.Ref] = c
+		}
+	} else {
+		all, err := s.AllEvents(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, e := range all {
+			evs = append(evs, e...)
+		}
+		slices.SortFunc(evs, func(a, b Event) int { return cmp.Compare(a.Seq, b.Seq) })
+	}
+	evs = slices.DeleteFunc(evs, func(ev Event) bool { return ev.At.Before(after) })
+	return evs, comments, nil
 }
