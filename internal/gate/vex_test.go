@@ -2,12 +2,11 @@ package gate
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/vexsource"
+	"github.com/vexloom/vexloom/internal/vexsource/vexsourcetest"
 )
 
 // documents is a source holding documents already read.
@@ -24,21 +23,9 @@ func (d documents) About(context.Context, attest.Digest) ([]vexsource.Document, 
 // be, to a verifier without a key: errors, never panics, and nothing
 // unverified is marked verified.
 //
-// The seeds are vexsource's (a document, its statement, a signed bundle,
-// and near-misses).
+// The seeds are vexsourcetest's, which vexsource's fuzzing adds too.
 func FuzzVerifierWithoutKey(f *testing.F) {
-	dir := filepath.Join("..", "vexsource", "testdata", "fuzzseeds")
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	vexsourcetest.AddSeeds(f)
 	v := &Verifier{}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := vexsource.Read(data, "fuzz")

@@ -1,8 +1,6 @@
 package vexsource
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,6 +9,7 @@ import (
 	"github.com/vexloom/vexloom/internal/fixture"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/vex"
+	"github.com/vexloom/vexloom/internal/vexsource/vexsourcetest"
 )
 
 // seedDocument is an OpenVEX document about a product with a hash.
@@ -33,26 +32,11 @@ func seedDocument() *openvex.VEX {
 // an unsigned document with no bundle or a bundle with no document; and
 // no archive entry is larger than a document may be or escapes.
 //
-// The seeds are testdata/fuzzseeds (a document, its statement, a signed
-// bundle, and near-misses), which gate's verifier fuzzing reads too, and a
-// feed archive of the document.
+// The seeds are vexsourcetest's, which gate's verifier fuzzing adds too,
+// and a feed archive of its document.
 func FuzzVEXInput(f *testing.F) {
-	dir := filepath.Join("testdata", "fuzzseeds")
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "document.openvex.json"))
-	if err != nil {
-		f.Fatal(err)
-	}
+	vexsourcetest.AddSeeds(f)
+	data := vexsourcetest.Seed(f, "document.openvex.json")
 	snap, err := publish.BuildFeed(publish.FeedConfig{Name: "n", Description: "d", BaseURL: "http://localhost/"}, [][]byte{data}, fixture.Now)
 	if err != nil {
 		f.Fatal(err)
