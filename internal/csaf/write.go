@@ -11,7 +11,6 @@ import (
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
-	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -225,7 +224,7 @@ func vulnerability(facts []vex.Fact, productID func(vex.Fact) string) Vulnerabil
 	if cvePattern.MatchString(name) {
 		out.CVE = name
 	} else {
-		out.IDs = append(out.IDs, ID{SystemName: systemName(name), Text: name})
+		out.IDs = append(out.IDs, ID{SystemName: vex.SourceOfID(name).CSAF, Text: name})
 	}
 	delete(aliases, name)
 	for a := range aliases {
@@ -233,7 +232,7 @@ func vulnerability(facts []vex.Fact, productID func(vex.Fact) string) Vulnerabil
 	}
 	slices.Sort(others)
 	for _, a := range others {
-		out.IDs = append(out.IDs, ID{SystemName: systemName(a), Text: a})
+		out.IDs = append(out.IDs, ID{SystemName: vex.SourceOfID(a).CSAF, Text: a})
 	}
 	if v.Description != "" {
 		out.Notes = append(out.Notes, Note{Category: "description", Title: "Description", Text: v.Description})
@@ -293,22 +292,6 @@ func vulnerability(facts []vex.Fact, productID func(vex.Fact) string) Vulnerabil
 		out.Notes = append(out.Notes, Note{Category: "details", Title: statusNotesTitle + strings.Join(g.ids, " "), Text: g.text})
 	}
 	return out
-}
-
-// systemName names the tracking system of a vulnerability ID by its prefix.
-func systemName(id string) string {
-	switch {
-	case osv.IsCVE(id):
-		return "CVE"
-	case strings.HasPrefix(id, "GO-"):
-		return "Go Vulnerability Database"
-	case strings.HasPrefix(id, "GHSA-"):
-		return "GitHub Security Advisories"
-	}
-	if i := strings.IndexByte(id, '-'); i > 0 {
-		return id[:i]
-	}
-	return "ID"
 }
 
 // grouped collects product IDs under the same text and date.

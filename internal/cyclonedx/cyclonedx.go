@@ -24,7 +24,6 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
-	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -191,7 +190,7 @@ func vulnerability(f vex.Fact, refs []string) cdx.Vulnerability {
 	name := string(v.Name)
 	out := cdx.Vulnerability{
 		ID:          name,
-		Source:      &cdx.Source{Name: sourceName(name), URL: v.ID},
+		Source:      &cdx.Source{Name: vex.SourceOfID(name).CycloneDX, URL: v.ID},
 		Description: v.Description,
 		Analysis: &cdx.VulnerabilityAnalysis{
 			State:         toState[f.Status],
@@ -211,7 +210,7 @@ func vulnerability(f vex.Fact, refs []string) cdx.Vulnerability {
 	if aliases = slices.Compact(aliases); len(aliases) > 0 {
 		refs := make([]cdx.VulnerabilityReference, 0, len(aliases))
 		for _, a := range aliases {
-			refs = append(refs, cdx.VulnerabilityReference{ID: a, Source: &cdx.Source{Name: sourceName(a), URL: sourceURL(a)}})
+			refs = append(refs, cdx.VulnerabilityReference{ID: a, Source: &cdx.Source{Name: vex.SourceOfID(a).CycloneDX, URL: vex.SourceOfID(a).URL}})
 		}
 		out.References = &refs
 	}
@@ -287,33 +286,6 @@ func serialNumber(id string) string {
 	u[8] = (u[8] & 0x3f) | 0x80
 	h := hex.EncodeToString(u)
 	return "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-func sourceName(id string) string {
-	switch {
-	case osv.IsCVE(id):
-		return "NVD"
-	case strings.HasPrefix(id, "GO-"):
-		return "Go Vulnerability Database"
-	case strings.HasPrefix(id, "GHSA-"):
-		return "GitHub Advisories"
-	}
-	if i := strings.IndexByte(id, '-'); i > 0 {
-		return id[:i]
-	}
-	return "unknown"
-}
-
-func sourceURL(id string) string {
-	switch {
-	case osv.IsCVE(id):
-		return "https://nvd.nist.gov/vuln/detail/" + id
-	case strings.HasPrefix(id, "GO-"):
-		return "https://pkg.go.dev/vuln/" + id
-	case strings.HasPrefix(id, "GHSA-"):
-		return "https://github.com/advisories/" + id
-	}
-	return ""
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -6,6 +6,7 @@ import (
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
+	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/purl"
 )
 
@@ -148,4 +149,29 @@ func JustificationOf(j openvex.Justification) (m JustificationMapping, ok bool) 
 		}
 	}
 	return JustificationMapping{}, false
+}
+
+// IDSource is where a vulnerability ID is from, as the other formats name
+// it: CSAF's system name of an ID, CycloneDX's source name and URL.
+type IDSource struct {
+	CSAF, CycloneDX, URL string
+}
+
+// SourceOfID tells where a vulnerability ID is from by its prefix: the CVE
+// list, the Go vulnerability database, GitHub's advisories, else the
+// database its prefix names (the prefix itself; "ID" and "unknown" when it
+// has none) with no URL.
+func SourceOfID(id string) IDSource {
+	switch {
+	case osv.IsCVE(id):
+		return IDSource{"CVE", "NVD", "https://nvd.nist.gov/vuln/detail/" + id}
+	case strings.HasPrefix(id, "GO-"):
+		return IDSource{"Go Vulnerability Database", "Go Vulnerability Database", "https://pkg.go.dev/vuln/" + id}
+	case strings.HasPrefix(id, "GHSA-"):
+		return IDSource{"GitHub Security Advisories", "GitHub Advisories", "https://github.com/advisories/" + id}
+	}
+	if i := strings.IndexByte(id, '-'); i > 0 {
+		return IDSource{id[:i], id[:i], ""}
+	}
+	return IDSource{"ID", "unknown", ""}
 }
