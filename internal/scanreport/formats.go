@@ -243,11 +243,6 @@ var osvDistro = map[string][2]string{
 	"openSUSE": {"rpm", "opensuse"}, "SUSE": {"rpm", "suse"}, "Mageia": {"rpm", "mageia"},
 }
 
-var osvLanguage = map[string]string{
-	"npm": "npm", "PyPI": "pypi", "crates.io": "cargo", "RubyGems": "gem", "NuGet": "nuget",
-	"Packagist": "composer", "Hex": "hex", "Pub": "pub", "Maven": "maven",
-}
-
 func parseOSVScanner(data []byte) (*Report, error) {
 	var or osvReport
 	if err := json.Unmarshal(data, &or); err != nil {
@@ -310,34 +305,22 @@ func parseOSVScanner(data []byte) (*Report, error) {
 	return r, nil
 }
 
-// osvPURL builds a package's URL from its OSV ecosystem, name and version.
+// osvPURL builds a package's URL from its OSV ecosystem, name and version:
+// a distribution's package by the distribution, a language's as
+// purl.Ecosystem names it, else a generic one.
 func osvPURL(ecosystem, name, version string) (string, error) {
 	if name == "" {
 		return "", fmt.Errorf("%w: no package name", ErrMalformed)
+	}
+	if ecosystem == "" {
+		return "", fmt.Errorf("%w: package %q has no ecosystem", ErrMalformed, short(name))
 	}
 	base, _, _ := strings.Cut(ecosystem, ":")
 	if d, ok := osvDistro[base]; ok {
 		return purl.New(d[0], d[1], name, version), nil
 	}
-	if base == "Go" {
-		return purl.Go(name, version), nil
-	}
-	if t, ok := osvLanguage[base]; ok {
-		ns, n := "", name
-		switch {
-		case t == "maven":
-			if g, a, ok := strings.Cut(name, ":"); ok {
-				ns, n = g, a
-			}
-		case t == "npm" && strings.HasPrefix(name, "@"):
-			if s, pkg, ok := strings.Cut(name, "/"); ok {
-				ns, n = s, pkg
-			}
-		}
-		return purl.New(t, ns, n, version), nil
-	}
-	if ecosystem == "" {
-		return "", fmt.Errorf("%w: package %q has no ecosystem", ErrMalformed, short(name))
+	if p := purl.Ecosystem(ecosystem, name, version); p != "" {
+		return p, nil
 	}
 	return purl.New("generic", "", name, version), nil
 }
