@@ -42,7 +42,8 @@ const (
 	KindLocal Kind = "local"
 	// KindOCI is the referrers of an image in a registry.
 	KindOCI Kind = "oci"
-	// KindFeed is a VEX repository (vex-repo spec): never signed.
+	// KindFeed is a VEX repository (vex-repo spec): its per-package
+	// documents are unsigned; the bundles it may carry beside them are not.
 	KindFeed Kind = "feed"
 	// KindGitHub is a repository's artifact attestations on GitHub.
 	KindGitHub Kind = "github"
