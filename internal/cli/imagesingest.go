@@ -45,7 +45,11 @@ digest as OCI referrers), or the image's org.opencontainers.image.base.name
 and base.digest annotations (--image), or releases.base_images. Its VEX
 counts only when its signature verifies against --base-key (or
 releases.base_vex_key, or --base-identity and --base-issuer); an
-unverified base statement never counts.
+unverified base statement never counts. A vex-repo feed (--base-vex
+feed:URL|DIR, or vex: in releases.base_images) counts through the Sigstore
+bundles it carries about the base image's digests; its per-package
+documents are unsigned, and one saying more than those is named "not
+counted: unsigned".
 
 A report that cannot be read, a base VEX that does not verify, an image
 without a known base: one line naming it, nothing recorded from it, the rest
@@ -97,7 +101,7 @@ of the run done (exit 1 when anything was skipped).`,
 	cmd.Flags().StringVar(&release, "release", "", "the release `tag` the image belongs to")
 	cmd.Flags().StringVar(&image, "image", "", "the release image `ref`erence (its platforms, and its base from the OCI base-image annotations)")
 	cmd.Flags().StringVar(&imageRef, "image-name", "", "the image `repository` to record findings under (default: --image, else the report's)")
-	cmd.Flags().StringArrayVar(&baseVEX, "base-vex", nil, "where the base image's VEX is: oci:REF (the referrers of its digest) or a bundle FILE (repeatable)")
+	cmd.Flags().StringArrayVar(&baseVEX, "base-vex", nil, "where the base image's VEX is: oci:REF (the referrers of its digest), feed:URL|DIR (a vex-repo feed's signed bundles about the base --image names) or a bundle FILE (repeatable)")
 	cmd.Flags().StringVar(&ownVEX, "vex", "", "the release's own VEX `file` (assemble's), to match Go findings against instead of the store's")
 	cmd.Flags().StringVar(&branch, "branch", "", "the `branch` the release was cut from: Go findings are matched against its triage history when the store holds no document of the release")
 	trust.register(cmd)

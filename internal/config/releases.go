@@ -54,8 +54,9 @@ type BaseImage struct {
 	Image string
 	// Base is the base image, by tag or digest.
 	Base string
-	// VEX are where the base's VEX is: oci:REF or a bundle file (default:
-	// the referrers of Base).
+	// VEX are where the base's VEX is: oci:REF (its referrers), feed:URL
+	// or feed:DIR (a vex-repo feed carrying the bundles of its signed
+	// documents), or a bundle file (default: the referrers of Base).
 	VEX []string
 }
 
@@ -150,7 +151,7 @@ func (d *decoder) releases(v *yaml.Node, r *Releases) {
 					{"image", func(_, v *yaml.Node) { d.str(v, at+".image", &b.Image, checkImageRepository) }},
 					{"base", func(_, v *yaml.Node) { d.str(v, at+".base", &b.Base, checkPathLike) }},
 					{"vex", func(_, v *yaml.Node) {
-						d.list(v, at+".vex", &b.VEX, checkPathLike, func(s string) string { return s })
+						d.list(v, at+".vex", &b.VEX, checkBaseVEX, func(s string) string { return s })
 					}},
 				})
 				if d.notMapping[at] {
@@ -390,8 +391,9 @@ const starterReleases = `
 #   # statements never count) ...
 #   base_vex_key: keys/debian-base.pub
 #   # ... and the base images they are built on, when their OCI
-#   # annotations do not say, with where the base's VEX is (default: the
-#   # base's OCI referrers).
+#   # annotations do not say, with where the base's VEX is: oci:REF,
+#   # feed:URL (a vex-repo feed; only its signed bundles count) or a bundle
+#   # file (default: the base's OCI referrers).
 #   base_images:
 #     - image: registry.k8s.io/kube-proxy
 #       base: registry.k8s.io/build-image/debian-base:bookworm-v1.0.4
@@ -402,6 +404,26 @@ const starterReleases = `
 func checkPathLike(s string) error {
 	if s == "" || len(s) > 4096 || strings.ContainsFunc(s, unicode.IsControl) {
 		return fmt.Errorf("%s is not a path or reference", quote(s))
+	}
+	return nil
+}
+
+// checkBaseVEX accepts where a base image's VEX is: oci:REF, feed:URL
+// (http or https), feed:DIR, or a file.
+func checkBaseVEX(s string) error {
+	if err := checkPathLike(s); err != nil {
+		return err
+	}
+	kind, where, ok := strings.Cut(s, ":")
+	switch {
+	case !ok:
+		return nil
+	case kind == "oci" && where == "":
+		return fmt.Errorf("%s names no image", quote(s))
+	case kind == "feed" && where == "":
+		return fmt.Errorf("%s names no feed: want feed:URL or feed:DIR", quote(s))
+	case kind == "feed" && strings.Contains(where, "://") && !strings.HasPrefix(where, "https://") && !strings.HasPrefix(where, "http://"):
+		return fmt.Errorf("%s: a feed is read over http(s) or from a directory", quote(s))
 	}
 	return nil
 }

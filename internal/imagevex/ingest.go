@@ -33,7 +33,8 @@ type Options struct {
 	Image, ImageName string
 	// Reports are the scanner report files.
 	Reports []string
-	// BaseVEX are where the base image's VEX is: oci:REF or a bundle file.
+	// BaseVEX are where the base image's VEX is: oci:REF, feed:URL|DIR
+	// (for the base Image names) or a bundle file.
 	BaseVEX []string
 	// BaseImages is releases.base_images.
 	BaseImages BaseImages
@@ -91,27 +92,37 @@ func Ingest(ctx context.Context, o Options) (Result, error) {
 	// The derived image: its platforms, and its base from the
 	// annotations when no BaseVEX names it.
 	var derived []artifact.Platform
-	baseVEX := o.BaseVEX
+	var sources []BaseSource
+	for _, v := range o.BaseVEX {
+		sources = append(sources, BaseSource{VEX: v})
+	}
 	if o.Image != "" {
 		var err error
 		derived, err = artifact.ResolveImage(ctx, o.Image, registryOptions(ctx)...)
 		if err != nil {
 			return res, fmt.Errorf("resolving the image %s: %w", o.Image, err)
 		}
-		if len(baseVEX) == 0 {
-			srcs, err := baseSources(ctx, o.BaseImages, o.Image)
-			if err != nil {
+		if len(sources) == 0 {
+			if sources, err = baseSources(ctx, o.BaseImages, o.Image); err != nil {
 				return res, err
 			}
-			if len(srcs) == 0 {
+			if len(sources) == 0 {
 				fmt.Fprintf(o.Notes, "images: %s: no base image known (no %s/%s annotations, no releases.base_images entry, no --base-vex): no base VEX applies to it\n", o.Image, AnnotationBaseName, AnnotationBaseDigest)
 				res.Skipped++
 			}
-			baseVEX = srcs
+		} else {
+			// --base-vex says where; the image says which base it is.
+			ref, _, err := baseOf(ctx, o.BaseImages, o.Image)
+			if err != nil {
+				return res, err
+			}
+			for i := range sources {
+				sources[i].Image = ref
+			}
 		}
 	}
 	var bases []Base
-	for _, src := range baseVEX {
+	for _, src := range sources {
 		b, n := LoadBase(ctx, src, o.Policy, o.Notes)
 		res.Skipped += n
 		bases = append(bases, b)
