@@ -1,18 +1,20 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/imagevex"
+	"github.com/vexloom/vexloom/internal/release"
 )
 
 func newImagesIngestCmd(g *globals) *cobra.Command {
 	var (
 		pf       projectFlags
-		release  string
+		rel      string
 		image    string
 		baseVEX  []string
 		trust    baseTrust
@@ -36,8 +38,11 @@ image and record their findings:
   - a Go finding is left to the project's own analysis (scan, assemble),
     never a triage of its own: it is matched against the release's latest
     document in the store (a tracked release), else the triage history of
-    --branch, the branch the release was cut from; --vex names the
-    release's document explicitly instead.
+    the branch the release was cut from (--branch, else the maintained
+    branch holding the release that moved on least since, as tracked
+    releases find it; when two are equally close or none holds it, a line
+    says so and asks for --branch); --vex names the release's document
+    explicitly instead.
 
 The reports are the arguments, else releases.scanner_reports of
 vexloom.yaml. The base image is --base-vex oci:REF (its VEX hangs off its
@@ -56,7 +61,7 @@ without a known base: one line naming it, nothing recorded from it, the rest
 of the run done (exit 1 when anything was skipped).`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if release == "" {
+			if rel == "" {
 				return usageError("--release is required: the release tag the image belongs to")
 			}
 			ctx := cmd.Context()
@@ -83,9 +88,20 @@ of the run done (exit 1 when anything was skipped).`,
 				}
 			}
 			res, err := imagevex.Ingest(ctx, imagevex.Options{
-				Store: p.store, Release: release, Image: image, ImageName: imageRef,
+				Store: p.store, Release: rel, Image: image, ImageName: imageRef,
 				Reports: args, BaseVEX: baseVEX, BaseImages: p.cfg.BaseImageOf, Policy: pol,
 				OwnVEX: ownVEX, Branch: branch, Notes: stderr,
+				FindBranch: func(ctx context.Context) (string, error) {
+					repo, err := p.openRepository(ctx, g, g.progress(cmd))
+					if err != nil {
+						return "", err
+					}
+					maintained, err := release.Maintained(ctx, repo, p.cfg.Branches)
+					if err != nil {
+						return "", err
+					}
+					return release.BranchOf(ctx, repo, maintained, rel)
+				},
 			})
 			printIngested(cmd, res)
 			if err != nil {
@@ -98,12 +114,12 @@ of the run done (exit 1 when anything was skipped).`,
 		},
 	}
 	pf.register(cmd)
-	cmd.Flags().StringVar(&release, "release", "", "the release `tag` the image belongs to")
+	cmd.Flags().StringVar(&rel, "release", "", "the release `tag` the image belongs to")
 	cmd.Flags().StringVar(&image, "image", "", "the release image `ref`erence (its platforms, and its base from the OCI base-image annotations)")
 	cmd.Flags().StringVar(&imageRef, "image-name", "", "the image `repository` to record findings under (default: --image, else the report's)")
 	cmd.Flags().StringArrayVar(&baseVEX, "base-vex", nil, "where the base image's VEX is: oci:REF (the referrers of its digest), feed:URL|DIR (a vex-repo feed's signed bundles about the base --image names) or a bundle FILE (repeatable)")
 	cmd.Flags().StringVar(&ownVEX, "vex", "", "the release's own VEX `file` (assemble's), to match Go findings against instead of the store's")
-	cmd.Flags().StringVar(&branch, "branch", "", "the `branch` the release was cut from: Go findings are matched against its triage history when the store holds no document of the release")
+	cmd.Flags().StringVar(&branch, "branch", "", "the `branch` the release was cut from (default: the maintained branch holding the release that moved on least since): Go findings are matched against its triage history when the store holds no document of the release")
 	trust.register(cmd)
 	return cmd
 }

@@ -43,6 +43,11 @@ type Options struct {
 	// OwnVEX is the release's own VEX file to match Go findings against;
 	// else the store's document of the release, else Branch's history.
 	OwnVEX, Branch string
+	// FindBranch finds the branch the release was cut from
+	// (release.BranchOf) when Go findings are to be matched, the store
+	// holds no document of the release and no Branch is given; nil: none
+	// is looked for.
+	FindBranch func(context.Context) (string, error)
 	// Notes receives one line per input skipped or base VEX read.
 	Notes io.Writer
 }
@@ -127,7 +132,33 @@ func Ingest(ctx context.Context, o Options) (Result, error) {
 		res.Skipped += n
 		bases = append(bases, b)
 	}
-	own, err := ownAnalysis(ctx, o)
+	// Reports are read first: the release's branch is looked for only
+	// when one of them has a Go finding.
+	type readReport struct {
+		file string
+		rep  *scanreport.Report
+	}
+	var reports []readReport
+	hasGo := false
+	for _, file := range o.Reports {
+		data, err := infile.Read(context.Background(), file, scanreport.MaxReportSize)
+		var rep *scanreport.Report
+		if err == nil {
+			rep, err = scanreport.Parse(data)
+		}
+		if err != nil {
+			fmt.Fprintf(o.Notes, "images: %s: %v; nothing recorded from it\n", file, err)
+			res.Skipped++
+			continue
+		}
+		reports = append(reports, readReport{file, rep})
+		hasGo = hasGo || slices.ContainsFunc(rep.Findings, func(f scanreport.Finding) bool { return f.Class == scanreport.ClassGo })
+	}
+	withGo := o
+	if !hasGo {
+		withGo.FindBranch = nil // no Go finding to match: no repository to open
+	}
+	own, err := ownAnalysis(ctx, withGo)
 	if err != nil {
 		return res, err
 	}
@@ -140,18 +171,10 @@ func Ingest(ctx context.Context, o Options) (Result, error) {
 	if image == "" {
 		image = o.Image
 	}
-	for _, file := range o.Reports {
-		data, err := infile.Read(context.Background(), file, scanreport.MaxReportSize)
-		var rep *scanreport.Report
-		if err == nil {
-			rep, err = scanreport.Parse(data)
-		}
-		var ir *imageReports
-		if err == nil {
-			ir, err = prepareReport(file, rep, o.Release, image, derived, bases, own)
-		}
+	for _, r := range reports {
+		ir, err := prepareReport(r.file, r.rep, o.Release, image, derived, bases, own)
 		if err != nil {
-			fmt.Fprintf(o.Notes, "images: %s: %v; nothing recorded from it\n", file, err)
+			fmt.Fprintf(o.Notes, "images: %s: %v; nothing recorded from it\n", r.file, err)
 			res.Skipped++
 			continue
 		}
@@ -176,7 +199,22 @@ func Ingest(ctx context.Context, o Options) (Result, error) {
 // ownAnalysis is the project's analysis Go findings are matched against.
 func ownAnalysis(ctx context.Context, o Options) (*triage.GoAnalysis, error) {
 	if o.OwnVEX == "" {
-		return triage.ReleaseAnalysis(ctx, o.Store, o.Release, o.Branch)
+		a, err := triage.ReleaseAnalysis(ctx, o.Store, o.Release, o.Branch)
+		if err != nil || a.Source != "" || o.Branch != "" || o.FindBranch == nil {
+			return a, err
+		}
+		// Neither a document of the release nor its branch: find the
+		// branch as the tracked releases do, or say why not.
+		branch, err := o.FindBranch(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			fmt.Fprintf(o.Notes, "images: release %s: %v; give --branch to match its Go findings against that branch's triage history\n", o.Release, err)
+			return a, nil
+		}
+		fmt.Fprintf(o.Notes, "images: release %s: cut from %s (the maintained branch holding it that moved on least since); its Go findings are matched against that branch's triage history\n", o.Release, branch)
+		return triage.ReleaseAnalysis(ctx, o.Store, o.Release, branch)
 	}
 	data, err := infile.Read(context.Background(), o.OwnVEX, vex.MaxDocumentSize)
 	if err != nil {
