@@ -45,7 +45,9 @@ image and record their findings:
     explicitly instead.
 
 The reports are the arguments, else releases.scanner_reports of
-vexloom.yaml. The base image is --base-vex oci:REF (its VEX hangs off its
+vexloom.yaml ({tag} is --release). vexloom update reads each tracked
+release's reports the same way, from the patterns naming the release by
+{tag} or {commit}. The base image is --base-vex oci:REF (its VEX hangs off its
 digest as OCI referrers), or the image's org.opencontainers.image.base.name
 and base.digest annotations (--image), or releases.base_images. Its VEX
 counts only when its signature verifies against --base-key (or
@@ -80,7 +82,7 @@ of the run done (exit 1 when anything was skipped).`,
 				for _, pat := range p.cfg.Releases.ScannerReports {
 					patterns = append(patterns, p.cfg.Resolve(pat))
 				}
-				if args, err = imagevex.ReportFiles(patterns, stderr); err != nil {
+				if args, err = imagevex.ReportFiles(patterns, rel, stderr); err != nil {
 					return err
 				}
 				if len(args) == 0 {
@@ -128,10 +130,15 @@ of the run done (exit 1 when anything was skipped).`,
 func printIngested(cmd *cobra.Command, res imagevex.Result) {
 	out := cmd.OutOrStdout()
 	for _, r := range res.Images {
-		fmt.Fprintf(out, "%s@%s (%s), from %s: %d %s in packages of the image (%d covered by the base image's VEX), %d new %s; %d Go %s\n",
-			r.Image, r.Digest, r.Release, strings.Join(r.Files, ", "), r.Findings, plural(r.Findings, "finding"), r.Covered, r.Opened, plural(r.Opened, "triage"), len(r.GoLines), plural(len(r.GoLines), "finding"))
+		fmt.Fprintln(out, ingestedLine(r))
 		for _, l := range r.GoLines {
 			fmt.Fprintln(out, "  "+l)
 		}
 	}
+}
+
+// ingestedLine says what one image's reports recorded.
+func ingestedLine(r imagevex.Recorded) string {
+	return fmt.Sprintf("%s@%s (%s), from %s: %d %s in packages of the image (%d covered by the base image's VEX), %d new %s; %d Go %s",
+		r.Image, r.Digest, r.Release, strings.Join(r.Files, ", "), r.Findings, plural(r.Findings, "finding"), r.Covered, r.Opened, plural(r.Opened, "triage"), len(r.GoLines), plural(len(r.GoLines), "finding"))
 }

@@ -37,8 +37,10 @@ type Releases struct {
 	Publish []string
 
 	// ScannerReports are the Trivy, Grype or OSV-Scanner JSON reports of
-	// the release images read when images ingest is given none: paths or
-	// glob patterns relative to Dir.
+	// the release images: paths or glob patterns relative to Dir, with
+	// {tag} and {commit} placeholders. update reads each tracked release's
+	// (the patterns naming the release); images ingest reads them when
+	// given no report.
 	ScannerReports []string
 	// BaseImages name the base image of release images that do not say so
 	// in their OCI annotations, and where its VEX is.
@@ -384,9 +386,10 @@ const starterReleases = `
 #   # Where they are published: local, feed, oci (referrers of every image
 #   # platform), github:OWNER/REPO (GITHUB_TOKEN).
 #   publish: [local, feed, oci]
-#   # Release images (vexloom images ingest): scanner reports of them,
-#   # Trivy, Grype or OSV-Scanner JSON (paths or globs) ...
-#   scanner_reports: [reports/*.json]
+#   # Release images: scanner reports of them, Trivy, Grype or
+#   # OSV-Scanner JSON (paths or globs; update reads each tracked
+#   # release's, named by {tag}) ...
+#   scanner_reports: [reports/{tag}/*.json]
 #   # ... the public key that signs the base images' VEX (unverified base
 #   # statements never count) ...
 #   base_vex_key: keys/debian-base.pub

@@ -71,10 +71,12 @@ type Result struct {
 }
 
 // ReportFiles are the files the patterns (releases.scanner_reports,
-// resolved) match; a pattern matching none is noted.
-func ReportFiles(patterns []string, notes io.Writer) ([]string, error) {
+// resolved) match for a release, {tag} being the release; a pattern
+// matching none is noted.
+func ReportFiles(patterns []string, release string, notes io.Writer) ([]string, error) {
 	var files []string
 	for _, pat := range patterns {
+		pat = strings.ReplaceAll(pat, "{tag}", release)
 		matches, err := filepath.Glob(pat)
 		if err != nil {
 			return nil, fmt.Errorf("releases.scanner_reports %q: %w", pat, err)
@@ -94,6 +96,43 @@ func ReportFiles(patterns []string, notes io.Writer) ([]string, error) {
 // skipped; the Result holds what was recorded even when an error ends it.
 func Ingest(ctx context.Context, o Options) (Result, error) {
 	var res Result
+	reports := readReports(o.Reports, o.Notes, &res)
+	err := ingestRead(ctx, o, reports, &res)
+	return res, err
+}
+
+// readReport is a scanner report read from its file.
+type readReport struct {
+	file string
+	rep  *scanreport.Report
+}
+
+// readReports reads and parses report files; one that cannot be read is
+// noted and counted as skipped.
+func readReports(files []string, notes io.Writer, res *Result) []readReport {
+	var out []readReport
+	for _, file := range files {
+		data, err := infile.Read(context.Background(), file, scanreport.MaxReportSize)
+		var rep *scanreport.Report
+		if err == nil {
+			rep, err = scanreport.Parse(data)
+		}
+		if err != nil {
+			fmt.Fprintf(notes, "images: %s: %v; nothing recorded from it\n", file, err)
+			res.Skipped++
+			continue
+		}
+		out = append(out, readReport{file, rep})
+	}
+	return out
+}
+
+// errImage marks an error reading the release image (its platforms, its
+// annotations): nothing of its reports can be recorded.
+var errImage = errors.New("the release image cannot be read")
+
+// ingestRead is Ingest of reports already read.
+func ingestRead(ctx context.Context, o Options, reports []readReport, res *Result) error {
 	// The derived image: its platforms, and its base from the
 	// annotations when no BaseVEX names it.
 	var derived []artifact.Platform
@@ -105,11 +144,11 @@ func Ingest(ctx context.Context, o Options) (Result, error) {
 		var err error
 		derived, err = artifact.ResolveImage(ctx, o.Image, registryOptions(ctx)...)
 		if err != nil {
-			return res, fmt.Errorf("resolving the image %s: %w", o.Image, err)
+			return fmt.Errorf("%w: resolving the image %s: %w", errImage, o.Image, err)
 		}
 		if len(sources) == 0 {
 			if sources, err = baseSources(ctx, o.BaseImages, o.Image); err != nil {
-				return res, err
+				return fmt.Errorf("%w: %w", errImage, err)
 			}
 			if len(sources) == 0 {
 				fmt.Fprintf(o.Notes, "images: %s: no base image known (no %s/%s annotations, no releases.base_images entry, no --base-vex): no base VEX applies to it\n", o.Image, AnnotationBaseName, AnnotationBaseDigest)
@@ -119,7 +158,7 @@ func Ingest(ctx context.Context, o Options) (Result, error) {
 			// --base-vex says where; the image says which base it is.
 			ref, _, err := baseOf(ctx, o.BaseImages, o.Image)
 			if err != nil {
-				return res, err
+				return fmt.Errorf("%w: %w", errImage, err)
 			}
 			for i := range sources {
 				sources[i].Image = ref
@@ -132,35 +171,17 @@ func Ingest(ctx context.Context, o Options) (Result, error) {
 		res.Skipped += n
 		bases = append(bases, b)
 	}
-	// Reports are read first: the release's branch is looked for only
-	// when one of them has a Go finding.
-	type readReport struct {
-		file string
-		rep  *scanreport.Report
-	}
-	var reports []readReport
-	hasGo := false
-	for _, file := range o.Reports {
-		data, err := infile.Read(context.Background(), file, scanreport.MaxReportSize)
-		var rep *scanreport.Report
-		if err == nil {
-			rep, err = scanreport.Parse(data)
-		}
-		if err != nil {
-			fmt.Fprintf(o.Notes, "images: %s: %v; nothing recorded from it\n", file, err)
-			res.Skipped++
-			continue
-		}
-		reports = append(reports, readReport{file, rep})
-		hasGo = hasGo || slices.ContainsFunc(rep.Findings, func(f scanreport.Finding) bool { return f.Class == scanreport.ClassGo })
-	}
+	// The release's branch is looked for only when a report has a Go
+	// finding.
 	withGo := o
-	if !hasGo {
+	if !slices.ContainsFunc(reports, func(r readReport) bool {
+		return slices.ContainsFunc(r.rep.Findings, func(f scanreport.Finding) bool { return f.Class == scanreport.ClassGo })
+	}) {
 		withGo.FindBranch = nil // no Go finding to match: no repository to open
 	}
 	own, err := ownAnalysis(ctx, withGo)
 	if err != nil {
-		return res, err
+		return err
 	}
 
 	// Reports of the same image (platform) are observed together: what
@@ -189,11 +210,11 @@ func Ingest(ctx context.Context, o Options) (Result, error) {
 	for _, k := range order {
 		r, err := byImage[k].record(ctx, o.Store)
 		if err != nil {
-			return res, err
+			return err
 		}
 		res.Images = append(res.Images, r)
 	}
-	return res, nil
+	return nil
 }
 
 // ownAnalysis is the project's analysis Go findings are matched against.
