@@ -31,7 +31,8 @@ import (
 // vexloom publish --to feed writes), over HTTP on loopback, named in
 // releases.base_images: the statement signed by the trusted key is carried
 // into the derived image's document; the one signed by another key and the
-// one published unsigned are each named on one line and never count.
+// one published unsigned are each named on one line and never count, and
+// so is a feed that is not there.
 func TestImagesBaseVEXFromFeed(t *testing.T) {
 	t.Parallel()
 	cache := t.TempDir()
@@ -135,7 +136,7 @@ func TestImagesBaseVEXFromFeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := f.WriteString("releases:\n  base_vex_key: " + filepath.Base(basePub) + "\n  base_images:\n    - image: " + relRepo +
-		"\n      base: " + baseRepo + "@" + baseDigest.String() + "\n      vex: [\"feed:" + srv.URL + "\"]\n"); err != nil {
+		"\n      base: " + baseRepo + "@" + baseDigest.String() + "\n      vex: [\"feed:" + srv.URL + "\", \"feed:" + srv.URL + "/nowhere\"]\n"); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
@@ -162,6 +163,10 @@ func TestImagesBaseVEXFromFeed(t *testing.T) {
 	}
 	if !strings.Contains(stderr, srv.URL+" pkg/oci/debian-base/vex.json: not counted: unsigned (2 statements about the base image's packages)") {
 		t.Errorf("the unsigned feed document is not named:\n%s", stderr)
+	}
+	// A feed that is not there is one line; the other is still read.
+	if !strings.Contains(stderr, "images: base VEX feed:"+srv.URL+"/nowhere: GET "+srv.URL+"/nowhere/.well-known/vex-repository.json: 404 Not Found; nothing read from it") {
+		t.Errorf("the missing feed is not named:\n%s", stderr)
 	}
 	if !strings.Contains(out, "3 findings in packages of the image (1 covered by the base image's VEX), 3 new triages") {
 		t.Errorf("summary:\n%s", out)
