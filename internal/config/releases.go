@@ -389,7 +389,7 @@ const starterReleases = `
 #   # Release images: scanner reports of them, Trivy, Grype or
 #   # OSV-Scanner JSON (paths or globs; update reads each tracked
 #   # release's, named by {tag}) ...
-#   scanner_reports: [reports/{tag}/*.json]
+#   scanner_reports: ["reports/{tag}/*.json"]
 #   # ... the public key that signs the base images' VEX (unverified base
 #   # statements never count) ...
 #   base_vex_key: keys/debian-base.pub
