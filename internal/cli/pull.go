@@ -75,8 +75,7 @@ Exit status: 0 when at least one document verified, 3 when none did.`,
 			}
 			stderr := cmd.ErrOrStderr()
 			if sources[0].Kind() == vexsource.KindFeed {
-				// Only the bundles a feed carries beside its documents can verify.
-				fmt.Fprintf(stderr, "%s: %d %s about %s in unsigned documents (a vex-repo feed's per-package documents carry no signatures): they never verify\n", from, pulled.Unsigned, plural(pulled.Unsigned, "statement"), subject)
+				fmt.Fprintf(stderr, "%s: %d %s about %s, unsigned (a vex-repo feed carries no signatures): nothing from it verifies\n", from, pulled.Unsigned, plural(pulled.Unsigned, "statement"), subject)
 			}
 			for _, b := range pulled.Bundles {
 				if b.Err != nil {
