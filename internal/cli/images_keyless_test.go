@@ -97,7 +97,7 @@ func TestImagesBaseVEXKeyless(t *testing.T) {
 			t.Fatal(err)
 		}
 		var stderr bytes.Buffer
-		base, skipped := imagevex.LoadBase(context.Background(), path, pol, &stderr)
+		base, skipped := imagevex.LoadBase(context.Background(), imagevex.BaseSource{VEX: path}, pol, &stderr)
 		base.Digests = []string{baseDigest}
 		inherited := imagevex.Inherit(base, derived)
 		libcCovered := imagevex.Covering(inherited, imagevex.Finding{IDs: []string{"CVE-2024-1111"}, Package: "pkg:deb/debian/libc6@2.36-9+deb12u10?arch=amd64&distro=debian-12.7"})

@@ -95,6 +95,55 @@ func attachVEX(t *testing.T, repo string, doc *openvex.VEX, keyFile, dir, file s
 	}
 }
 
+// attachUnsigned attaches body to the image subject in repo as a referrer
+// shaped like a bundle (its artifact and layer media types), unsigned: what
+// anyone who may push to the repository can do.
+func attachUnsigned(t *testing.T, repo string, subject v1.Hash, body []byte) {
+	t.Helper()
+	r, err := name.NewRepository(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := static.NewLayer([]byte("{}"), types.OCIEmptyJSON)
+	layer := static.NewLayer(body, publish.BundleArtifactType)
+	for _, l := range []v1.Layer{empty, layer} {
+		if err := remote.WriteLayer(r, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	desc := func(l v1.Layer) v1.Descriptor {
+		d, _ := l.Digest()
+		n, _ := l.Size()
+		mt, _ := l.MediaType()
+		return v1.Descriptor{MediaType: mt, Digest: d, Size: n}
+	}
+	remoteSubject, err := remote.Get(r.Digest(subject.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: publish.BundleArtifactType,
+		Config: desc(empty), Layers: []v1.Descriptor{desc(layer)}, Subject: &remoteSubject.Descriptor}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Put(r.Digest(d.String()), rawManifest{raw, types.OCIManifestSchema1}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type rawManifest struct {
+	raw []byte
+	mt  types.MediaType
+}
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
+
 // The whole loop for a release image, offline: a base image with a package
 // list and an image built on it (naming its base in OCI annotations) on a
 // loopback registry; the base's VEX signed by its publisher and attached as
@@ -105,8 +154,9 @@ func attachVEX(t *testing.T, repo string, doc *openvex.VEX, keyFile, dir, file s
 // project's analysis, and the release images' document, in every format,
 // carries both decisions and validates against the official schemas.
 func TestImagesConverge(t *testing.T) {
-	cache := t.TempDir()
-	fixture.Database(t, cache)
+	// The shared scan cache: assemble below scans the demo's release.
+	warmScans(t)
+	cache := newEnv(t).cache
 	dir := t.TempDir()
 	vars := append(os.Environ(), "SOURCE_DATE_EPOCH=1795000000")
 	runCmd := func(args ...string) (string, string, int) {
@@ -274,9 +324,19 @@ func TestImagesConverge(t *testing.T) {
 	// With the image named, the base's verified statements about packages
 	// no scanner reported are carried too; the forged one is not, and what
 	// the maintainer decided is not duplicated.
+	// A forger without a key attaches an unsigned document as if it were a
+	// bundle: named, and nothing of it is carried.
+	unsigned, err := vex.Marshal(baseStatement("CVE-2025-5555", "pkg:deb/debian/libc6@2.36-9+deb12u10?arch=amd64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attachUnsigned(t, baseRepo, baseDigest, unsigned)
 	out, stderr, code = runCmd("images", "vex", "--release", "v1.34.2", "--image", relRepo+":v1.34.2", "--base-key", basePub, "--config", cfg)
 	if code != 0 {
 		t.Fatalf("images vex --image: %s", stderr)
+	}
+	if !strings.Contains(stderr, "not counted: malformed") || strings.Count(stderr, "not counted") != 2 {
+		t.Errorf("the unsigned referrer is not the one refused besides the forged one:\n%s", stderr)
 	}
 	doc, _, err := vexformat.Parse([]byte(out))
 	if err != nil {
@@ -291,6 +351,45 @@ func TestImagesConverge(t *testing.T) {
 	}
 	if count["CVE-2024-9999"] != 1 || count["CVE-2025-3333"] != 1 || count["CVE-2024-1111"] != 1 {
 		t.Errorf("statements per vulnerability: %v", count)
+	}
+	if count["CVE-2025-5555"] != 0 {
+		t.Errorf("the unsigned base statement was carried: %v", count)
+	}
+
+	// The derived release's own document (assemble, the image a product
+	// of it) carries the base's verified statement for the derived image
+	// too, beside the project's Go analysis, and validates as CSAF.
+	if out, stderr, code := runCmd("images", "ingest", reportFile, "--release", demo.ReleaseTag, "--image", relRepo+":v1.34.2",
+		"--base-key", basePub, "--config", cfg); code != ExitError {
+		t.Fatalf("images ingest --release %s: exit %d\n%s\n%s", demo.ReleaseTag, code, out, stderr)
+	}
+	for _, format := range []string{"openvex", "csaf"} {
+		rel, stderr, code := runCmd("assemble", "--release", demo.ReleaseTag, "--image", relRepo+":v1.34.2", "--format", format, "-q", "--config", cfg)
+		if code != 0 {
+			t.Fatalf("assemble --format %s: exit %d\n%s", format, code, stderr)
+		}
+		if format == "csaf" {
+			if err := schematest.Validate(schematest.CSAF, []byte(rel)); err != nil {
+				t.Errorf("assemble --format csaf: %v", err)
+			}
+		}
+		doc, _, err := vexformat.Parse([]byte(rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		carried := false
+		for _, f := range vex.Facts(doc) {
+			if f.Vulnerability.Name == "CVE-2024-1111" && f.Status == openvex.StatusNotAffected &&
+				strings.HasPrefix(f.Product.ID, "pkg:oci/kube-proxy@"+derivedDigest.String()) && strings.HasPrefix(f.Subcomponent.ID, "pkg:deb/debian/libc6@") {
+				carried = true
+			}
+			if f.Vulnerability.Name == "CVE-2025-5555" {
+				t.Errorf("assemble --format %s: the unsigned base statement was carried", format)
+			}
+		}
+		if !carried {
+			t.Errorf("assemble --format %s: the base's verified statement is not carried for the derived image:\n%s", format, rel)
+		}
 	}
 
 }

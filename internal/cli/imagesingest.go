@@ -1,18 +1,20 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/imagevex"
+	"github.com/vexloom/vexloom/internal/release"
 )
 
 func newImagesIngestCmd(g *globals) *cobra.Command {
 	var (
 		pf       projectFlags
-		release  string
+		rel      string
 		image    string
 		baseVEX  []string
 		trust    baseTrust
@@ -36,23 +38,32 @@ image and record their findings:
   - a Go finding is left to the project's own analysis (scan, assemble),
     never a triage of its own: it is matched against the release's latest
     document in the store (a tracked release), else the triage history of
-    --branch, the branch the release was cut from; --vex names the
-    release's document explicitly instead.
+    the branch the release was cut from (--branch, else the maintained
+    branch holding the release that moved on least since, as tracked
+    releases find it; when two are equally close or none holds it, a line
+    says so and asks for --branch); --vex names the release's document
+    explicitly instead.
 
 The reports are the arguments, else releases.scanner_reports of
-vexloom.yaml. The base image is --base-vex oci:REF (its VEX hangs off its
+vexloom.yaml ({tag} is --release). vexloom update reads each tracked
+release's reports the same way, from the patterns naming the release by
+{tag} or {commit}. The base image is --base-vex oci:REF (its VEX hangs off its
 digest as OCI referrers), or the image's org.opencontainers.image.base.name
 and base.digest annotations (--image), or releases.base_images. Its VEX
 counts only when its signature verifies against --base-key (or
 releases.base_vex_key, or --base-identity and --base-issuer); an
-unverified base statement never counts.
+unverified base statement never counts. A vex-repo feed (--base-vex
+feed:URL|DIR, or vex: in releases.base_images) counts through the Sigstore
+bundles it carries about the base image's digests; its per-package
+documents are unsigned, and one saying more than those is named "not
+counted: unsigned".
 
 A report that cannot be read, a base VEX that does not verify, an image
 without a known base: one line naming it, nothing recorded from it, the rest
 of the run done (exit 1 when anything was skipped).`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if release == "" {
+			if rel == "" {
 				return usageError("--release is required: the release tag the image belongs to")
 			}
 			ctx := cmd.Context()
@@ -71,7 +82,7 @@ of the run done (exit 1 when anything was skipped).`,
 				for _, pat := range p.cfg.Releases.ScannerReports {
 					patterns = append(patterns, p.cfg.Resolve(pat))
 				}
-				if args, err = imagevex.ReportFiles(patterns, stderr); err != nil {
+				if args, err = imagevex.ReportFiles(patterns, rel, stderr); err != nil {
 					return err
 				}
 				if len(args) == 0 {
@@ -79,9 +90,20 @@ of the run done (exit 1 when anything was skipped).`,
 				}
 			}
 			res, err := imagevex.Ingest(ctx, imagevex.Options{
-				Store: p.store, Release: release, Image: image, ImageName: imageRef,
+				Store: p.store, Release: rel, Image: image, ImageName: imageRef,
 				Reports: args, BaseVEX: baseVEX, BaseImages: p.cfg.BaseImageOf, Policy: pol,
 				OwnVEX: ownVEX, Branch: branch, Notes: stderr,
+				FindBranch: func(ctx context.Context) (string, error) {
+					repo, err := p.openRepository(ctx, g, g.progress(cmd))
+					if err != nil {
+						return "", err
+					}
+					maintained, err := release.Maintained(ctx, repo, p.cfg.Branches)
+					if err != nil {
+						return "", err
+					}
+					return release.BranchOf(ctx, repo, maintained, rel)
+				},
 			})
 			printIngested(cmd, res)
 			if err != nil {
@@ -94,12 +116,12 @@ of the run done (exit 1 when anything was skipped).`,
 		},
 	}
 	pf.register(cmd)
-	cmd.Flags().StringVar(&release, "release", "", "the release `tag` the image belongs to")
+	cmd.Flags().StringVar(&rel, "release", "", "the release `tag` the image belongs to")
 	cmd.Flags().StringVar(&image, "image", "", "the release image `ref`erence (its platforms, and its base from the OCI base-image annotations)")
 	cmd.Flags().StringVar(&imageRef, "image-name", "", "the image `repository` to record findings under (default: --image, else the report's)")
-	cmd.Flags().StringArrayVar(&baseVEX, "base-vex", nil, "where the base image's VEX is: oci:REF (the referrers of its digest) or a bundle FILE (repeatable)")
+	cmd.Flags().StringArrayVar(&baseVEX, "base-vex", nil, "where the base image's VEX is: oci:REF (the referrers of its digest), feed:URL|DIR (a vex-repo feed's signed bundles about the base --image names) or a bundle FILE (repeatable)")
 	cmd.Flags().StringVar(&ownVEX, "vex", "", "the release's own VEX `file` (assemble's), to match Go findings against instead of the store's")
-	cmd.Flags().StringVar(&branch, "branch", "", "the `branch` the release was cut from: Go findings are matched against its triage history when the store holds no document of the release")
+	cmd.Flags().StringVar(&branch, "branch", "", "the `branch` the release was cut from (default: the maintained branch holding the release that moved on least since): Go findings are matched against its triage history when the store holds no document of the release")
 	trust.register(cmd)
 	return cmd
 }
@@ -108,10 +130,15 @@ of the run done (exit 1 when anything was skipped).`,
 func printIngested(cmd *cobra.Command, res imagevex.Result) {
 	out := cmd.OutOrStdout()
 	for _, r := range res.Images {
-		fmt.Fprintf(out, "%s@%s (%s), from %s: %d %s in packages of the image (%d covered by the base image's VEX), %d new %s; %d Go %s\n",
-			r.Image, r.Digest, r.Release, strings.Join(r.Files, ", "), r.Findings, plural(r.Findings, "finding"), r.Covered, r.Opened, plural(r.Opened, "triage"), len(r.GoLines), plural(len(r.GoLines), "finding"))
+		fmt.Fprintln(out, ingestedLine(r))
 		for _, l := range r.GoLines {
 			fmt.Fprintln(out, "  "+l)
 		}
 	}
+}
+
+// ingestedLine says what one image's reports recorded.
+func ingestedLine(r imagevex.Recorded) string {
+	return fmt.Sprintf("%s@%s (%s), from %s: %d %s in packages of the image (%d covered by the base image's VEX), %d new %s; %d Go %s",
+		r.Image, r.Digest, r.Release, strings.Join(r.Files, ", "), r.Findings, plural(r.Findings, "finding"), r.Covered, r.Opened, plural(r.Opened, "triage"), len(r.GoLines), plural(len(r.GoLines), "finding"))
 }

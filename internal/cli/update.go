@@ -129,6 +129,9 @@ func runUpdate(ctx context.Context, g *globals, p *project, only []string, prog 
 	if err := p.publishBranches(ctx, g, sum); err != nil {
 		return nil, err
 	}
+	if err := p.ingestReleaseReports(ctx, repo, prog); err != nil {
+		return nil, err
+	}
 	if p.kept, err = p.keepReleases(ctx, g, sdb, scanner, repo, prog); err != nil {
 		return nil, err
 	}

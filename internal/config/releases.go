@@ -37,8 +37,10 @@ type Releases struct {
 	Publish []string
 
 	// ScannerReports are the Trivy, Grype or OSV-Scanner JSON reports of
-	// the release images read when images ingest is given none: paths or
-	// glob patterns relative to Dir.
+	// the release images: paths or glob patterns relative to Dir, with
+	// {tag} and {commit} placeholders. update reads each tracked release's
+	// (the patterns naming the release); images ingest reads them when
+	// given no report.
 	ScannerReports []string
 	// BaseImages name the base image of release images that do not say so
 	// in their OCI annotations, and where its VEX is.
@@ -54,8 +56,9 @@ type BaseImage struct {
 	Image string
 	// Base is the base image, by tag or digest.
 	Base string
-	// VEX are where the base's VEX is: oci:REF or a bundle file (default:
-	// the referrers of Base).
+	// VEX are where the base's VEX is: oci:REF (its referrers), feed:URL
+	// or feed:DIR (a vex-repo feed carrying the bundles of its signed
+	// documents), or a bundle file (default: the referrers of Base).
 	VEX []string
 }
 
@@ -150,7 +153,7 @@ func (d *decoder) releases(v *yaml.Node, r *Releases) {
 					{"image", func(_, v *yaml.Node) { d.str(v, at+".image", &b.Image, checkImageRepository) }},
 					{"base", func(_, v *yaml.Node) { d.str(v, at+".base", &b.Base, checkPathLike) }},
 					{"vex", func(_, v *yaml.Node) {
-						d.list(v, at+".vex", &b.VEX, checkPathLike, func(s string) string { return s })
+						d.list(v, at+".vex", &b.VEX, checkBaseVEX, func(s string) string { return s })
 					}},
 				})
 				if d.notMapping[at] {
@@ -383,15 +386,17 @@ const starterReleases = `
 #   # Where they are published: local, feed, oci (referrers of every image
 #   # platform), github:OWNER/REPO (GITHUB_TOKEN).
 #   publish: [local, feed, oci]
-#   # Release images (vexloom images ingest): scanner reports of them,
-#   # Trivy, Grype or OSV-Scanner JSON (paths or globs) ...
-#   scanner_reports: [reports/*.json]
+#   # Release images: scanner reports of them, Trivy, Grype or
+#   # OSV-Scanner JSON (paths or globs; update reads each tracked
+#   # release's, named by {tag}) ...
+#   scanner_reports: ["reports/{tag}/*.json"]
 #   # ... the public key that signs the base images' VEX (unverified base
 #   # statements never count) ...
 #   base_vex_key: keys/debian-base.pub
 #   # ... and the base images they are built on, when their OCI
-#   # annotations do not say, with where the base's VEX is (default: the
-#   # base's OCI referrers).
+#   # annotations do not say, with where the base's VEX is: oci:REF,
+#   # feed:URL (a vex-repo feed; only its signed bundles count) or a bundle
+#   # file (default: the base's OCI referrers).
 #   base_images:
 #     - image: registry.k8s.io/kube-proxy
 #       base: registry.k8s.io/build-image/debian-base:bookworm-v1.0.4
@@ -402,6 +407,26 @@ const starterReleases = `
 func checkPathLike(s string) error {
 	if s == "" || len(s) > 4096 || strings.ContainsFunc(s, unicode.IsControl) {
 		return fmt.Errorf("%s is not a path or reference", quote(s))
+	}
+	return nil
+}
+
+// checkBaseVEX accepts where a base image's VEX is: oci:REF, feed:URL
+// (http or https), feed:DIR, or a file.
+func checkBaseVEX(s string) error {
+	if err := checkPathLike(s); err != nil {
+		return err
+	}
+	kind, where, ok := strings.Cut(s, ":")
+	switch {
+	case !ok:
+		return nil
+	case kind == "oci" && where == "":
+		return fmt.Errorf("%s names no image", quote(s))
+	case kind == "feed" && where == "":
+		return fmt.Errorf("%s names no feed: want feed:URL or feed:DIR", quote(s))
+	case kind == "feed" && strings.Contains(where, "://") && !strings.HasPrefix(where, "https://") && !strings.HasPrefix(where, "http://"):
+		return fmt.Errorf("%s: a feed is read over http(s) or from a directory", quote(s))
 	}
 	return nil
 }

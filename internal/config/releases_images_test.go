@@ -17,7 +17,7 @@ func TestParseReleaseImages(t *testing.T) {
       base: registry.k8s.io/build-image/debian-base:bookworm-v1.0.4
     - image: registry.k8s.io/pause
       base: registry.k8s.io/build-image/distroless@sha256:aaaa
-      vex: [oci:registry.k8s.io/build-image/distroless-vex:latest]
+      vex: [oci:registry.k8s.io/build-image/distroless-vex:latest, "feed:https://vex.example/distroless", feed:vex/distroless]
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +27,7 @@ func TestParseReleaseImages(t *testing.T) {
 		BaseVEXKey:     "keys/debian-base.pub",
 		BaseImages: []BaseImage{
 			{Image: "registry.k8s.io/kube-proxy", Base: "registry.k8s.io/build-image/debian-base:bookworm-v1.0.4"},
-			{Image: "registry.k8s.io/pause", Base: "registry.k8s.io/build-image/distroless@sha256:aaaa", VEX: []string{"oci:registry.k8s.io/build-image/distroless-vex:latest"}},
+			{Image: "registry.k8s.io/pause", Base: "registry.k8s.io/build-image/distroless@sha256:aaaa", VEX: []string{"oci:registry.k8s.io/build-image/distroless-vex:latest", "feed:https://vex.example/distroless", "feed:vex/distroless"}},
 		},
 	}
 	if !reflect.DeepEqual(c.Releases, want) {
@@ -44,6 +44,9 @@ func TestParseReleasesRefuses(t *testing.T) {
 		{"releases:\n  base_images: {image: x}\n", "expected a list"},
 		{"releases:\n  base_images:\n    - image: registry.k8s.io/kube-proxy\n", "image and base are both required"},
 		{"releases:\n  base_images:\n    - image: registry.k8s.io/kube-proxy:v1\n      base: x\n", "names a tag"},
+		{"releases:\n  base_images:\n    - image: registry.k8s.io/kube-proxy\n      base: x\n      vex: [\"feed:\"]\n", "names no feed"},
+		{"releases:\n  base_images:\n    - image: registry.k8s.io/kube-proxy\n      base: x\n      vex: [\"feed:ftp://vex.example\"]\n", "over http(s) or from a directory"},
+		{"releases:\n  base_images:\n    - image: registry.k8s.io/kube-proxy\n      base: x\n      vex: [\"oci:\"]\n", "names no image"},
 	} {
 		_, err := Parse(filepath.Join(t.TempDir(), FileName), []byte(valid+c.yaml))
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {

@@ -33,7 +33,8 @@ type Options struct {
 	Image, ImageName string
 	// Reports are the scanner report files.
 	Reports []string
-	// BaseVEX are where the base image's VEX is: oci:REF or a bundle file.
+	// BaseVEX are where the base image's VEX is: oci:REF, feed:URL|DIR
+	// (for the base Image names) or a bundle file.
 	BaseVEX []string
 	// BaseImages is releases.base_images.
 	BaseImages BaseImages
@@ -42,6 +43,11 @@ type Options struct {
 	// OwnVEX is the release's own VEX file to match Go findings against;
 	// else the store's document of the release, else Branch's history.
 	OwnVEX, Branch string
+	// FindBranch finds the branch the release was cut from
+	// (release.BranchOf) when Go findings are to be matched, the store
+	// holds no document of the release and no Branch is given; nil: none
+	// is looked for.
+	FindBranch func(context.Context) (string, error)
 	// Notes receives one line per input skipped or base VEX read.
 	Notes io.Writer
 }
@@ -65,10 +71,12 @@ type Result struct {
 }
 
 // ReportFiles are the files the patterns (releases.scanner_reports,
-// resolved) match; a pattern matching none is noted.
-func ReportFiles(patterns []string, notes io.Writer) ([]string, error) {
+// resolved) match for a release, {tag} being the release; a pattern
+// matching none is noted.
+func ReportFiles(patterns []string, release string, notes io.Writer) ([]string, error) {
 	var files []string
 	for _, pat := range patterns {
+		pat = strings.ReplaceAll(pat, "{tag}", release)
 		matches, err := filepath.Glob(pat)
 		if err != nil {
 			return nil, fmt.Errorf("releases.scanner_reports %q: %w", pat, err)
@@ -88,37 +96,92 @@ func ReportFiles(patterns []string, notes io.Writer) ([]string, error) {
 // skipped; the Result holds what was recorded even when an error ends it.
 func Ingest(ctx context.Context, o Options) (Result, error) {
 	var res Result
+	reports := readReports(o.Reports, o.Notes, &res)
+	err := ingestRead(ctx, o, reports, &res)
+	return res, err
+}
+
+// readReport is a scanner report read from its file.
+type readReport struct {
+	file string
+	rep  *scanreport.Report
+}
+
+// readReports reads and parses report files; one that cannot be read is
+// noted and counted as skipped.
+func readReports(files []string, notes io.Writer, res *Result) []readReport {
+	var out []readReport
+	for _, file := range files {
+		data, err := infile.Read(context.Background(), file, scanreport.MaxReportSize)
+		var rep *scanreport.Report
+		if err == nil {
+			rep, err = scanreport.Parse(data)
+		}
+		if err != nil {
+			fmt.Fprintf(notes, "images: %s: %v; nothing recorded from it\n", file, err)
+			res.Skipped++
+			continue
+		}
+		out = append(out, readReport{file, rep})
+	}
+	return out
+}
+
+// errImage marks an error reading the release image (its platforms, its
+// annotations): nothing of its reports can be recorded.
+var errImage = errors.New("the release image cannot be read")
+
+// ingestRead is Ingest of reports already read.
+func ingestRead(ctx context.Context, o Options, reports []readReport, res *Result) error {
 	// The derived image: its platforms, and its base from the
 	// annotations when no BaseVEX names it.
 	var derived []artifact.Platform
-	baseVEX := o.BaseVEX
+	var sources []BaseSource
+	for _, v := range o.BaseVEX {
+		sources = append(sources, BaseSource{VEX: v})
+	}
 	if o.Image != "" {
 		var err error
 		derived, err = artifact.ResolveImage(ctx, o.Image, registryOptions(ctx)...)
 		if err != nil {
-			return res, fmt.Errorf("resolving the image %s: %w", o.Image, err)
+			return fmt.Errorf("%w: resolving the image %s: %w", errImage, o.Image, err)
 		}
-		if len(baseVEX) == 0 {
-			srcs, err := baseSources(ctx, o.BaseImages, o.Image)
-			if err != nil {
-				return res, err
+		if len(sources) == 0 {
+			if sources, err = baseSources(ctx, o.BaseImages, o.Image); err != nil {
+				return fmt.Errorf("%w: %w", errImage, err)
 			}
-			if len(srcs) == 0 {
+			if len(sources) == 0 {
 				fmt.Fprintf(o.Notes, "images: %s: no base image known (no %s/%s annotations, no releases.base_images entry, no --base-vex): no base VEX applies to it\n", o.Image, AnnotationBaseName, AnnotationBaseDigest)
 				res.Skipped++
 			}
-			baseVEX = srcs
+		} else {
+			// --base-vex says where; the image says which base it is.
+			ref, _, err := baseOf(ctx, o.BaseImages, o.Image)
+			if err != nil {
+				return fmt.Errorf("%w: %w", errImage, err)
+			}
+			for i := range sources {
+				sources[i].Image = ref
+			}
 		}
 	}
 	var bases []Base
-	for _, src := range baseVEX {
+	for _, src := range sources {
 		b, n := LoadBase(ctx, src, o.Policy, o.Notes)
 		res.Skipped += n
 		bases = append(bases, b)
 	}
-	own, err := ownAnalysis(ctx, o)
+	// The release's branch is looked for only when a report has a Go
+	// finding.
+	withGo := o
+	if !slices.ContainsFunc(reports, func(r readReport) bool {
+		return slices.ContainsFunc(r.rep.Findings, func(f scanreport.Finding) bool { return f.Class == scanreport.ClassGo })
+	}) {
+		withGo.FindBranch = nil // no Go finding to match: no repository to open
+	}
+	own, err := ownAnalysis(ctx, withGo)
 	if err != nil {
-		return res, err
+		return err
 	}
 
 	// Reports of the same image (platform) are observed together: what
@@ -129,18 +192,10 @@ func Ingest(ctx context.Context, o Options) (Result, error) {
 	if image == "" {
 		image = o.Image
 	}
-	for _, file := range o.Reports {
-		data, err := infile.Read(context.Background(), file, scanreport.MaxReportSize)
-		var rep *scanreport.Report
-		if err == nil {
-			rep, err = scanreport.Parse(data)
-		}
-		var ir *imageReports
-		if err == nil {
-			ir, err = prepareReport(file, rep, o.Release, image, derived, bases, own)
-		}
+	for _, r := range reports {
+		ir, err := prepareReport(r.file, r.rep, o.Release, image, derived, bases, own)
 		if err != nil {
-			fmt.Fprintf(o.Notes, "images: %s: %v; nothing recorded from it\n", file, err)
+			fmt.Fprintf(o.Notes, "images: %s: %v; nothing recorded from it\n", r.file, err)
 			res.Skipped++
 			continue
 		}
@@ -155,17 +210,32 @@ func Ingest(ctx context.Context, o Options) (Result, error) {
 	for _, k := range order {
 		r, err := byImage[k].record(ctx, o.Store)
 		if err != nil {
-			return res, err
+			return err
 		}
 		res.Images = append(res.Images, r)
 	}
-	return res, nil
+	return nil
 }
 
 // ownAnalysis is the project's analysis Go findings are matched against.
 func ownAnalysis(ctx context.Context, o Options) (*triage.GoAnalysis, error) {
 	if o.OwnVEX == "" {
-		return triage.ReleaseAnalysis(ctx, o.Store, o.Release, o.Branch)
+		a, err := triage.ReleaseAnalysis(ctx, o.Store, o.Release, o.Branch)
+		if err != nil || a.Source != "" || o.Branch != "" || o.FindBranch == nil {
+			return a, err
+		}
+		// Neither a document of the release nor its branch: find the
+		// branch as the tracked releases do, or say why not.
+		branch, err := o.FindBranch(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			fmt.Fprintf(o.Notes, "images: release %s: %v; give --branch to match its Go findings against that branch's triage history\n", o.Release, err)
+			return a, nil
+		}
+		fmt.Fprintf(o.Notes, "images: release %s: cut from %s (the maintained branch holding it that moved on least since); its Go findings are matched against that branch's triage history\n", o.Release, branch)
+		return triage.ReleaseAnalysis(ctx, o.Store, o.Release, branch)
 	}
 	data, err := infile.Read(context.Background(), o.OwnVEX, vex.MaxDocumentSize)
 	if err != nil {

@@ -41,6 +41,14 @@ import (
 //     "location", "format"}]} where id is the package URL without version,
 //     qualifiers and subpath (Trivy looks it up as packageurl-go writes it),
 //     and one OpenVEX document per package at location.
+//
+// The specification carries no signatures, and the per-package documents
+// are regrouped from many signed ones, so no signature can cover them. The
+// archive therefore also holds, under bundles/, the Sigstore bundle of every
+// signed document the feed was built from (bundles/<sha256 of the
+// bundle>.sigstore.json): files index.json does not list, which Trivy
+// unpacks and never reads, and which vexloom's reader verifies
+// (attest.Verify) instead of trusting the per-package documents.
 const (
 	// FeedSpecVersion is the specification version Trivy selects.
 	FeedSpecVersion = "0.1"
@@ -50,6 +58,11 @@ const (
 	FeedArchiveName = "vex-repository.tar.gz"
 	// FeedIndexPath is the index inside the archive.
 	FeedIndexPath = "index.json"
+	// FeedBundleDir holds the Sigstore bundles of the signed documents the
+	// feed was built from, inside the archive and in a feed directory.
+	FeedBundleDir = "bundles"
+	// FeedBundleSuffix ends each bundle's file name.
+	FeedBundleSuffix = ".sigstore.json"
 )
 
 // maxSegment bounds one escaped path segment (file systems allow 255 bytes).
@@ -82,7 +95,8 @@ type Snapshot struct {
 	UpdatedAt time.Time
 	// Files are the feed's files by slash-separated path: the manifest
 	// (FeedManifestPath and vex-repository.json), index.json, the per-package
-	// documents and the archive.
+	// documents, the bundles of the signed documents (FeedBundleDir) and
+	// the archive.
 	Files map[string][]byte
 	// Packages are the index entries.
 	Packages []FeedPackage
@@ -130,11 +144,19 @@ type feedLocation struct {
 // it and the newest statement, so they move forward whenever documents are
 // added, even ones with old statements.
 func BuildFeed(cfg FeedConfig, docs [][]byte, updatedAt time.Time) (*Snapshot, error) {
-	return buildFeed(cfg, docs, nil, updatedAt)
+	return buildFeed(cfg, docs, nil, nil, updatedAt)
 }
 
-// buildFeed is BuildFeed; names, if given, name each document in errors.
-func buildFeed(cfg FeedConfig, docs [][]byte, names []string, updatedAt time.Time) (*Snapshot, error) {
+// BuildSignedFeed is BuildFeed with the Sigstore bundles of the signed
+// documents among docs (bundles[i] signs docs[i]; nil for an unsigned
+// one), each carried in the archive under FeedBundleDir.
+func BuildSignedFeed(cfg FeedConfig, docs, bundles [][]byte, updatedAt time.Time) (*Snapshot, error) {
+	return buildFeed(cfg, docs, nil, bundles, updatedAt)
+}
+
+// buildFeed is BuildSignedFeed; names, if given, name each document in
+// errors.
+func buildFeed(cfg FeedConfig, docs [][]byte, names []string, bundles [][]byte, updatedAt time.Time) (*Snapshot, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
@@ -251,6 +273,11 @@ func buildFeed(cfg FeedConfig, docs [][]byte, names []string, updatedAt time.Tim
 		snap.UpdatedAt = time.Unix(0, 0).UTC()
 	}
 	snap.Skipped = skipped
+	for _, b := range bundles {
+		if len(b) > 0 {
+			snap.Files[FeedBundleDir+"/"+SHA256(b).Hex+FeedBundleSuffix] = b
+		}
+	}
 
 	index, err := jsonx.Marshal(feedIndex{UpdatedAt: snap.UpdatedAt, Packages: snap.Packages})
 	if err != nil {
@@ -470,9 +497,18 @@ func (s *Snapshot) WriteDir(dir string) error {
 			return err
 		}
 	}
-	// Remove stale package documents.
-	pkgDir := filepath.Join(dir, "pkg")
-	return filepath.WalkDir(pkgDir, func(p string, d os.DirEntry, err error) error {
+	// Remove stale package documents and bundles.
+	for _, sub := range []string{"pkg", FeedBundleDir} {
+		if err := s.removeStale(dir, sub); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeStale removes the files under dir/sub that are not in the snapshot.
+func (s *Snapshot) removeStale(dir, sub string) error {
+	return filepath.WalkDir(filepath.Join(dir, sub), func(p string, d os.DirEntry, err error) error {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		} else if err != nil {
@@ -557,16 +593,18 @@ func (f *Feed) Refresh(ctx context.Context) (*Snapshot, error) {
 		return nil, err
 	}
 	docs := make([][]byte, 0, len(recs))
+	bundles := make([][]byte, 0, len(recs))
 	names := make([]string, 0, len(recs))
 	var newest time.Time
 	for _, r := range recs {
 		docs = append(docs, r.Object.Document)
+		bundles = append(bundles, r.Object.Bundle)
 		names = append(names, f.source.objectPath(SHA256(r.Object.Document))+" (record "+r.ID+")")
 		if r.PublishedAt.After(newest) {
 			newest = r.PublishedAt
 		}
 	}
-	snap, err := buildFeed(f.cfg, docs, names, newest)
+	snap, err := buildFeed(f.cfg, docs, names, bundles, newest)
 	if err != nil {
 		return nil, err
 	}
@@ -590,7 +628,7 @@ func (f *Feed) Snapshot() *Snapshot {
 
 // Handler serves the current snapshot: the manifest at
 // /.well-known/vex-repository.json (and /vex-repository.json), the archive,
-// index.json and the per-package documents, with strong ETags (the
+// index.json, the per-package documents and the bundles, with strong ETags (the
 // content's sha256), Last-Modified, and 304 answers to If-None-Match and
 // If-Modified-Since. Paths are looked up in the snapshot, never on disk.
 // Before the first Refresh it answers 503 Service Unavailable.

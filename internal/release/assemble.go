@@ -90,12 +90,8 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 	// on release-1.0 is also an ancestor of master, far behind its tip).
 	branch := o.Branch
 	if branch == "" {
-		best := -1
-		for _, b := range o.Maintained {
-			n := o.Repo.Behind(ctx, b, c.Hash)
-			if n >= 0 && (best < 0 || n < best) {
-				branch, best = b, n
-			}
+		if closest := closestBranches(ctx, o.Repo, o.Maintained, c.Hash); len(closest) > 0 {
+			branch = closest[0]
 		}
 	} else if !o.Repo.Contains(ctx, branch, c.Hash) {
 		return nil, fmt.Errorf("%s (%s) is not on %s", o.Ref, shortHash(c.Hash), branch)

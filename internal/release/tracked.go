@@ -55,13 +55,10 @@ func Track(ctx context.Context, repo *source.Repository, rc config.Releases, mai
 		if len(bs) == 1 {
 			return bs[0]
 		}
-		best, n := "", -1
-		for _, b := range bs {
-			if m := repo.Behind(ctx, b, t.Commit); m >= 0 && (n < 0 || m < n) {
-				best, n = b, m
-			}
+		if closest := closestBranches(ctx, repo, bs, t.Commit); len(closest) > 0 {
+			return closest[0]
 		}
-		return best
+		return ""
 	}
 	ownerOf := map[string]string{}
 	var out []Point
@@ -113,11 +110,9 @@ func Track(ctx context.Context, repo *source.Repository, rc config.Releases, mai
 			warnings = append(warnings, fmt.Sprintf("release %s: %v", c, err))
 			continue
 		}
-		best, n := "", -1
-		for _, b := range maintained {
-			if m := repo.Behind(ctx, b, cm.Hash); m >= 0 && (n < 0 || m < n) {
-				best, n = b, m
-			}
+		best := ""
+		if closest := closestBranches(ctx, repo, maintained, cm.Hash); len(closest) > 0 {
+			best = closest[0]
 		}
 		if best == "" {
 			warnings = append(warnings, fmt.Sprintf("release %s: the commit is on none of the maintained branches", c))
@@ -135,6 +130,57 @@ func Track(ctx context.Context, repo *source.Repository, rc config.Releases, mai
 		return b.Time.Compare(a.Time)
 	})
 	return out, warnings, nil
+}
+
+// closestBranches are the branches among bs holding commit that moved on
+// least since it, in bs's order: the branch a release at commit was cut
+// from is the first (a tag on release-1.0 is also an ancestor of master,
+// far behind its tip); more than one means they are equally close.
+func closestBranches(ctx context.Context, repo *source.Repository, bs []string, commit string) []string {
+	var out []string
+	best := -1
+	for _, b := range bs {
+		n := repo.Behind(ctx, b, commit)
+		switch {
+		case n < 0:
+		case best < 0 || n < best:
+			out, best = []string{b}, n
+		case n == best:
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// Errors of BranchOf.
+var (
+	// ErrNotOnBranch: the release point is on none of the maintained
+	// branches (or is no commit of the repository).
+	ErrNotOnBranch = errors.New("not on a maintained branch")
+	// ErrAmbiguousBranch: maintained branches holding the release point
+	// are equally close to it.
+	ErrAmbiguousBranch = errors.New("on more than one maintained branch")
+)
+
+// BranchOf is the maintained branch a release point (a tag or a commit)
+// was cut from, as Track and Assemble decide it: of the maintained
+// branches holding its commit, the one that moved on least since. Two
+// branches equally close are ErrAmbiguousBranch (Track and Assemble take
+// the first configured; a caller that can ask should), none is
+// ErrNotOnBranch; both errors name the branches and the commit.
+func BranchOf(ctx context.Context, repo *source.Repository, maintained []string, ref string) (string, error) {
+	c, err := repo.ResolveRevision(ctx, ref)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrNotOnBranch, err)
+	}
+	closest := closestBranches(ctx, repo, maintained, c.Hash)
+	switch len(closest) {
+	case 0:
+		return "", fmt.Errorf("%s (%s) is %w (%s)", ref, shortHash(c.Hash), ErrNotOnBranch, strings.Join(maintained, ", "))
+	case 1:
+		return closest[0], nil
+	}
+	return "", fmt.Errorf("%s (%s) is %w, equally close to each: %s", ref, shortHash(c.Hash), ErrAmbiguousBranch, strings.Join(closest, ", "))
 }
 
 func matchAny(patterns []string, s string) bool {

@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
@@ -65,7 +67,9 @@ func newFeed(spec, base string, o Options) (*feed, error) {
 func (f *feed) String() string { return f.spec }
 func (f *feed) Kind() Kind     { return KindFeed }
 
-// About returns the feed's documents that name d as an OCI product.
+// About returns the feed's unsigned documents that name d as an OCI
+// product, and its bundles that name d among their subjects (read without
+// verifying, only to choose them: attest.Verify decides).
 func (f *feed) About(ctx context.Context, d digest.Digest) ([]Document, error) {
 	docs, err := f.Documents(ctx)
 	if err != nil {
@@ -73,6 +77,17 @@ func (f *feed) About(ctx context.Context, d digest.Digest) ([]Document, error) {
 	}
 	var out []Document
 	for _, doc := range docs {
+		if doc.Bundle != nil {
+			_, subjects, err := attest.ReadBundleUnverified(doc.Bundle)
+			if err != nil {
+				f.o.note("vex: %s: skipped, %v", doc.Origin, err)
+				continue
+			}
+			if slices.ContainsFunc(subjects, func(s attest.Subject) bool { return s.Has(d) }) {
+				out = append(out, doc)
+			}
+			continue
+		}
 		if Count(doc.VEX, d) > 0 {
 			out = append(out, doc)
 		}
@@ -80,8 +95,9 @@ func (f *feed) About(ctx context.Context, d digest.Digest) ([]Document, error) {
 	return out, nil
 }
 
-// Documents returns the document of every package of the index; a package
-// whose document is missing or does not read is skipped with a note.
+// Documents returns the document of every package of the index, then each
+// bundle the archive carries under bundles/; a package whose document is
+// missing or does not read is skipped with a note.
 func (f *feed) Documents(ctx context.Context) ([]Document, error) {
 	archive, err := f.archive(ctx)
 	if err != nil {
@@ -119,6 +135,22 @@ func (f *feed) Documents(ctx context.Context) ([]Document, error) {
 	}
 	f.o.note("vex: %s: %d %s in %d documents, unsigned (a VEX repository carries no signatures); ignored unless --allow-unsigned",
 		f.spec, n, plural(n, "statement"), len(index.Packages))
+	if !f.o.FeedBundles {
+		return out, nil
+	}
+	bundles := 0
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if path.Dir(name) != publish.FeedBundleDir || !strings.HasSuffix(name, publish.FeedBundleSuffix) {
+			continue
+		}
+		// Put there by whoever writes the feed: one that does not read
+		// is skipped with a note (Foreign), never trusted unverified.
+		out = append(out, Document{ID: name, Origin: f.base + " " + name, Bundle: files[name], Form: attest.FormBundle, Foreign: true})
+		bundles++
+	}
+	if bundles > 0 {
+		f.o.note("vex: %s: %d signed %s beside them, each counted only if it verifies", f.spec, bundles, plural(bundles, "document"))
+	}
 	return out, nil
 }
 
