@@ -45,6 +45,9 @@ type Options struct {
 	DB      scan.Database
 	// Ref is the release point: a tag or a commit.
 	Ref string
+	// Commit, when set, is the release commit, which Ref (a tag moved
+	// since the release shipped) may no longer name.
+	Commit string
 	// Maintained are the maintained branches; the release must be on one.
 	Maintained []string
 	// Branch, when set, is the branch the release was cut from; by default
@@ -81,7 +84,11 @@ type Result struct {
 
 // Assemble builds the release VEX.
 func Assemble(ctx context.Context, o Options) (*Result, error) {
-	c, err := o.Repo.ResolveRevision(ctx, o.Ref)
+	rev := o.Ref
+	if o.Commit != "" {
+		rev = o.Commit
+	}
+	c, err := o.Repo.ResolveRevision(ctx, rev)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -118,7 +119,28 @@ func (k *Keeper) Run(ctx context.Context) ([]Kept, []string, error) {
 
 // keep brings one release up to date.
 func (k *Keeper) keep(ctx context.Context, pt Point, lastInputs, mark string) (Kept, error) {
+	prev, err := k.Store.LatestReleaseDocument(ctx, pt.Name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Kept{}, err
+	}
+	// A shipped release is the commit it was built from: once a document
+	// was recorded for it, a tag moved since is reported and the recorded
+	// commit stays what is covered.
+	var moved string
+	if prev != nil {
+		first, err := k.firstRecorded(ctx, pt.Name)
+		if err != nil {
+			return Kept{}, err
+		}
+		if first.Commit != pt.Commit {
+			moved = fmt.Sprintf("release %s: the tag now points at %s, not the recorded commit %s; the recorded commit stays covered", pt.Name, shortHash(pt.Commit), shortHash(first.Commit))
+			pt.Commit, pt.Branch = first.Commit, first.Branch
+		}
+	}
 	kept := Kept{Release: pt.Name, Branch: pt.Branch, Commit: pt.Commit, Published: []string{}, Warnings: []string{}, Failures: []string{}}
+	if moved != "" {
+		kept.Warnings = append(kept.Warnings, moved)
+	}
 	fail := func(format string, args ...any) {
 		kept.Failures = append(kept.Failures, fmt.Sprintf("release %s: ", pt.Name)+fmt.Sprintf(format, args...))
 	}
@@ -138,13 +160,6 @@ func (k *Keeper) keep(ctx context.Context, pt Point, lastInputs, mark string) (K
 		return kept, nil
 	}
 	inputs := k.inputs(pt, images, binaries, mark)
-	prev, err := k.Store.LatestReleaseDocument(ctx, pt.Name)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return kept, err
-	}
-	if prev != nil && prev.Commit != pt.Commit {
-		kept.Warnings = append(kept.Warnings, fmt.Sprintf("release %s: the tag was moved from %s to %s", pt.Name, shortHash(prev.Commit), shortHash(pt.Commit)))
-	}
 	if prev == nil || lastInputs != inputs {
 		kept.Derived = true
 		var ok bool
@@ -200,7 +215,7 @@ func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, bi
 	defer os.RemoveAll(work)
 	res, err := Assemble(ctx, Options{
 		Store: k.Store, Repo: k.Repo, Scanner: k.Scanner, DB: k.DB,
-		Ref: pt.Name, Maintained: k.Maintained, Branch: pt.Branch,
+		Ref: pt.Name, Commit: pt.Commit, Maintained: k.Maintained, Branch: pt.Branch,
 		Images: readable, Binaries: binaries, WorkDir: work,
 		Author: k.Author, Now: now, Progress: k.Progress,
 	})
@@ -265,6 +280,19 @@ func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, bi
 	}
 	kept.Changed = true
 	return &rd, true, nil
+}
+
+// firstRecorded is the first version recorded of a release's document:
+// its commit is the one the release was shipped from.
+func (k *Keeper) firstRecorded(ctx context.Context, release string) (*store.ReleaseDocument, error) {
+	docs, err := k.Store.ReleaseDocuments(ctx, release)
+	if err != nil {
+		return nil, err
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("VEX of release %s: %w", release, store.ErrNotFound)
+	}
+	return &docs[0], nil
 }
 
 // reportMoved warns when an image tag of the release no longer points at
@@ -422,14 +450,20 @@ func (k *Keeper) binaries(pt Point) ([]string, error) {
 	}
 	dir := k.Resolve(config.ExpandTemplate(k.Config.Binaries, pt.Tag, pt.Commit))
 	es, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("binaries directory %s does not exist", dir)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("binaries: %w", err)
+		return nil, fmt.Errorf("binaries directory %s: %w", dir, err)
 	}
 	var out []string
 	for _, e := range es {
 		if e.Type().IsRegular() {
 			out = append(out, filepath.Join(dir, e.Name()))
 		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("binaries directory %s holds no files", dir)
 	}
 	return out, nil
 }
