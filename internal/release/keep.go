@@ -448,6 +448,11 @@ func (k *Keeper) binaries(pt Point) ([]string, error) {
 	if k.Config.Binaries == "" {
 		return nil, nil
 	}
+	if pt.Tag == "" && strings.Contains(k.Config.Binaries, "{tag}") {
+		// A release named by commit ships no tagged binaries (and
+		// dist/{tag} would be every release's directory).
+		return nil, nil
+	}
 	dir := k.Resolve(config.ExpandTemplate(k.Config.Binaries, pt.Tag, pt.Commit))
 	es, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
