@@ -141,6 +141,8 @@ func (k *Keeper) keep(ctx context.Context, pt Point, lastInputs, mark string) (K
 	if moved != "" {
 		kept.Warnings = append(kept.Warnings, moved)
 	}
+	// A release that fails below keeps the version it has.
+	current(prev, &kept)
 	fail := func(format string, args ...any) {
 		kept.Failures = append(kept.Failures, fmt.Sprintf("release %s: ", pt.Name)+fmt.Sprintf(format, args...))
 	}
@@ -174,10 +176,7 @@ func (k *Keeper) keep(ctx context.Context, pt Point, lastInputs, mark string) (K
 			return kept, err
 		}
 	}
-	kept.Version = prev.Version
-	if doc, err := vex.Parse(prev.Body); err == nil {
-		kept.Statements = len(doc.Statements)
-	}
+	current(prev, &kept)
 	if err := k.publish(ctx, prev, images, &kept); err != nil {
 		return kept, err
 	}
@@ -280,6 +279,18 @@ func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, bi
 	}
 	kept.Changed = true
 	return &rd, true, nil
+}
+
+// current reports d (nil: none yet) as the release's current version.
+func current(d *store.ReleaseDocument, kept *Kept) {
+	if d == nil {
+		return
+	}
+	kept.Version = d.Version
+	kept.Statements = 0
+	if doc, err := vex.Parse(d.Body); err == nil {
+		kept.Statements = len(doc.Statements)
+	}
 }
 
 // firstRecorded is the first version recorded of a release's document:
