@@ -53,6 +53,8 @@ type loopbackSigstore struct {
 	rekor    *httptest.Server
 	issued   atomic.Int32
 	logged   atomic.Int32
+	// refuse makes Rekor answer 503.
+	refuse atomic.Bool
 }
 
 func newLoopbackSigstore(t *testing.T) *loopbackSigstore {
@@ -170,6 +172,10 @@ func (s *loopbackSigstore) serveFulcio(w http.ResponseWriter, r *http.Request) {
 func (s *loopbackSigstore) serveRekor(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost || r.URL.Path != "/api/v1/log/entries" {
 		http.NotFound(w, r)
+		return
+	}
+	if s.refuse.Load() {
+		http.Error(w, `{"code":503,"message":"log is read-only"}`, http.StatusServiceUnavailable)
 		return
 	}
 	pe, err := models.UnmarshalProposedEntry(r.Body, runtime.JSONConsumer())

@@ -68,3 +68,39 @@ func TestKeeperBinaries(t *testing.T) {
 		t.Errorf("no template: %v, %v", got, err)
 	}
 }
+
+// What is not a Go executable in a binaries directory (an image tarball,
+// a .docker_tag file, a truncated binary) is told apart from the Go
+// executables and named, not read as one.
+func TestGoExecutables(t *testing.T) {
+	t.Parallel()
+	self, err := os.Executable() // this test binary is a Go executable
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	head, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{
+		"kube-apiserver.docker_tag": []byte("v1.0.0\n"),
+		"kube-apiserver.tar":        make([]byte, 1024),
+		"truncated":                 head[:4096],
+	}
+	var paths []string
+	for name, b := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	gos, others := goExecutables(t.Context(), append(paths, self, filepath.Join(dir, "missing")))
+	if len(gos) != 1 || gos[0] != self || len(others) != 4 {
+		t.Errorf("Go executables %v, others %v", gos, others)
+	}
+	if got := listSome(others, 2); !strings.HasSuffix(got, ", and 2 more") || strings.Contains(got, dir) {
+		t.Errorf("listSome = %q", got)
+	}
+}

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"crypto/sha256"
+	gobuildinfo "debug/buildinfo"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,7 @@ import (
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/buildinfo"
 	"github.com/vexloom/vexloom/internal/config"
+	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/purl"
@@ -207,6 +209,18 @@ func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, bi
 		readable = append(readable, img)
 	}
 	k.reportMoved(ctx, pt, images, kept)
+	// A release directory holds more than executables (Kubernetes ships
+	// image tarballs and .docker_tag files beside its binaries): what is
+	// not a Go executable is named in one line and not covered.
+	binaries, others := goExecutables(ctx, binaries)
+	if len(others) > 0 {
+		kept.Warnings = append(kept.Warnings, fmt.Sprintf("release %s: binaries: %d %s, not covered: %s", pt.Name,
+			len(others), plural(len(others), "file is not a Go executable", "files are not Go executables"), listSome(others, 5)))
+		if len(binaries) == 0 {
+			fail("binaries directory %s holds no Go executables", filepath.Dir(others[0]))
+			return nil, false, nil
+		}
+	}
 	work, err := os.MkdirTemp(k.WorkDir, "release-")
 	if err != nil {
 		return nil, false, err
@@ -482,6 +496,49 @@ func (k *Keeper) binaries(pt Point) ([]string, error) {
 		return nil, fmt.Errorf("binaries directory %s holds no files", dir)
 	}
 	return out, nil
+}
+
+// goExecutables splits files into the Go executables and the others
+// (named by base name).
+func goExecutables(ctx context.Context, files []string) (gos, others []string) {
+	for _, f := range files {
+		if isGoExecutable(ctx, f) {
+			gos = append(gos, f)
+		} else {
+			others = append(others, f)
+		}
+	}
+	return gos, others
+}
+
+func isGoExecutable(ctx context.Context, path string) bool {
+	f, err := infile.Open(ctx, path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = gobuildinfo.Read(f)
+	return err == nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// listSome lists the base names of up to n paths, and how many more.
+func listSome(paths []string, n int) string {
+	var names []string
+	for i, p := range paths {
+		if i == n {
+			names = append(names, fmt.Sprintf("and %d more", len(paths)-n))
+			break
+		}
+		names = append(names, filepath.Base(p))
+	}
+	return strings.Join(names, ", ")
 }
 
 // inputs is the fingerprint of what a release's document is derived from.
