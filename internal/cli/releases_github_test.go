@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
@@ -41,7 +42,9 @@ type keptJSON struct {
 func (p *releasesProject) keepExit() (map[string]keptJSON, int) {
 	p.t.Helper()
 	p.clock++
+	start := time.Now()
 	out, stderr, code := p.at(p.clock, "update", "--format", "json", "-q")
+	p.t.Logf("update at hour %d: exit %d in %s", p.clock, code, time.Since(start).Round(time.Millisecond))
 	if code != 0 && code != 1 {
 		p.t.Fatalf("update: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -351,7 +354,8 @@ releases:
 
 	// The tag v1.0.0 is moved to a later commit on the branch after the
 	// release shipped: reported in one line, and the recorded commit stays
-	// the one covered (a decision forces a new version).
+	// the one covered, as the version it shipped as (a decision forces a
+	// new version of the document).
 	shipped := first[demo.ReleaseTag].Commit
 	dir := p.repo.Dir
 	gitIn(t, dir, "2026-02-01T00:00:00Z", "checkout", "--quiet", demo.ReleaseBranch)
@@ -388,6 +392,10 @@ releases:
 	}
 	if docs[len(docs)-1].Commit != shipped || last.ID != v1.ID || !strings.Contains(string(docs[len(docs)-1].Body), "golang-jwt") {
 		t.Errorf("after the tag moved, version %d is of commit %s (id %s, first %s)", docs[len(docs)-1].Version, docs[len(docs)-1].Commit, last.ID, v1.ID)
+	}
+	// Its statements are still about the module at the version shipped.
+	if s := statementFor(last, "CVE-2020-26160", "pkg:golang/"+demo.Module+"@"+demo.ReleaseTag, "pkg:golang/github.com/dgrijalva/jwt-go@v3.2.0+incompatible"); s == nil || s.Status != openvex.StatusAffected {
+		t.Errorf("after the tag moved, the statement on the module at %s: %+v\n%s", demo.ReleaseTag, s, docs[len(docs)-1].Body)
 	}
 	verifyGitHub("after the tag moved", demo.ReleaseTag, atFirst+3, 4)
 	// Nothing new after the move: the moved tag alone changes nothing but
