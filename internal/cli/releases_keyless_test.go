@@ -33,9 +33,9 @@ import (
 // (signed entry timestamp and inclusion proof). Verification trusts the
 // Fulcio CA and the test authority's log.
 //
-// TODO: another engineer is extracting the keyless set-up of
-// internal/attest and images_keyless_test.go into a shared helper; this is
-// the minimum the releases tests need until then.
+// internal/attest/attesttest has bundles signed ahead by the test authority
+// and its trusted root file; signing in update needs the services
+// themselves, which are here (a candidate for attesttest).
 
 const (
 	keylessIssuer  = "https://token.actions.githubusercontent.example"
