@@ -45,6 +45,9 @@ type Options struct {
 	DB      scan.Database
 	// Ref is the release point: a tag or a commit.
 	Ref string
+	// Commit, when set, is the release commit, which Ref (a tag moved
+	// since the release shipped) may no longer name.
+	Commit string
 	// Maintained are the maintained branches; the release must be on one.
 	Maintained []string
 	// Branch, when set, is the branch the release was cut from; by default
@@ -81,7 +84,11 @@ type Result struct {
 
 // Assemble builds the release VEX.
 func Assemble(ctx context.Context, o Options) (*Result, error) {
-	c, err := o.Repo.ResolveRevision(ctx, o.Ref)
+	rev := o.Ref
+	if o.Commit != "" {
+		rev = o.Commit
+	}
+	c, err := o.Repo.ResolveRevision(ctx, rev)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +116,7 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 	if err := t.Incomplete(); err != nil {
 		return nil, fmt.Errorf("scanning release %s: %w", o.Ref, err)
 	}
+	t = shippedAs(t, o)
 	evidence := triage.ScanEvidence(o.DB)
 	rp := triage.ReleasePoint{Branch: branch, Name: o.Ref, Target: t, Evidence: evidence, Now: o.Now}
 	views, err := triage.ReleaseViews(ctx, o.Store, rp)
@@ -275,6 +283,25 @@ func (s *shipper) statements(ctx context.Context, product openvex.Product, bins 
 			[]openvex.Product{vex.Product(product.Component, purl.Go(fd.f.Module, fd.f.Version))}, a))
 	}
 	return out, nil
+}
+
+// shippedAs gives the modules of a release commit the versions of the
+// release's tag when the tag was moved away from the commit since the
+// release shipped: the commit alone would now have a pseudo-version, and
+// what was shipped (and stamped in its binaries) is the tag's version.
+func shippedAs(t *scan.Target, o Options) *scan.Target {
+	if o.Commit == "" || o.Ref == o.Commit || slices.Contains(t.Tags, o.Ref) {
+		return t
+	}
+	c := *t
+	c.Tags = append(slices.Clone(t.Tags), o.Ref)
+	c.Modules = slices.Clone(t.Modules)
+	for i, m := range c.Modules {
+		if v := scan.ModuleVersionAt(source.Module{Path: m.Path, Dir: m.Dir}, []string{o.Ref}, nil, source.Commit{}); v != "" {
+			c.Modules[i].Version = v
+		}
+	}
+	return &c
 }
 
 // binaryFromFile describes a Go executable on disk: a regular file (never

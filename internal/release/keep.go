@@ -3,10 +3,12 @@ package release
 import (
 	"context"
 	"crypto/sha256"
+	gobuildinfo "debug/buildinfo"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +23,7 @@ import (
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/buildinfo"
 	"github.com/vexloom/vexloom/internal/config"
+	"github.com/vexloom/vexloom/internal/infile"
 	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/purl"
@@ -118,7 +121,30 @@ func (k *Keeper) Run(ctx context.Context) ([]Kept, []string, error) {
 
 // keep brings one release up to date.
 func (k *Keeper) keep(ctx context.Context, pt Point, lastInputs, mark string) (Kept, error) {
+	prev, err := k.Store.LatestReleaseDocument(ctx, pt.Name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Kept{}, err
+	}
+	// A shipped release is the commit it was built from: once a document
+	// was recorded for it, a tag moved since is reported and the recorded
+	// commit stays what is covered.
+	var moved string
+	if prev != nil {
+		first, err := k.firstRecorded(ctx, pt.Name)
+		if err != nil {
+			return Kept{}, err
+		}
+		if first.Commit != pt.Commit {
+			moved = fmt.Sprintf("release %s: the tag now points at %s, not the recorded commit %s; the recorded commit stays covered", pt.Name, shortHash(pt.Commit), shortHash(first.Commit))
+			pt.Commit, pt.Branch = first.Commit, first.Branch
+		}
+	}
 	kept := Kept{Release: pt.Name, Branch: pt.Branch, Commit: pt.Commit, Published: []string{}, Warnings: []string{}, Failures: []string{}}
+	if moved != "" {
+		kept.Warnings = append(kept.Warnings, moved)
+	}
+	// A release that fails below keeps the version it has.
+	current(prev, &kept)
 	fail := func(format string, args ...any) {
 		kept.Failures = append(kept.Failures, fmt.Sprintf("release %s: ", pt.Name)+fmt.Sprintf(format, args...))
 	}
@@ -138,13 +164,6 @@ func (k *Keeper) keep(ctx context.Context, pt Point, lastInputs, mark string) (K
 		return kept, nil
 	}
 	inputs := k.inputs(pt, images, binaries, mark)
-	prev, err := k.Store.LatestReleaseDocument(ctx, pt.Name)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return kept, err
-	}
-	if prev != nil && prev.Commit != pt.Commit {
-		kept.Warnings = append(kept.Warnings, fmt.Sprintf("release %s: the tag was moved from %s to %s", pt.Name, shortHash(prev.Commit), shortHash(pt.Commit)))
-	}
 	if prev == nil || lastInputs != inputs {
 		kept.Derived = true
 		var ok bool
@@ -159,10 +178,7 @@ func (k *Keeper) keep(ctx context.Context, pt Point, lastInputs, mark string) (K
 			return kept, err
 		}
 	}
-	kept.Version = prev.Version
-	if doc, err := vex.Parse(prev.Body); err == nil {
-		kept.Statements = len(doc.Statements)
-	}
+	current(prev, &kept)
 	if err := k.publish(ctx, prev, images, &kept); err != nil {
 		return kept, err
 	}
@@ -193,6 +209,18 @@ func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, bi
 		readable = append(readable, img)
 	}
 	k.reportMoved(ctx, pt, images, kept)
+	// A release directory holds more than executables (Kubernetes ships
+	// image tarballs and .docker_tag files beside its binaries): what is
+	// not a Go executable is named in one line and not covered.
+	binaries, others := goExecutables(ctx, binaries)
+	if len(others) > 0 {
+		kept.Warnings = append(kept.Warnings, fmt.Sprintf("release %s: binaries: %d %s, not covered: %s", pt.Name,
+			len(others), plural(len(others), "file is not a Go executable", "files are not Go executables"), listSome(others, 5)))
+		if len(binaries) == 0 {
+			fail("binaries directory %s holds no Go executables", filepath.Dir(others[0]))
+			return nil, false, nil
+		}
+	}
 	work, err := os.MkdirTemp(k.WorkDir, "release-")
 	if err != nil {
 		return nil, false, err
@@ -200,7 +228,7 @@ func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, bi
 	defer os.RemoveAll(work)
 	res, err := Assemble(ctx, Options{
 		Store: k.Store, Repo: k.Repo, Scanner: k.Scanner, DB: k.DB,
-		Ref: pt.Name, Maintained: k.Maintained, Branch: pt.Branch,
+		Ref: pt.Name, Commit: pt.Commit, Maintained: k.Maintained, Branch: pt.Branch,
 		Images: readable, Binaries: binaries, WorkDir: work,
 		Author: k.Author, Now: now, Progress: k.Progress,
 	})
@@ -265,6 +293,31 @@ func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, bi
 	}
 	kept.Changed = true
 	return &rd, true, nil
+}
+
+// current reports d (nil: none yet) as the release's current version.
+func current(d *store.ReleaseDocument, kept *Kept) {
+	if d == nil {
+		return
+	}
+	kept.Version = d.Version
+	kept.Statements = 0
+	if doc, err := vex.Parse(d.Body); err == nil {
+		kept.Statements = len(doc.Statements)
+	}
+}
+
+// firstRecorded is the first version recorded of a release's document:
+// its commit is the one the release was shipped from.
+func (k *Keeper) firstRecorded(ctx context.Context, release string) (*store.ReleaseDocument, error) {
+	docs, err := k.Store.ReleaseDocuments(ctx, release)
+	if err != nil {
+		return nil, err
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("VEX of release %s: %w", release, store.ErrNotFound)
+	}
+	return &docs[0], nil
 }
 
 // reportMoved warns when an image tag of the release no longer points at
@@ -420,10 +473,18 @@ func (k *Keeper) binaries(pt Point) ([]string, error) {
 	if k.Config.Binaries == "" {
 		return nil, nil
 	}
+	if pt.Tag == "" && strings.Contains(k.Config.Binaries, "{tag}") {
+		// A release named by commit ships no tagged binaries (and
+		// dist/{tag} would be every release's directory).
+		return nil, nil
+	}
 	dir := k.Resolve(config.ExpandTemplate(k.Config.Binaries, pt.Tag, pt.Commit))
 	es, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("binaries directory %s does not exist", dir)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("binaries: %w", err)
+		return nil, fmt.Errorf("binaries directory %s: %w", dir, err)
 	}
 	var out []string
 	for _, e := range es {
@@ -431,7 +492,53 @@ func (k *Keeper) binaries(pt Point) ([]string, error) {
 			out = append(out, filepath.Join(dir, e.Name()))
 		}
 	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("binaries directory %s holds no files", dir)
+	}
 	return out, nil
+}
+
+// goExecutables splits files into the Go executables and the others
+// (named by base name).
+func goExecutables(ctx context.Context, files []string) (gos, others []string) {
+	for _, f := range files {
+		if isGoExecutable(ctx, f) {
+			gos = append(gos, f)
+		} else {
+			others = append(others, f)
+		}
+	}
+	return gos, others
+}
+
+func isGoExecutable(ctx context.Context, path string) bool {
+	f, err := infile.Open(ctx, path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = gobuildinfo.Read(f)
+	return err == nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// listSome lists the base names of up to n paths, and how many more.
+func listSome(paths []string, n int) string {
+	var names []string
+	for i, p := range paths {
+		if i == n {
+			names = append(names, fmt.Sprintf("and %d more", len(paths)-n))
+			break
+		}
+		names = append(names, filepath.Base(p))
+	}
+	return strings.Join(names, ", ")
 }
 
 // inputs is the fingerprint of what a release's document is derived from.
