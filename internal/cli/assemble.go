@@ -2,12 +2,14 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	openvex "github.com/openvex/go-vex/pkg/vex"
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/artifact"
@@ -88,14 +90,14 @@ its time).`,
 				return err
 			}
 			o.Now, o.Branch, o.Images, o.Binaries, o.WorkDir, o.RequireAssessed = now, branch, plats, binaries, work, requireAssessed
+			o.Packages = func(ctx context.Context, doc *openvex.VEX) error {
+				return addImagePackages(ctx, p, doc, ref, images, now, cmd.ErrOrStderr())
+			}
 			res, err := release.Assemble(ctx, o)
 			if errors.Is(err, release.ErrUnassessed) {
 				return &exitError{code: ExitPolicy, err: err}
 			}
 			if err != nil {
-				return err
-			}
-			if err := addImagePackages(ctx, p, res.Doc, ref, images, now, cmd.ErrOrStderr()); err != nil {
 				return err
 			}
 			// A tracked release: the same statements as the version update

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/progress"
@@ -73,6 +74,9 @@ func (p *project) keepReleases(ctx context.Context, g *globals, sdb scan.Databas
 		},
 		WorkDir:  work,
 		Progress: prog,
+		Packages: func(ctx context.Context, doc *openvex.VEX, release string, images []string, now time.Time) error {
+			return addImagePackages(ctx, p, doc, release, images, now, prog.Writer())
+		},
 	}
 	kept, warnings, err := k.Run(ctx)
 	if err != nil {

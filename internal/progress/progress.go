@@ -5,6 +5,7 @@ package progress
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 )
 
@@ -26,4 +27,18 @@ func (r *Reporter) Printf(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	fmt.Fprintf(r.w, format+"\n", args...)
+}
+
+// Writer returns a writer whose lines become progress lines (a stage that
+// writes notes to an io.Writer reports through it). A line without its
+// newline is written as a whole line.
+func (r *Reporter) Writer() io.Writer { return lineWriter{r} }
+
+type lineWriter struct{ r *Reporter }
+
+func (w lineWriter) Write(p []byte) (int, error) {
+	for line := range strings.Lines(string(p)) {
+		w.r.Printf("%s", strings.TrimSuffix(line, "\n"))
+	}
+	return len(p), nil
 }

@@ -61,7 +61,13 @@ type Options struct {
 	WorkDir string
 	// RequireAssessed refuses a release with unassessed vulnerabilities.
 	RequireAssessed bool
-	Author          string
+	// Packages, when set, adds what is known about the images' other
+	// packages (operating-system and non-Go packages: what images ingest
+	// recorded and base images' verified VEX) to the assembled document.
+	// assemble and update set the same function, so a tracked release's
+	// document is the one assemble prints.
+	Packages func(ctx context.Context, doc *openvex.VEX) error
+	Author   string
 	Now             time.Time
 	Progress        *progress.Reporter
 }
@@ -201,6 +207,11 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 	for _, s := range doc.Statements {
 		if err := s.Validate(); err != nil {
 			return nil, fmt.Errorf("statement on %s: %w", s.Vulnerability.Name, err)
+		}
+	}
+	if o.Packages != nil {
+		if err := o.Packages(ctx, doc); err != nil {
+			return nil, err
 		}
 	}
 	res.Doc = doc

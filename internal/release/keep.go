@@ -70,6 +70,10 @@ type Keeper struct {
 	Now      func() time.Time
 	WorkDir  string
 	Progress *progress.Reporter
+	// Packages adds what is known about the release images' other
+	// packages to a release's document, as assemble does
+	// (Options.Packages); images are the release's image references.
+	Packages func(ctx context.Context, doc *openvex.VEX, release string, images []string, now time.Time) error
 }
 
 // Kept is what the keeper did for one release.
@@ -226,8 +230,19 @@ func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, bi
 		return nil, false, err
 	}
 	defer os.RemoveAll(work)
+	var packages func(ctx context.Context, doc *openvex.VEX) error
+	if k.Packages != nil {
+		var refs []string
+		for _, ti := range images {
+			if ti.Reference != "" && !slices.Contains(refs, ti.Reference) {
+				refs = append(refs, ti.Reference)
+			}
+		}
+		packages = func(ctx context.Context, doc *openvex.VEX) error { return k.Packages(ctx, doc, pt.Name, refs, now) }
+	}
 	res, err := Assemble(ctx, Options{
-		Store: k.Store, Repo: k.Repo, Scanner: k.Scanner, DB: k.DB,
+		Packages: packages,
+		Store:    k.Store, Repo: k.Repo, Scanner: k.Scanner, DB: k.DB,
 		Ref: pt.Name, Commit: pt.Commit, Maintained: k.Maintained, Branch: pt.Branch,
 		Images: readable, Binaries: binaries, WorkDir: work,
 		Author: k.Author, Now: now, Progress: k.Progress,
