@@ -240,11 +240,20 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 		}
 	}
 	if !shared {
+		// The store's lock is held for the whole run: the round is this
+		// run's, recorded all the same.
+		id, err := r.Store.BeginRound(ctx, r.runnerName())
+		if err != nil {
+			return nil, err
+		}
 		sum.Round = RoundDone
 		if _, err := r.round(ctx, branches, sum); err != nil {
 			return nil, err
 		}
-		return sum, r.afterRound(ctx, sum)
+		if err := r.afterRound(ctx, sum); err != nil {
+			return nil, err
+		}
+		return sum, r.Store.EndRound(ctx, id, r.runnerName())
 	}
 	return r.sharedRound(ctx, branches, mark, sum)
 }
