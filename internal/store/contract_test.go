@@ -120,6 +120,8 @@ func firstColumn(table string) string {
 		return "key"
 	case "documents", "scans", "scan_failures":
 		return "branch"
+	case "rounds":
+		return "kind"
 	}
 	return "id"
 }
