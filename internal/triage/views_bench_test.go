@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/vexloom/vexloom/internal/store"
 )
