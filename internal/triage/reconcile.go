@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/vexloom/vexloom/internal/assess"
 	"github.com/vexloom/vexloom/internal/scan"
@@ -22,26 +21,21 @@ type Transition struct {
 
 // Views derives every triage's view.
 func Views(ctx context.Context, st *store.Store, maintained []string) ([]View, error) {
-	// The four reads are independent: on PostgreSQL they overlap their
-	// round trips, on SQLite (WAL) their reading and decoding.
-	var (
-		wg                             sync.WaitGroup
-		triages                        []store.Triage
-		all                            map[string][]store.Event
-		commits                        map[string]string
-		vulns                          map[string]scan.Vulnerability
-		errTriages, errAll, errC, errV error
-	)
-	wg.Add(3)
-	go func() { defer wg.Done(); triages, errTriages = st.Triages(ctx) }()
-	go func() { defer wg.Done(); commits, errC = latestCommits(ctx, st) }()
-	go func() { defer wg.Done(); vulns, errV = st.LatestVulnerabilities(ctx) }()
-	all, errAll = st.AllEventsParallel(ctx)
-	wg.Wait()
-	for _, err := range []error{errTriages, errAll, errC, errV} {
-		if err != nil {
-			return nil, err
-		}
+	triages, err := st.Triages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := st.AllEvents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	commits, err := latestCommits(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	vulns, err := st.LatestVulnerabilities(ctx)
+	if err != nil {
+		return nil, err
 	}
 	views := make([]View, 0, len(triages))
 	for _, t := range triages {
