@@ -20,8 +20,11 @@
 //  4. times an update with nothing new (every tracked release);
 //  5. moves the database to the full golang.org/x/vulndb (the -changed
 //     entries appear) and times one update with the newest -keep releases
-//     tracked, counting the documents re-signed; and times govulncheck on
-//     one release commit against the same database, for the ratio;
+//     tracked, counting the documents re-signed and the modules analysed
+//     by delta that took an analysis another release with the same
+//     analysed code computed (internal/scan/share.go); and times
+//     govulncheck on one release commit against the same database, for
+//     the ratio;
 //  6. scans that release commit with the scan cache (the delta analysis'
 //     result) and with --no-cache (a full rescan), and compares the
 //     findings.
@@ -196,11 +199,16 @@ func run(releases, keep, changed int, vulndb, work string, enforce, withImported
 		return err
 	}
 	start = time.Now()
-	out, err = vx("update", "--format", "json")
+	out, movedProgress, err := cmdStderr(proj, env, vexloom, "update", "--format", "json")
 	if err != nil {
 		return err
 	}
 	moved := time.Since(start)
+	deltas, shared := deltaLines(movedProgress)
+	// The run's progress says what each module cost (kept with -work).
+	if err := os.WriteFile(filepath.Join(work, "update-after-change.progress"), []byte(movedProgress), 0o644); err != nil {
+		return err
+	}
 	movedSummary, err := summarize(out)
 	if err != nil {
 		return err
@@ -235,6 +243,7 @@ func run(releases, keep, changed int, vulndb, work string, enforce, withImported
 	fmt.Printf("first update, %d releases (%d commits) scanned in full  %8.2fs\n", releases, keep+1, first.Seconds())
 	fmt.Printf("update with nothing new, %d releases           %8.2fs  derived %d, re-signed %d   target < 5s\n", releases, idle.Seconds(), idleSummary.derived, idleSummary.signed)
 	fmt.Printf("update after the database change, %d releases  %8.2fs  derived %d, re-signed %d\n", keep, moved.Seconds(), movedSummary.derived, movedSummary.signed)
+	fmt.Printf("  modules analysed by delta %d, of which took a shared analysis %d\n", deltas, shared)
 	fmt.Printf("govulncheck, one release commit                %8.2fs\n", gv.Seconds())
 	ratio := moved.Seconds() / gv.Seconds()
 	fmt.Printf("ratio update-after-change / govulncheck          %6.2f   target < 1\n", ratio)
@@ -261,6 +270,11 @@ func run(releases, keep, changed int, vulndb, work string, enforce, withImported
 	deltaTime := time.Since(deltaStart)
 	if !strings.Contains(progressOut, "database changed in") {
 		return fmt.Errorf("the scan of %s did not take the delta:\n%s", last, progressOut)
+	}
+	for _, l := range strings.Split(progressOut, "\n") {
+		if strings.Contains(l, "database changed in") {
+			fmt.Printf("delta of %s:%s\n", last, strings.SplitN(l, ":", 2)[1])
+		}
 	}
 	fullStart := time.Now()
 	fullOut, err := vx(append(scanArgs, "--no-cache")...)
@@ -289,6 +303,21 @@ func run(releases, keep, changed int, vulndb, work string, enforce, withImported
 }
 
 type updateSummary struct{ derived, signed int }
+
+// deltaLines counts the modules a run's progress says were analysed by
+// delta, and those of them that took an analysis shared by a release with
+// the same analysed code.
+func deltaLines(progress string) (deltas, shared int) {
+	for _, l := range strings.Split(progress, "\n") {
+		if strings.Contains(l, "database changed in") {
+			deltas++
+			if strings.Contains(l, "shared with") {
+				shared++
+			}
+		}
+	}
+	return deltas, shared
+}
 
 func summarize(out []byte) (updateSummary, error) {
 	var u struct {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vexloom/vexloom/internal/osv"
+	"github.com/vexloom/vexloom/internal/source"
 	"github.com/vexloom/vexloom/internal/vulndb"
 )
 
@@ -32,6 +33,20 @@ type baseEntry struct {
 	Output   *Output           `json:"output"`
 	// Imports are the packages of the build, once a delta needed them.
 	Imports []string `json:"imports,omitempty"`
+	// Analysed is the digest of the content's analysed code (digest.go),
+	// after the format of its rules, so that a delta finds what releases
+	// with the same analysed code computed without a checkout.
+	Analysed string `json:"analysed,omitempty"`
+}
+
+// analysed returns the digest of the analysed code the base records, if
+// it was computed under the current rules.
+func (e *baseEntry) analysed() string {
+	d, ok := strings.CutPrefix(e.Analysed, analysisFormat+" ")
+	if !ok || !strings.HasPrefix(d, "sha256:") {
+		return ""
+	}
+	return d
 }
 
 // baseKey is k without the database: the module's content and how it is
@@ -63,7 +78,7 @@ func (c *Cache) getBase(k CacheKey) (*baseEntry, bool) {
 }
 
 // putBase records out as the base of k's content.
-func (c *Cache) putBase(k CacheKey, entries map[string]string, out *Output, imports []string) error {
+func (c *Cache) putBase(k CacheKey, entries map[string]string, out *Output, imports []string, analysed string) error {
 	if c == nil || c.Dir == "" || entries == nil {
 		return nil
 	}
@@ -71,7 +86,11 @@ func (c *Cache) putBase(k CacheKey, entries map[string]string, out *Output, impo
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	b, err := json.Marshal(baseEntry{Database: k.Database, Entries: entries, Output: out, Imports: imports})
+	e := baseEntry{Database: k.Database, Entries: entries, Output: out, Imports: imports}
+	if analysed != "" {
+		e.Analysed = analysisFormat + " " + analysed
+	}
+	b, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
@@ -109,6 +128,12 @@ type DeltaStats struct {
 	// level (a package of theirs is imported) and at module level (none
 	// is: the module graph decides).
 	Symbol, Module int
+	// Analysed is the digest of the analysed code, when the delta needed
+	// it; SharedPackages and Shared say what was taken from an earlier
+	// release with the same analysed code (the package list, the levels).
+	Analysed       string
+	SharedPackages bool
+	Shared         []string
 }
 
 // Engine runs the engine for a delta: at symbol or module level against a
@@ -116,6 +141,9 @@ type DeltaStats struct {
 type Engine struct {
 	Run     func(ctx context.Context, level, dbURL string) (*Output, error)
 	Imports func(ctx context.Context) ([]string, error)
+	// Share, when set, keeps the package list and the engine's outputs
+	// by the analysed code, and takes them from there (share.go).
+	Share *Share
 }
 
 // Delta computes the output of a module against the database in dir from
@@ -128,6 +156,9 @@ type Engine struct {
 func Delta(ctx context.Context, dir string, base *baseEntry, cur map[string]string, eng Engine) (*Output, []string, DeltaStats, error) {
 	ch := vulndb.Diff(base.Entries, cur)
 	st := DeltaStats{Changed: len(ch.Changed), Removed: len(ch.Removed)}
+	if eng.Share != nil && eng.Share.digest == "" {
+		eng.Share.digest = base.analysed()
+	}
 	drop := map[string]bool{}
 	for _, id := range append(slices.Clone(ch.Changed), ch.Removed...) {
 		drop[id] = true
@@ -162,7 +193,12 @@ func Delta(ctx context.Context, dir string, base *baseEntry, cur map[string]stri
 	if len(relevant) > 0 {
 		if imports == nil {
 			var err error
-			if imports, err = eng.Imports(ctx); err != nil {
+			if eng.Share != nil {
+				imports, st.SharedPackages, err = eng.Share.packages(ctx, eng.Imports)
+			} else {
+				imports, err = eng.Imports(ctx)
+			}
+			if err != nil {
 				return nil, nil, st, err
 			}
 		}
@@ -205,15 +241,28 @@ func Delta(ctx context.Context, dir string, base *baseEntry, cur map[string]stri
 		if len(part.ids) == 0 {
 			continue
 		}
-		tmp, err := os.MkdirTemp("", "vexloom-delta-")
-		if err != nil {
-			return nil, nil, st, err
+		run := func() (*Output, error) {
+			tmp, err := os.MkdirTemp("", "vexloom-delta-")
+			if err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(tmp)
+			if err := vulndb.Subset(dir, tmp, part.ids); err != nil {
+				return nil, err
+			}
+			return eng.Run(ctx, part.level, (&url.URL{Scheme: "file", Path: filepath.ToSlash(tmp)}).String())
 		}
-		defer os.RemoveAll(tmp)
-		if err := vulndb.Subset(dir, tmp, part.ids); err != nil {
-			return nil, nil, st, err
+		var d *Output
+		var err error
+		if eng.Share != nil {
+			var shared bool
+			d, shared, err = eng.Share.output(ctx, part.level, part.ids, cur, run)
+			if shared {
+				st.Shared = append(st.Shared, part.level)
+			}
+		} else {
+			d, err = run()
 		}
-		d, err := eng.Run(ctx, part.level, (&url.URL{Scheme: "file", Path: filepath.ToSlash(tmp)}).String())
 		if err != nil {
 			return nil, nil, st, err
 		}
@@ -233,6 +282,12 @@ func Delta(ctx context.Context, dir string, base *baseEntry, cur map[string]stri
 		}
 		return 0
 	})
+	if eng.Share != nil {
+		st.Analysed = eng.Share.digest
+	}
+	if st.Analysed == "" {
+		st.Analysed = base.analysed()
+	}
 	return out, imports, st, nil
 }
 
@@ -307,21 +362,22 @@ func (s *Scanner) entries() map[string]string {
 // delta answers a cache miss from the module's base when there is one for
 // an earlier database: only the entries that changed are analysed. It
 // reports false when there is no base, so the module is scanned in full.
-func (s *Scanner) delta(ctx context.Context, key CacheKey, res *ModuleResult, dir func() (string, error), gv string, i, n int) (*Output, []string, bool, error) {
+func (s *Scanner) delta(ctx context.Context, key CacheKey, res *ModuleResult, m source.Module, dir func() (string, error), gv string, i, n int) (*Output, DeltaStats, []string, bool, error) {
+	none := DeltaStats{}
 	if s.opts.NoDelta {
-		return nil, nil, false, nil
+		return nil, none, nil, false, nil
 	}
 	base, ok := s.opts.Cache.getBase(key)
 	if !ok || base.Database == key.Database {
-		return nil, nil, false, nil
+		return nil, none, nil, false, nil
 	}
 	cur := s.entries()
 	if cur == nil {
-		return nil, nil, false, nil
+		return nil, none, nil, false, nil
 	}
 	d, ok := dbDir(s.opts.DB.URL)
 	if !ok {
-		return nil, nil, false, nil
+		return nil, none, nil, false, nil
 	}
 	start := time.Now()
 	out, imports, st, err := Delta(ctx, d, base, cur, Engine{
@@ -339,23 +395,47 @@ func (s *Scanner) delta(ctx context.Context, key CacheKey, res *ModuleResult, di
 			}
 			return s.imports(ctx, wd)
 		},
+		Share: &Share{
+			Cache: s.opts.Cache,
+			Key:   key,
+			Digest: func(ctx context.Context) (string, error) {
+				wd, err := dir()
+				if err != nil {
+					return "", err
+				}
+				return moduleDigest(ctx, wd, m)
+			},
+			Warn: func(format string, args ...any) {
+				s.opts.Progress.Printf("  [%d/%d] %s: "+format, append([]any{i + 1, n, res.Path}, args...)...)
+			},
+		},
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, nil, false, ctx.Err()
+			return nil, none, nil, false, ctx.Err()
 		}
 		// The delta could not be computed: a full scan decides.
 		s.opts.Progress.Printf("  [%d/%d] %s: delta analysis failed (%v); scanning in full", i+1, n, res.Path, firstLine(err.Error()))
-		return nil, nil, false, nil
+		return nil, none, nil, false, nil
 	}
-	s.opts.Progress.Printf("  [%d/%d] %s: database changed in %d entries (%d removed), %d relevant (%d at symbol level, %d at module level); analysed in %s", i+1, n, res.Path,
-		st.Changed, st.Removed, st.Relevant, st.Symbol, st.Module, time.Since(start).Round(100*time.Millisecond))
-	return out, imports, true, nil
+	s.opts.Progress.Printf("  [%d/%d] %s: database changed in %d entries (%d removed), %d relevant (%d at symbol level, %d at module level); analysed in %s%s", i+1, n, res.Path,
+		st.Changed, st.Removed, st.Relevant, st.Symbol, st.Module, time.Since(start).Round(100*time.Millisecond), sharedNote(st))
+	return out, st, imports, true, nil
 }
 
-// recordBase keeps out as the base of its module's content.
-func (s *Scanner) recordBase(key CacheKey, out *Output, imports []string) {
-	if err := s.opts.Cache.putBase(key, s.entries(), out, imports); err != nil {
+// moduleDigest is the digest of the analysed code of m, checked out at dir.
+func moduleDigest(ctx context.Context, dir string, m source.Module) (string, error) {
+	root, ok := moduleRoot(dir, m.Dir)
+	if !ok {
+		return "", fmt.Errorf("the module directory %s is not %s of its tree", dir, m.Dir)
+	}
+	return AnalysisDigest(ctx, root, append([]string{m.Dir}, m.LocalReplaces...))
+}
+
+// recordBase keeps out as the base of its module's content, with the
+// digest of its analysed code when it is known.
+func (s *Scanner) recordBase(key CacheKey, out *Output, imports []string, analysed string) {
+	if err := s.opts.Cache.putBase(key, s.entries(), out, imports, analysed); err != nil {
 		s.opts.Progress.Printf("  warning: %v", err)
 	}
 }
@@ -390,4 +470,24 @@ func (s *Scanner) imports(ctx context.Context, dir string) ([]string, error) {
 		return nil, fmt.Errorf("listing the packages of %s: %w: %s", dir, err, firstLine(stderr.String()))
 	}
 	return strings.Fields(string(out)), nil
+}
+
+// sharedNote says what a delta took from an earlier release with the same
+// analysed code.
+func sharedNote(st DeltaStats) string {
+	var what []string
+	if st.SharedPackages {
+		what = append(what, "package list")
+	}
+	for _, l := range st.Shared {
+		what = append(what, l+" level")
+	}
+	if len(what) == 0 {
+		return ""
+	}
+	d := strings.TrimPrefix(st.Analysed, "sha256:")
+	if len(d) > 12 {
+		d = d[:12]
+	}
+	return fmt.Sprintf("; shared with an earlier analysis of the same analysed code %s: %s", d, strings.Join(what, ", "))
 }

@@ -308,13 +308,13 @@ func (s *Scanner) scanModule(ctx context.Context, res *ModuleResult, m source.Mo
 		s.opts.Progress.Printf("  [%d/%d] %s: cached, %s", i+1, n, m.Path, summarize(res.Findings))
 		return nil
 	}
-	if out, imports, ok, err := s.delta(ctx, key, res, dir, gv.Version, i, n); err != nil {
+	if out, st, imports, ok, err := s.delta(ctx, key, res, m, dir, gv.Version, i, n); err != nil {
 		return err
 	} else if ok {
 		if err := s.opts.Cache.Put(key, out); err != nil {
 			s.opts.Progress.Printf("  warning: %v", err)
 		}
-		s.recordBase(key, out, imports)
+		s.recordBase(key, out, imports, st.Analysed)
 		s.apply(res, out)
 		res.Elapsed = time.Since(start)
 		return nil
@@ -344,7 +344,17 @@ func (s *Scanner) scanModule(ctx context.Context, res *ModuleResult, m source.Mo
 	if err := s.opts.Cache.Put(key, out); err != nil {
 		s.opts.Progress.Printf("  warning: %v", err)
 	}
-	s.recordBase(key, out, nil)
+	// The analysed code's digest, while the checkout is there: a delta
+	// of this content finds by it what releases with the same analysed
+	// code computed, without checking it out again.
+	var analysed string
+	if s.opts.Cache != nil && s.opts.Cache.Dir != "" {
+		if analysed, err = moduleDigest(ctx, d, m); err != nil {
+			s.opts.Progress.Printf("  warning: %v", err)
+			analysed = ""
+		}
+	}
+	s.recordBase(key, out, nil, analysed)
 	s.apply(res, out)
 	res.Elapsed = time.Since(start)
 	s.opts.Progress.Printf("  [%d/%d] %s: %s in %s", i+1, n, m.Path, summarize(res.Findings), res.Elapsed.Round(100*time.Millisecond))
