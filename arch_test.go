@@ -51,7 +51,7 @@ var leaves = []string{
 var owners = map[string][]string{
 	"github.com/spf13/cobra":               {"internal/cli"},
 	"modernc.org/sqlite":                   {"internal/store"},
-	"github.com/jackc/pgx/v5/stdlib":       {"internal/store", "internal/store/pgtest", "bench/storebench"},
+	"github.com/jackc/pgx/v5/stdlib":       {"internal/store", "internal/store/pgtest", "bench/storebench", "bench/runnersbench"},
 	"github.com/package-url/packageurl-go": {"internal/purl"},
 	"golang.org/x/vuln/scan":               {"internal/scan"},
 }

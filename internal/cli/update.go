@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -113,29 +114,21 @@ func runUpdate(ctx context.Context, g *globals, p *project, only []string, prog 
 		Store: p.store, Repo: repo, Scanner: scanner, DB: sdb, Approvers: policy,
 		Backend: backend, Progress: prog, Now: g.now,
 		Branches: p.cfg.Branches, Only: only, Author: p.author(), VEXDir: p.vexDir(),
+		// The published store, the feed and the tracked releases are the
+		// round's: runners sharing a store leave them to the one that
+		// does the round.
+		AfterRound: func(ctx context.Context, sum *triage.Summary) (err error) {
+			if err := p.publishBranches(ctx, g, sum); err != nil {
+				return err
+			}
+			if err := p.ingestReleaseReports(ctx, repo, prog); err != nil {
+				return err
+			}
+			p.kept, err = p.keepReleases(ctx, g, sdb, scanner, repo, prog)
+			return err
+		},
 	}
-	sum, err := r.Run(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if p.store.Shared() {
-		// Runners sharing the store regenerate the feed one at a time.
-		feed, err := p.store.TakeLease(ctx, "feed")
-		if err != nil {
-			return nil, fmt.Errorf("waiting for the feed: %w", err)
-		}
-		defer feed.Release()
-	}
-	if err := p.publishBranches(ctx, g, sum); err != nil {
-		return nil, err
-	}
-	if err := p.ingestReleaseReports(ctx, repo, prog); err != nil {
-		return nil, err
-	}
-	if p.kept, err = p.keepReleases(ctx, g, sdb, scanner, repo, prog); err != nil {
-		return nil, err
-	}
-	return sum, nil
+	return r.Run(ctx)
 }
 
 // publishBranches puts each branch's current document, under the default
@@ -148,7 +141,7 @@ func (p *project) publishBranches(ctx context.Context, g *globals, sum *triage.S
 	if err != nil {
 		return err
 	}
-	for _, b := range sum.Branches {
+	for _, b := range append(slices.Clip(sum.Branches), sum.Others...) {
 		// The default publish policy: under_investigation is never public
 		// (it says nothing a user can act on, and would hide an earlier
 		// not_affected from scanners that take the latest statement).

@@ -78,7 +78,7 @@ func mustReopen(t *testing.T, reopen func(t *testing.T) (*Store, error)) *Store 
 	return s
 }
 
-var allTables = []string{"scans", "findings", "vulnerabilities", "aliases", "triages", "events", "comments", "acks", "documents", "cursors", "scan_failures", "scan_outputs"}
+var allTables = []string{"scans", "findings", "vulnerabilities", "aliases", "triages", "events", "comments", "acks", "documents", "cursors", "scan_failures", "scan_outputs", "rounds"}
 
 func TestContractAppendOnly(t *testing.T) {
 	contract(t, func(t *testing.T, s *Store, _ func(t *testing.T) (*Store, error)) {
@@ -120,6 +120,8 @@ func firstColumn(table string) string {
 		return "key"
 	case "documents", "scans", "scan_failures":
 		return "branch"
+	case "rounds":
+		return "kind"
 	}
 	return "id"
 }
@@ -153,6 +155,13 @@ func fill(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	if err := s.PutScanOutput(ctx, "k1", []byte(`{"output":{}}`)); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.BeginRound(ctx, "runner-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EndRound(ctx, id, "runner-1"); err != nil {
 		t.Fatal(err)
 	}
 }

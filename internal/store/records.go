@@ -456,3 +456,31 @@ func (s *Store) LatestVulnerabilities(ctx context.Context) (map[string]scan.Vuln
 	}
 	return out, nil
 }
+
+// FindingCount is how many findings a scan recorded (Findings without
+// reading them).
+func (s *Store) FindingCount(ctx context.Context, scanID int64) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM findings WHERE scan_id = ?`, scanID).Scan(&n)
+	return n, err
+}
+
+// DocumentVersions is the latest version of every branch's document
+// (LatestDocument's Version, for every branch at once, without the bodies).
+func (s *Store) DocumentVersions(ctx context.Context) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT branch, MAX(version) FROM documents GROUP BY branch`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var b string
+		var v int
+		if err := rows.Scan(&b, &v); err != nil {
+			return nil, err
+		}
+		out[b] = v
+	}
+	return out, rows.Err()
+}

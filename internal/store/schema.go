@@ -145,6 +145,22 @@ CREATE TABLE scan_outputs (
 	body BLOB NOT NULL
 );
 ` + appendOnly("scan_outputs"),
+
+	// 4: the rounds of runners sharing a store. A runner that does a
+	// round's shared work (comments, every branch's document, the
+	// backend's sync, the feed) records when it began and when it was
+	// done (done rows name their begun row in ref), so a runner whose
+	// branch work a later round already covered does not do it again.
+	`
+CREATE TABLE rounds (
+	id     INTEGER PRIMARY KEY AUTOINCREMENT,
+	kind   TEXT NOT NULL,
+	ref    INTEGER NOT NULL,
+	runner TEXT NOT NULL,
+	at     TEXT NOT NULL
+);
+CREATE INDEX rounds_kind ON rounds(kind, ref);
+` + appendOnly("rounds"),
 }
 
 // appendOnly returns triggers that refuse UPDATE and DELETE on tables.

@@ -140,20 +140,24 @@ func ProjectStatus(ctx context.Context, st *store.Store, p Project, now time.Tim
 		}
 	}
 	sort.Strings(listed)
+	versions, err := st.DocumentVersions(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, b := range listed {
 		bs := BranchStatus{Branch: b}
 		if sc := scans[b]; sc != nil {
-			fs, err := st.Findings(ctx, sc.ID)
+			n, err := st.FindingCount(ctx, sc.ID)
 			if err != nil {
 				return nil, err
 			}
-			bs.Commit, bs.Scanned, bs.Database, bs.Findings = sc.Commit, sc.At.UTC(), sc.DBSource+"@"+sc.DBVersion, len(fs)
+			bs.Commit, bs.Scanned, bs.Database, bs.Findings = sc.Commit, sc.At.UTC(), sc.DBSource+"@"+sc.DBVersion, n
 		}
 		if f := failing[b]; f != nil {
 			bs.Failing = &BranchFailing{Since: f.Since.UTC(), Reason: f.Latest.Reason, Commit: f.Latest.Commit, At: f.Latest.At.UTC(), Attempts: f.Attempts}
 		}
-		if d, err := st.LatestDocument(ctx, b); err == nil {
-			bs.VEXVersion = d.Version
+		if v, ok := versions[b]; ok {
+			bs.VEXVersion = v
 			bs.VEXFile = filepath.Join(p.VEXDir, DocumentFileName(b))
 		}
 		out.Branches = append(out.Branches, bs)

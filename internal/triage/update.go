@@ -74,7 +74,28 @@ type Runner struct {
 	// Author and VEXDir: the documents' author and where they are written.
 	Author string
 	VEXDir string
+
+	// AfterRound, if set, is the rest of the round's shared work (the
+	// published store and the feed), done by the runner that does the
+	// round, under its lease, before the round is recorded done.
+	AfterRound func(ctx context.Context, sum *Summary) error
+	// Name names the runner in the rounds it records (default:
+	// host:pid).
+	Name string
 }
+
+// RoundOutcome says whether a run did the round's shared work.
+type RoundOutcome string
+
+// Outcomes of a run's round.
+const (
+	// RoundDone: this run did the round (always, on a store of one
+	// machine).
+	RoundDone RoundOutcome = "done"
+	// RoundLeft: runners share the store, and the round was left to
+	// another: one still at work, or one that did it since.
+	RoundLeft RoundOutcome = "left"
+)
 
 // Summary is what a run did.
 type Summary struct {
@@ -85,6 +106,11 @@ type Summary struct {
 	// Failing are the branches whose scan did not complete in this run:
 	// they kept their last complete scan and their document.
 	Failing []BranchFailure
+	// Others are the branches other runners recorded whose documents
+	// this run's round wrote (runners sharing a store).
+	Others []BranchSummary
+	// Round says whether this run did the round's shared work.
+	Round RoundOutcome
 }
 
 // BranchFailure is a branch whose scan did not complete.
@@ -187,6 +213,9 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 	}
 	v := buildinfo.Get()
 	evidence := ScanEvidence(r.DB)
+	// mark is the newest round begun when this runner's last branch was
+	// recorded: a round begun after it covers every branch of this run.
+	var mark int64
 	for i, b := range toScan {
 		r.Progress.Printf("[%d/%d] branch %s", i+1, len(toScan), b)
 		if shared {
@@ -195,6 +224,11 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 				return nil, fmt.Errorf("claiming %s: %w", b, err)
 			}
 			err = r.runBranch(ctx, b, evidence, v, sum)
+			if err == nil {
+				// Read while the claim is held: no round begins while
+				// a branch is claimed.
+				mark, err = r.Store.RoundMark(ctx)
+			}
 			claim.Release()
 			if err != nil {
 				return nil, err
@@ -205,14 +239,136 @@ func (r *Runner) Run(ctx context.Context) (*Summary, error) {
 			return nil, err
 		}
 	}
-	if shared {
-		round, err := r.Store.TakeLease(ctx, "round")
+	if !shared {
+		// The store's lock is held for the whole run: the round is this
+		// run's, recorded all the same.
+		id, err := r.Store.BeginRound(ctx, r.runnerName())
 		if err != nil {
-			return nil, fmt.Errorf("waiting for the round: %w", err)
+			return nil, err
 		}
-		defer round.Release()
+		sum.Round = RoundDone
+		if _, err := r.round(ctx, branches, sum); err != nil {
+			return nil, err
+		}
+		if err := r.afterRound(ctx, sum); err != nil {
+			return nil, err
+		}
+		return sum, r.Store.EndRound(ctx, id, r.runnerName())
 	}
-	return r.round(ctx, branches, sum)
+	return r.sharedRound(ctx, branches, mark, sum)
+}
+
+// sharedRound does the round's shared work for runners sharing a store,
+// once per round: under the "round" lease, a runner leaves it to another
+// when some branch is still being worked on (its runner does it when it is
+// done) or when a round begun after this runner's branches were recorded is
+// done already (it covered them). Otherwise it records the round begun,
+// does it for every maintained branch, and records it done.
+func (r *Runner) sharedRound(ctx context.Context, branches []string, mark int64, sum *Summary) (*Summary, error) {
+	lease, err := r.Store.TakeLease(ctx, "round")
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the round: %w", err)
+	}
+	defer lease.Release()
+	busy, err := r.busyBranch(ctx, branches)
+	if err != nil {
+		return nil, err
+	}
+	covered := false
+	if busy == "" {
+		if covered, err = r.Store.RoundDoneSince(ctx, mark); err != nil {
+			return nil, err
+		}
+	}
+	if busy != "" || covered {
+		if busy != "" {
+			r.Progress.Printf("round: left to the runner of %s, which is still at work", busy)
+		} else {
+			r.Progress.Printf("round: done already by another runner since this run's branches were recorded")
+		}
+		sum.Round = RoundLeft
+		return sum, r.documentsAsStored(ctx, sum)
+	}
+	id, err := r.Store.BeginRound(ctx, r.runnerName())
+	if err != nil {
+		return nil, err
+	}
+	sum.Round = RoundDone
+	// The branches other runners scanned since their documents were last
+	// written get theirs now, from the store: what a sequential update of
+	// every branch would write.
+	failing, err := r.Store.FailingBranches(ctx)
+	if err != nil {
+		return nil, err
+	}
+	scans, err := r.Store.LatestScans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range branches {
+		if failing[b] != nil || scans[b] == nil || slices.ContainsFunc(sum.Branches, func(bs BranchSummary) bool { return bs.Branch == b }) {
+			continue
+		}
+		sum.Others = append(sum.Others, BranchSummary{Branch: b, Commit: scans[b].Commit})
+	}
+	if _, err := r.round(ctx, branches, sum); err != nil {
+		return nil, err
+	}
+	if err := r.afterRound(ctx, sum); err != nil {
+		return nil, err
+	}
+	if err := r.Store.EndRound(ctx, id, r.runnerName()); err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// busyBranch returns a maintained branch another runner has claimed (its
+// lease is held), or "".
+func (r *Runner) busyBranch(ctx context.Context, branches []string) (string, error) {
+	for _, b := range branches {
+		l, err := r.Store.TryLease(ctx, "branch:"+b)
+		if err != nil {
+			return "", fmt.Errorf("checking the claim on %s: %w", b, err)
+		}
+		if l == nil {
+			return b, nil
+		}
+		l.Release()
+	}
+	return "", nil
+}
+
+// documentsAsStored fills in the branches' documents as the store has
+// them, for a run that left the round to another runner.
+func (r *Runner) documentsAsStored(ctx context.Context, sum *Summary) error {
+	for i := range sum.Branches {
+		bs := &sum.Branches[i]
+		d, err := r.Store.LatestDocument(ctx, bs.Branch)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		bs.Document, bs.Version = filepath.Join(r.VEXDir, DocumentFileName(bs.Branch)), d.Version
+	}
+	return nil
+}
+
+func (r *Runner) afterRound(ctx context.Context, sum *Summary) error {
+	if r.AfterRound == nil {
+		return nil
+	}
+	return r.AfterRound(ctx, sum)
+}
+
+func (r *Runner) runnerName() string {
+	if r.Name != "" {
+		return r.Name
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }
 
 // runBranch scans one branch at its current commit and records what
@@ -305,6 +461,11 @@ func (r *Runner) round(ctx context.Context, branches []string, sum *Summary) (*S
 	}
 	for i := range sum.Branches {
 		if err := r.publish(ctx, &sum.Branches[i], pubViews, scans); err != nil {
+			return nil, err
+		}
+	}
+	for i := range sum.Others {
+		if err := r.publish(ctx, &sum.Others[i], pubViews, scans); err != nil {
 			return nil, err
 		}
 	}

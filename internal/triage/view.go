@@ -254,6 +254,22 @@ func Derive(t store.Triage, events []store.Event, maintained []string, commits m
 			b.Level = o.Level
 		}
 	}
+	// The decision last published on each branch, in one pass.
+	var published map[string]int64
+	if len(byBranch) > 0 {
+		for _, ev := range events {
+			if ev.Kind != store.KindPublished {
+				continue
+			}
+			var p publication
+			if json.Unmarshal(ev.Data, &p) == nil {
+				if published == nil {
+					published = map[string]int64{}
+				}
+				published[p.Branch] = p.Decision
+			}
+		}
+	}
 	for _, b := range byBranch {
 		var human, auto *store.Event
 		for i := range events {
@@ -277,15 +293,7 @@ func Derive(t store.Triage, events []store.Event, maintained []string, commits m
 		default:
 			b.Decision = auto
 		}
-		for _, ev := range events {
-			if ev.Kind != store.KindPublished {
-				continue
-			}
-			var p publication
-			if json.Unmarshal(ev.Data, &p) == nil && p.Branch == b.Branch {
-				b.PublishedDecision = p.Decision
-			}
-		}
+		b.PublishedDecision = published[b.Branch]
 		v.Branches = append(v.Branches, *b)
 	}
 	slices.SortFunc(v.Branches, func(a, b BranchState) int { return strings.Compare(a.Branch, b.Branch) })
