@@ -68,8 +68,8 @@ type Options struct {
 	// document is the one assemble prints.
 	Packages func(ctx context.Context, doc *openvex.VEX) error
 	Author   string
-	Now             time.Time
-	Progress        *progress.Reporter
+	Now      time.Time
+	Progress *progress.Reporter
 }
 
 // Result is an assembled release document with what it was made of.
