@@ -69,6 +69,12 @@ func TestUpdateIngestsReleaseScannerReports(t *testing.T) {
 	if code != 0 || !strings.Contains(list, "pkg:apk/alpine/busybox") || strings.Contains(list, "CVE-2025-22871") {
 		t.Errorf("triage list (exit %d): the image's OS finding is not a triage, or its Go finding is:\n%s", code, list)
 	}
+	// The tracked release's document carries the image's OS package, as
+	// assemble's does: one code path.
+	doc, _, code := p.cmd("vex", "--release", demo.ReleaseTag)
+	if code != 0 || !strings.Contains(doc, "pkg:apk/alpine/busybox") || !strings.Contains(doc, "CVE-2025-8888") {
+		t.Errorf("vex --release %s (exit %d) does not carry the image's OS package finding:\n%s", demo.ReleaseTag, code, doc)
+	}
 
 	// Again: nothing new, and the Go finding meets the release's document.
 	out, stderr, code = p.cmd("update")
