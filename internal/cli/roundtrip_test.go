@@ -73,7 +73,9 @@ func TestReleaseRoundTripThroughEveryStore(t *testing.T) {
 	}
 
 	// Fetched back from each signed store, it verifies.
-	for _, from := range []string{"local:" + localDir, "oci:" + repo, "github:demo-org/vex"} {
+	// The feed carries the signed document's bundle beside its unsigned
+	// per-package documents: the bundle verifies, the documents never do.
+	for _, from := range []string{"local:" + localDir, "oci:" + repo, "github:demo-org/vex", "feed:" + feedSrv.URL} {
 		out, stderr, code := p.run("pull", "--from", from, "--subject", digest, "--key", key+".pub", "-o", filepath.Join(dir, "pulled", strings.SplitN(from, ":", 2)[0]))
 		if code != 0 || !strings.Contains(stderr, "verified, signed by") {
 			t.Errorf("pull --from %s: exit %d\n%s\n%s", from, code, out, stderr)
@@ -90,9 +92,10 @@ func TestReleaseRoundTripThroughEveryStore(t *testing.T) {
 	if _, stderr, code := p.run("pull", "--from", "local:"+localDir, "--subject", digest, "--key", other+".pub"); code != 3 || !strings.Contains(stderr, "REJECTED") {
 		t.Errorf("pull with another key: exit %d: %s", code, stderr)
 	}
-	// The feed has the statements, unsigned: listed, never verified.
-	if _, stderr, code := p.run("pull", "--from", "feed:"+feedSrv.URL, "--subject", digest, "--key", key+".pub"); code != 3 || !strings.Contains(stderr, "unsigned") {
-		t.Errorf("pull from the feed: exit %d: %s", code, stderr)
+	// From the feed with another key: its bundle is rejected and its
+	// per-package documents are unsigned, so nothing verifies.
+	if _, stderr, code := p.run("pull", "--from", "feed:"+feedSrv.URL, "--subject", digest, "--key", other+".pub"); code != 3 || !strings.Contains(stderr, "unsigned") || !strings.Contains(stderr, "REJECTED") {
+		t.Errorf("pull from the feed with another key: exit %d: %s", code, stderr)
 	}
 	if _, stderr, code := p.run("pull", "--from", "ftp:x", "--subject", digest, "--key", key+".pub"); code != 2 {
 		t.Errorf("pull from a bad store: exit %d: %s", code, stderr)
