@@ -191,3 +191,14 @@ func copyFile(src, dst string, perm fs.FileMode) error {
 	}
 	return out.Close()
 }
+
+// useSharedScans makes the scan cache under the cache directory cache the
+// shared one, warmed first: for tests that set up their own cache
+// directory but need no cold scan.
+func useSharedScans(t *testing.T, cache string) {
+	t.Helper()
+	warmScans(t)
+	if err := os.Symlink(sharedScans(t), filepath.Join(cache, "scans")); err != nil {
+		t.Fatal(err)
+	}
+}
