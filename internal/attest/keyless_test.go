@@ -20,85 +20,15 @@ import (
 	"testing"
 	"time"
 
-	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
-	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
-	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
-	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
-	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/vexloom/vexloom/internal/attest/attesttest"
 )
 
 const (
 	testIssuer  = "https://token.actions.githubusercontent.example"
 	testSubject = "release-bot@vexloom.example"
 )
-
-// keylessBundle has sigstore-go's test authority (a Fulcio CA, a Rekor log
-// and a timestamp authority, all generated) attest stmt for an identity,
-// logged at logTime, and packs the result into a v0.3 bundle the way
-// sign.Bundle does for Fulcio + Rekor + TSA.
-func keylessBundle(t testing.TB, vs *ca.VirtualSigstore, subject, issuer string, stmt []byte, logTime time.Time, withTimestamp bool) []byte {
-	t.Helper()
-	ent, err := vs.AttestAtTime(subject, issuer, stmt, logTime, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vc, err := ent.VerificationContent()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := ent.SignatureContent()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := sc.(*bundle.Envelope).RawEnvelope()
-	payload, err := base64.StdEncoding.DecodeString(raw.Payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := base64.StdEncoding.DecodeString(raw.Signatures[0].Sig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := ent.TlogEntries()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tle := entries[0].TransparencyLogEntry()
-	tle.KindVersion = &protorekor.KindVersion{Kind: "dsse", Version: "0.0.1"}
-	pb := &protobundle.Bundle{
-		MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
-		VerificationMaterial: &protobundle.VerificationMaterial{
-			Content: &protobundle.VerificationMaterial_Certificate{
-				Certificate: &protocommon.X509Certificate{RawBytes: vc.Certificate().Raw},
-			},
-			TlogEntries: []*protorekor.TransparencyLogEntry{tle},
-		},
-		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
-			Payload:     payload,
-			PayloadType: raw.PayloadType,
-			Signatures:  []*protodsse.Signature{{Sig: sig}},
-		}},
-	}
-	if withTimestamp {
-		tsrs, err := ent.Timestamps()
-		if err != nil {
-			t.Fatal(err)
-		}
-		pb.VerificationMaterial.TimestampVerificationData = &protobundle.TimestampVerificationData{}
-		for _, tsr := range tsrs {
-			pb.VerificationMaterial.TimestampVerificationData.Rfc3161Timestamps = append(
-				pb.VerificationMaterial.TimestampVerificationData.Rfc3161Timestamps,
-				&protocommon.RFC3161SignedTimestamp{SignedTimestamp: tsr})
-		}
-	}
-	b, err := protojson.Marshal(pb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func TestVerifyIdentity(t *testing.T) {
 	vs, err := ca.NewVirtualSigstore()
@@ -112,7 +42,7 @@ func TestVerifyIdentity(t *testing.T) {
 	// The virtual authority's certificates start now and last 10 minutes;
 	// its log time is set within that window.
 	now := time.Now()
-	good := keylessBundle(t, vs, testSubject, testIssuer, stmt, now.Add(2*time.Minute), true)
+	good := attesttest.KeylessBundle(t, vs, testSubject, testIssuer, stmt, now.Add(2*time.Minute), true)
 	image := []Digest{mustDigest(t, "sha256:"+imageSHA256)}
 	policy := func(issuer, subject string) TrustPolicy {
 		return TrustPolicy{
@@ -159,8 +89,8 @@ func TestVerifyIdentity(t *testing.T) {
 		{"wrong subject", good, policy(testIssuer, `^someone-else@vexloom\.example$`), ErrIdentity},
 		{"subject pattern matches in full only", good, policy(testIssuer, `release-bot`), ErrIdentity},
 		{"key-signed bundle", keyBundle, policy(testIssuer, ".*"), ErrIdentity},
-		{"expired certificate", keylessBundle(t, vs, testSubject, testIssuer, stmt, now.Add(30*time.Minute), true), policy(testIssuer, ".*"), ErrExpired},
-		{"no trusted time", keylessBundle(t, vs, testSubject, testIssuer, stmt, now.Add(2*time.Minute), false), policy(testIssuer, ".*"), ErrExpired},
+		{"expired certificate", attesttest.KeylessBundle(t, vs, testSubject, testIssuer, stmt, now.Add(30*time.Minute), true), policy(testIssuer, ".*"), ErrExpired},
+		{"no trusted time", attesttest.KeylessBundle(t, vs, testSubject, testIssuer, stmt, now.Add(2*time.Minute), false), policy(testIssuer, ".*"), ErrExpired},
 		{"signed after now", good, clockBehind, ErrExpired},
 		{"tampered payload", []byte(forged), policy(testIssuer, ".*"), ErrSignature},
 		{"untrusted authority", good, untrusted, ErrSignature},

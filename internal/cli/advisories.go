@@ -5,18 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/mod/module"
-	"golang.org/x/mod/semver"
 
 	"github.com/vexloom/vexloom/internal/advisory"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/progress"
-	"github.com/vexloom/vexloom/internal/purl"
+	"github.com/vexloom/vexloom/internal/source"
 	"github.com/vexloom/vexloom/internal/termtext"
 )
 
@@ -164,78 +161,18 @@ func writeSyncText(w io.Writer, res *advisory.Result) error {
 	return err
 }
 
-// advisoryProject is the project as advisories are judged against it: its
-// module, its configured components, and its products — each maintained
-// branch with a recorded scan, and each semantic-version tag reachable from
-// a maintained branch.
+// advisoryProject is the project as advisories are judged against it
+// (advisory.NewProject).
 func (p *project) advisoryProject(ctx context.Context, g *globals, prog *progress.Reporter) (advisory.Project, error) {
-	mod := p.cfg.Project.Module
-	proj := advisory.Project{Module: mod}
+	var components []advisory.Component
 	for _, c := range p.cfg.Advisories.Components {
-		proj.Components = append(proj.Components, advisory.Component{
-			Name: c.Name, Packages: c.Packages, Binaries: c.Binaries, Images: c.Images,
-		})
+		components = append(components, advisory.Component{Name: c.Name, Packages: c.Packages, Binaries: c.Binaries, Images: c.Images})
 	}
 	branches, err := p.maintained(ctx)
 	if err != nil {
-		return proj, err
+		return advisory.Project{Module: p.cfg.Project.Module, Components: components}, err
 	}
-	if len(branches) == 0 {
-		return proj, fmt.Errorf("no maintained branch has been scanned yet: run `vexloom update` first")
-	}
-	scans, err := p.store.LatestScans(ctx)
-	if err != nil {
-		return proj, err
-	}
-	refs := map[string]bool{}
-	for _, b := range branches {
-		version := ""
-		for _, m := range scans[b].Modules {
-			if m.Path == mod && m.Error == "" {
-				version = m.Version
-			}
-		}
-		if _, ok := advisory.Canonical(version); !ok {
-			prog.Printf("warning: %s: the version of %s there (%q) is not a semantic version; advisories are not judged against it", termtext.Line(b), termtext.Line(mod), version)
-			continue
-		}
-		refs[b] = true
-		proj.Products = append(proj.Products, advisory.Product{
-			Kind: advisory.Branch, Ref: b, Version: version, Purls: []string{purl.Go(mod, version)},
-		})
-	}
-	repo, err := p.openRepository(ctx, g, prog)
-	if err != nil {
-		return proj, err
-	}
-	_, major, _ := module.SplitPathVersion(mod)
-	var tags []string
-	for _, b := range branches {
-		tip, err := repo.ResolveBranch(ctx, b)
-		if err != nil {
-			return proj, err
-		}
-		merged, err := repo.MergedTags(ctx, tip.Hash)
-		if err != nil {
-			return proj, err
-		}
-		for _, t := range merged {
-			if !semver.IsValid(t) || semver.Build(t) != "" || module.CheckPathMajor(t, major) != nil || slices.Contains(tags, t) {
-				continue
-			}
-			tags = append(tags, t)
-		}
-	}
-	semver.Sort(tags)
-	for _, t := range tags {
-		if refs[t] {
-			continue // a branch named like a tag keeps its name
-		}
-		proj.Products = append(proj.Products, advisory.Product{
-			Kind: advisory.Release, Ref: t, Version: t, Purls: []string{purl.Go(mod, t)},
-		})
-	}
-	return proj, nil
+	return advisory.NewProject(ctx, p.store, func() (*source.Repository, error) { return p.openRepository(ctx, g, prog) }, p.cfg.Project.Module, components, branches, prog)
 }
 
 func newAdvisoriesListCmd(g *globals) *cobra.Command {

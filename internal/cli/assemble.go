@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -121,10 +120,7 @@ its time).`,
 			if output != "" && output != "-" {
 				prog.Printf("release %s (%s on %s): %d statements → %s", ref, shortHash(res.Commit), res.Branch, len(res.Doc.Statements), output)
 			}
-			return writeOutput(cmd.OutOrStdout(), output, func(w io.Writer) error {
-				_, err := w.Write(data.Bytes())
-				return err
-			})
+			return writeBytes(cmd.OutOrStdout(), output, data.Bytes())
 		},
 	}
 	pf.register(cmd)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
@@ -70,10 +69,7 @@ vexloom.yaml) needs no --commit: its recorded commit is used.`,
 			if err != nil {
 				return err
 			}
-			return writeOutput(cmd.OutOrStdout(), output, func(w io.Writer) error {
-				_, err := w.Write(bundle)
-				return err
-			})
+			return writeBytes(cmd.OutOrStdout(), output, bundle)
 		},
 	}
 	sf.register(cmd)

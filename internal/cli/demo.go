@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -96,58 +93,9 @@ the Go module proxy.`,
 				return fmt.Errorf("the demo could not scan everything: %s", sum.Failures[0])
 			}
 
-			views, err := p.views(ctx)
+			answered, err := demoAnswer(cmd, g, p)
 			if err != nil {
 				return err
-			}
-			repoSrc, err := p.openRepository(ctx, g, prog)
-			if err != nil {
-				return err
-			}
-			policy, err := p.approvers(ctx, repoSrc, prog)
-			if err != nil {
-				return err
-			}
-			maintained, err := p.maintained(ctx)
-			if err != nil {
-				return err
-			}
-			rules := triage.Rules{Approvers: policy, Maintained: maintained}
-			answered := 0
-			for _, v := range views {
-				if v.State != triage.Open {
-					continue
-				}
-				// The first answer is shown in full, refused and then
-				// accepted; the others in a line each.
-				comments := demoComments(v)
-				if answered > 0 {
-					comments = comments[1:]
-				}
-				for _, c := range comments {
-					now := g.now()
-					c.Ref = triage.LocalCommentRef(v.ID, c.Author, c.Body, now)
-					c.TriageID, c.At = v.ID, now
-					o, err := triage.Apply(ctx, p.store, rules, c)
-					if err != nil {
-						return err
-					}
-					if answered == 0 {
-						fmt.Fprintf(out, "\n%s (%s in %s) needs a person: %s\n", v.ID, v.Name(), v.Dependency, v.BranchesText())
-						fmt.Fprintf(out, "$ vexloom triage comment %s --as %s %q\n%s\n", v.ID, c.Author, c.Body, o.Kind)
-						if o.Reply != "" {
-							fmt.Fprintf(out, "%s\n", strings.TrimSpace(o.Reply))
-						}
-					} else {
-						fmt.Fprintf(out, "%s (%s in %s): %s by %s\n", v.ID, v.Name(), v.Dependency, o.Kind, c.Author)
-					}
-					if o.Kind == triage.OutcomeApplied {
-						answered++
-						if answered == 1 {
-							fmt.Fprintf(out, "\nThe same answer from %s on the other triages that need a person:\n", c.Author)
-						}
-					}
-				}
 			}
 			if answered > 0 {
 				fmt.Fprintf(out, "\n$ vexloom update\n")
@@ -178,41 +126,68 @@ the Go module proxy.`,
 	return cmd
 }
 
-// demoComments are the demo's answers to a triage that needs a person: one
-// from a reviewer, whom the OWNERS file does not allow to decide, and one
-// from an approver.
-func demoComments(v triage.View) []triage.Comment {
-	decision := "/not_affected:vulnerable_code_cannot_be_controlled_by_adversary\n" +
-		"The demo only parses pages its operator supplies on stdin; no remote party controls that input."
-	return []triage.Comment{
-		{Author: "demo-reviewer", Body: "LGTM\n" + decision},
-		{Author: "demo-maintainer", Body: "Reviewed the call sites.\n" + decision + "\n/lgtm"},
+// demoAnswer answers every open triage with the demo's script of
+// comments (demo.Answers), as maintainers would, and says how many it
+// decided. The first answer is shown in full, refused and then accepted;
+// the others in a line each.
+func demoAnswer(cmd *cobra.Command, g *globals, p *project) (int, error) {
+	ctx, out := cmd.Context(), cmd.OutOrStdout()
+	views, err := p.views(ctx)
+	if err != nil {
+		return 0, err
 	}
+	rules, err := p.rules(ctx, g, g.progress(cmd))
+	if err != nil {
+		return 0, err
+	}
+	answered := 0
+	for _, v := range views {
+		if v.State != triage.Open {
+			continue
+		}
+		answers := demo.Answers()
+		if answered > 0 {
+			answers = answers[1:]
+		}
+		for _, a := range answers {
+			o, err := triage.Apply(ctx, p.store, rules, localComment(v.ID, a.Author, a.Body, g.now()))
+			if err != nil {
+				return answered, err
+			}
+			if answered == 0 {
+				fmt.Fprintf(out, "\n%s (%s in %s) needs a person: %s\n", v.ID, v.Name(), v.Dependency, v.BranchesText())
+				fmt.Fprintf(out, "$ vexloom triage comment %s --as %s %q\n%s\n", v.ID, a.Author, a.Body, o.Kind)
+				if o.Reply != "" {
+					fmt.Fprintf(out, "%s\n", strings.TrimSpace(o.Reply))
+				}
+			} else {
+				fmt.Fprintf(out, "%s (%s in %s): %s by %s\n", v.ID, v.Name(), v.Dependency, o.Kind, a.Author)
+			}
+			if o.Kind == triage.OutcomeApplied {
+				answered++
+				if answered == 1 {
+					fmt.Fprintf(out, "\nThe same answer from %s on the other triages that need a person:\n", a.Author)
+				}
+			}
+		}
+	}
+	return answered, nil
 }
 
-// demoRelease runs the release half of the loop on the demo, with the
-// commands a release manager would type: the project's own advisory, a
-// signing key, the gate failing on what nobody has signed yet, the release
-// VEX assembled, signed and published, and the gate passing.
+// demoRelease runs the release half of the loop on the demo
+// (demo.ReleaseSteps), with the commands a release manager would type.
 func demoRelease(cmd *cobra.Command, g *globals, dir string, p *project) error {
 	ctx := cmd.Context()
 	out := cmd.OutOrStdout()
-	advDir := filepath.Join(dir, "advisories")
-	if err := os.MkdirAll(advDir, 0o755); err != nil {
-		return err
+	paths := demo.ReleasePaths{
+		Advisories: filepath.Join(dir, "advisories"),
+		Key:        filepath.Join(dir, "release"),
+		Doc:        filepath.Join(dir, "main.release.openvex.json"),
+		// A release ships artifacts; the demo's is its command, built from main.
+		Binary: filepath.Join(dir, "bin", "vexloom-demo"),
 	}
-	entries, err := demo.Advisories.ReadDir("advisories")
-	if err != nil {
+	if err := demo.WriteAdvisories(paths.Advisories); err != nil {
 		return err
-	}
-	for _, e := range entries {
-		data, err := demo.Advisories.ReadFile("advisories/" + e.Name())
-		if err != nil {
-			return err
-		}
-		if err := writeFileAtomic(filepath.Join(advDir, e.Name()), data, 0o644); err != nil {
-			return err
-		}
 	}
 	// The project's store is opened by each command; close ours meanwhile.
 	if err := p.store.Close(); err != nil {
@@ -223,49 +198,33 @@ func demoRelease(cmd *cobra.Command, g *globals, dir string, p *project) error {
 			p.store = st
 		}
 	}()
-	cfg := p.cfg.Path
-	key := filepath.Join(dir, "release")
-	doc := filepath.Join(dir, "main.release.openvex.json")
-	// A release ships artifacts; the demo's is its command, built from main.
-	bin := filepath.Join(dir, "bin", "vexloom-demo")
-	fmt.Fprintf(out, "\nBuild the demo's command from main, the artifact its release VEX is about:\n$ go build -o %s .\n", bin)
-	if err := buildDemo(ctx, g, filepath.Join(dir, "repo"), bin); err != nil {
+	fmt.Fprintf(out, "\nBuild the demo's command from main, the artifact its release VEX is about:\n$ go build -o %s .\n", paths.Binary)
+	if err := demo.Build(ctx, g.env, filepath.Join(dir, "repo"), paths.Binary); err != nil {
 		return err
 	}
-	steps := []struct {
-		args []string
-		want int // the exit code the demo expects
-		why  string
-		// project: the command works on the project (takes --config).
-		project bool
-	}{
-		{[]string{"advisories", "sync", "--osv", advDir}, 0, "The project's own advisory, CVE-2026-0001, affects v1.0.0:", true},
-		{[]string{"keygen", "--out", key}, 0, "A key to sign release VEX with:", false},
-		{[]string{"gate", "--release", demo.ReleaseTag, "--vex", "store", "--key", key + ".pub"}, ExitPolicy, "The gate blocks v1.0.0 for the advisory:", true},
-		{[]string{"gate", "--release", demo.MainBranch, "--vex", "store", "--key", key + ".pub"}, ExitPolicy, "It blocks main: html.Parse is reached and no signed statement says it is not exploitable yet:", true},
-		{[]string{"assemble", "--release", demo.MainBranch, "--binary", bin, "-o", doc}, 0, "Assemble main's VEX, sign it and publish it:", true},
-		{[]string{"publish", doc, "--ref", demo.MainBranch, "--key", key + ".key"}, 0, "", true},
-		{[]string{"gate", "--release", demo.MainBranch, "--vex", "store", "--key", key + ".pub"}, 0, "Now the maintainers' signed not_affected opens the gate:", true},
-	}
-	for _, s := range steps {
-		if s.why != "" {
-			fmt.Fprintf(out, "\n%s\n", s.why)
+	for _, s := range demo.ReleaseSteps(paths) {
+		if s.Why != "" {
+			fmt.Fprintf(out, "\n%s\n", s.Why)
 		}
-		fmt.Fprintf(out, "$ vexloom %s\n", strings.Join(s.args, " "))
+		fmt.Fprintf(out, "$ vexloom %s\n", strings.Join(s.Args, " "))
 		var stdout, stderr strings.Builder
-		args := append([]string{"-q"}, s.args...)
+		args := append([]string{"-q"}, s.Args...)
 		if g.cacheDir != "" {
 			args = append([]string{"--cache-dir", g.cacheDir}, args...)
 		}
-		if s.project {
-			args = append(args, "--config", cfg)
+		if s.Project {
+			args = append(args, "--config", p.cfg.Path)
+		}
+		want := 0
+		if s.Blocks {
+			want = ExitPolicy
 		}
 		// The command parses its flags into its own copy of the globals.
 		sub := *g
 		code := run(ctx, &sub, args, strings.NewReader(""), &stdout, &stderr)
 		fmt.Fprint(out, demoExcerpt(stdout.String()))
-		if code != s.want {
-			return fmt.Errorf("the demo expected vexloom %s to exit %d, not %d:\n%s%s", strings.Join(s.args, " "), s.want, code, stdout.String(), stderr.String())
+		if code != want {
+			return fmt.Errorf("the demo expected vexloom %s to exit %d, not %d:\n%s%s", strings.Join(s.Args, " "), want, code, stdout.String(), stderr.String())
 		}
 		if code != 0 {
 			fmt.Fprintf(out, "(exit %d)\n", code)
@@ -283,16 +242,4 @@ func demoExcerpt(s string) string {
 		return s
 	}
 	return strings.Join(lines[:max], "") + fmt.Sprintf("  … (%d more lines)\n", len(lines)-max)
-}
-
-// buildDemo builds the demo's command from the repository's work tree (on
-// main). The modules it needs were downloaded by the scans.
-func buildDemo(ctx context.Context, g *globals, repoDir, out string) error {
-	c := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=true", "-o", out, ".")
-	c.Dir = repoDir
-	c.Env = append(slices.Clone(g.env), "GOFLAGS=-mod=mod", "GOWORK=off", "CGO_ENABLED=0")
-	if b, err := c.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the demo: %v\n%s", err, b)
-	}
-	return nil
 }

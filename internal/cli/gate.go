@@ -3,9 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
-	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -69,19 +67,7 @@ Where statements come from (--vex, repeatable):
   feed:DIR        one written to a directory; its documents carry no
                   signature
 
-Only statements whose signature verifies count:
-  --key FILE      the PEM public key the VEX must be signed with
-  --certificate-identity REGEX --certificate-oidc-issuer URL
-                  keyless: the signer's certificate identity (a Go regular
-                  expression matched in full) and OIDC issuer; the trusted
-                  root is --trusted-root FILE, else Sigstore's public-good
-                  root (fetched through TUF)
-  --allow-unsigned
-                  count unsigned and unverified statements too
-Unsigned statements, and bundles whose signature does not verify, are
-reported (with the reason) and ignored unless --allow-unsigned is given. One
-of the three must be given.
-
+` + vexTrustHelp + `
 The decision is auditable: --attest-result FILE writes the result as an
 in-toto statement (predicate type ` + gate.PredicateType + `) signed
 into a Sigstore bundle with --signing-key FILE, a PEM private key (cosign's
@@ -227,29 +213,25 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 		}
 		prog.Printf("%s: %d findings (%s)", f.scanFile, len(findings), format)
 	}
-	statements, extra, err := verifier.ReadAll(ctx, sources)
-	if errors.Is(err, gate.ErrNoArtifact) {
+	res, err := verifier.Decide(ctx, findings, sources, gate.Options{Release: f.release, Products: products, Policy: policy, Now: now})
+	var se *gate.SourceError
+	switch {
+	case errors.Is(err, gate.ErrNoArtifact):
 		return usageError("--vex %v", err)
-	} else if err != nil {
+	case errors.As(err, &se):
 		return fmt.Errorf("--vex %w", err)
-	}
-	products = append(products, extra...)
-	slices.Sort(products)
-	res, err := gate.Evaluate(findings, statements, gate.Options{
-		Release:       f.release,
-		Products:      slices.Compact(products),
-		Policy:        policy,
-		AllowUnsigned: f.trust.allowUnsigned,
-		Now:           now,
-	})
-	if err != nil {
+	case err != nil:
 		return err
 	}
 	if err := res.Write(cmd.OutOrStdout(), format); err != nil {
 		return err
 	}
 	if f.attestResult != "" {
-		if err := f.attest(cmd, res, subject, signer); err != nil {
+		b, err := res.SignedAttestation(ctx, subject, f.subjects, signer)
+		if err != nil {
+			return err
+		}
+		if err := writeBytes(cmd.OutOrStdout(), f.attestResult, b); err != nil {
 			return err
 		}
 		prog.Printf("signed result attestation → %s (key %s)", f.attestResult, signer.KeyID())
@@ -258,32 +240,4 @@ func runGate(cmd *cobra.Command, g *globals, f *gateFlags) error {
 		return &exitError{code: ExitPolicy, err: err}
 	}
 	return nil
-}
-
-// attest writes the signed result attestation (--attest-result), about
-// each --subject file, else the release commit or the scan results file.
-func (f *gateFlags) attest(cmd *cobra.Command, res *gate.Result, subject gate.Subject, signer *attest.PrivateKey) error {
-	subjects := []gate.Subject{subject}
-	if len(f.subjects) > 0 {
-		subjects = subjects[:0]
-		for _, s := range f.subjects {
-			sub, err := gate.FileSubject(cmd.Context(), s)
-			if err != nil {
-				return fmt.Errorf("--subject: %w", err)
-			}
-			subjects = append(subjects, sub)
-		}
-	}
-	st, err := res.Attestation(subjects)
-	if err != nil {
-		return err
-	}
-	b, err := attest.SignStatement(cmd.Context(), st, signer)
-	if err != nil {
-		return err
-	}
-	return writeOutput(cmd.OutOrStdout(), f.attestResult, func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -52,40 +51,17 @@ or deleted.`,
 				return err
 			}
 			defer p.Close()
-			var evs []store.Event
-			comments := map[string]store.Comment{}
+			id := ""
 			if len(args) == 1 {
 				t, err := p.store.FindTriage(ctx, args[0])
 				if err != nil {
 					return err
 				}
-				evs, err = p.store.Events(ctx, t.ID)
-				if err != nil {
-					return err
-				}
-				cs, err := p.store.Comments(ctx, t.ID)
-				if err != nil {
-					return err
-				}
-				for _, c := range cs {
-					comments[c.Ref] = c
-				}
-			} else {
-				all, err := p.store.AllEvents(ctx)
-				if err != nil {
-					return err
-				}
-				for _, e := range all {
-					evs = append(evs, e...)
-				}
-				sort.Slice(evs, func(i, j int) bool { return evs[i].Seq < evs[j].Seq })
+				id = t.ID
 			}
-			var out []store.Event
-			for _, ev := range evs {
-				if ev.At.Before(after) {
-					continue
-				}
-				out = append(out, ev)
+			out, comments, err := p.store.History(ctx, id, after)
+			if err != nil {
+				return err
 			}
 			reached, err := release.Reached(ctx, p.store)
 			if err != nil {

@@ -3,8 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,95 +10,14 @@ import (
 	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
-	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
-	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
-	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
-	"github.com/sigstore/sigstore-go/pkg/bundle"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/vexloom/vexloom/internal/artifact"
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/attest/attesttest"
 	"github.com/vexloom/vexloom/internal/imagevex"
 	"github.com/vexloom/vexloom/internal/vex"
 )
-
-// keylessBaseBundle has sigstore-go's test authority (a generated Fulcio
-// CA, Rekor log and timestamp authority) attest an in-toto statement for
-// an identity and packs it into a v0.3 bundle as sign.Bundle does, the way
-// internal/attest's keyless tests do.
-func keylessBaseBundle(t *testing.T, vs *ca.VirtualSigstore, subject, issuer string, stmt []byte, logTime time.Time) []byte {
-	t.Helper()
-	ent, err := vs.AttestAtTime(subject, issuer, stmt, logTime, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vc, err := ent.VerificationContent()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := ent.SignatureContent()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := sc.(*bundle.Envelope).RawEnvelope()
-	payload, err := base64.StdEncoding.DecodeString(raw.Payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := base64.StdEncoding.DecodeString(raw.Signatures[0].Sig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := ent.TlogEntries()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tle := entries[0].TransparencyLogEntry()
-	tle.KindVersion = &protorekor.KindVersion{Kind: "dsse", Version: "0.0.1"}
-	tsrs, err := ent.Timestamps()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tvd := &protobundle.TimestampVerificationData{}
-	for _, tsr := range tsrs {
-		tvd.Rfc3161Timestamps = append(tvd.Rfc3161Timestamps, &protocommon.RFC3161SignedTimestamp{SignedTimestamp: tsr})
-	}
-	b, err := protojson.Marshal(&protobundle.Bundle{
-		MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
-		VerificationMaterial: &protobundle.VerificationMaterial{
-			Content:                   &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: vc.Certificate().Raw}},
-			TlogEntries:               []*protorekor.TransparencyLogEntry{tle},
-			TimestampVerificationData: tvd,
-		},
-		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
-			Payload: payload, PayloadType: raw.PayloadType, Signatures: []*protodsse.Signature{{Sig: sig}},
-		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// rawLogIDs gives the test authority's logs their IDs as bytes: it keeps
-// them hex-encoded, which a trusted root file would encode a second time.
-func rawLogIDs(t *testing.T, logs map[string]*root.TransparencyLog) map[string]*root.TransparencyLog {
-	t.Helper()
-	out := map[string]*root.TransparencyLog{}
-	for id, l := range logs {
-		raw, err := hex.DecodeString(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := *l
-		c.ID = raw
-		out[id] = &c
-	}
-	return out
-}
 
 // A base image's VEX signed keyless counts only when its certificate is
 // for the identity and issuer trusted (--base-identity, --base-issuer,
@@ -120,16 +37,8 @@ func TestImagesBaseVEXKeyless(t *testing.T) {
 	}
 	dir := t.TempDir()
 	// The authority as a trusted root file, as --trusted-root reads it.
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, vs.FulcioCertificateAuthorities(), rawLogIDs(t, vs.CTLogs()), vs.TimestampingAuthorities(), rawLogIDs(t, vs.RekorLogs()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	trJSON, err := tr.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
 	trFile := filepath.Join(dir, "trusted_root.json")
-	if err := os.WriteFile(trFile, trJSON, 0o644); err != nil {
+	if err := os.WriteFile(trFile, attesttest.TrustedRootJSON(t, vs), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	trust := baseTrust{identity: `https://github\.example/debian-base/images/\.github/workflows/vex\.yaml@refs/heads/main`, issuer: issuer, trustedRoot: trFile}
@@ -176,10 +85,10 @@ func TestImagesBaseVEXKeyless(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := map[string][]byte{
-		"trusted.bundle":         keylessBaseBundle(t, vs, publisher, issuer, statement("CVE-2024-1111", libc), logTime),
-		"other-identity.bundle":  keylessBaseBundle(t, vs, other, issuer, statement("CVE-2025-3333", zlib), logTime),
-		"other-issuer.bundle":    keylessBaseBundle(t, vs, publisher, "https://accounts.example", statement("CVE-2025-3333", zlib), logTime),
-		"other-authority.bundle": keylessBaseBundle(t, otherAuthority, publisher, issuer, statement("CVE-2025-3333", zlib), logTime),
+		"trusted.bundle":         attesttest.KeylessBundle(t, vs, publisher, issuer, statement("CVE-2024-1111", libc), logTime, true),
+		"other-identity.bundle":  attesttest.KeylessBundle(t, vs, other, issuer, statement("CVE-2025-3333", zlib), logTime, true),
+		"other-issuer.bundle":    attesttest.KeylessBundle(t, vs, publisher, "https://accounts.example", statement("CVE-2025-3333", zlib), logTime, true),
+		"other-authority.bundle": attesttest.KeylessBundle(t, otherAuthority, publisher, issuer, statement("CVE-2025-3333", zlib), logTime, true),
 	}
 	derived := []openvex.Component{artifact.ImageProduct(artifact.Platform{Repository: "example.test/release/kube-proxy", Name: "kube-proxy", Digest: "sha256:" + strings.Repeat("de", 32)}).Component}
 	for file, b := range files {

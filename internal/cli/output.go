@@ -45,6 +45,15 @@ func writeOutput(stdout io.Writer, path string, fill func(w io.Writer) error) er
 	return writeFileAtomic(path, buf.Bytes(), 0o644)
 }
 
+// writeBytes writes b to the file path, or to stdout when path is "" or
+// "-" (writeOutput).
+func writeBytes(stdout io.Writer, path string, b []byte) error {
+	return writeOutput(stdout, path, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
 // writeFileAtomic writes data to path through a temporary file in the same
 // directory and a rename.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/termtext"
 	"github.com/vexloom/vexloom/internal/triage"
 )
@@ -54,21 +57,11 @@ Example:
 			if err != nil {
 				return err
 			}
-			repo, err := p.openRepository(ctx, g, prog)
+			rules, err := p.rules(ctx, g, prog)
 			if err != nil {
 				return err
 			}
-			policy, err := p.approvers(ctx, repo, prog)
-			if err != nil {
-				return err
-			}
-			maintained, err := p.maintained(ctx)
-			if err != nil {
-				return err
-			}
-			now := g.now()
-			c := triage.Comment{Ref: triage.LocalCommentRef(t.ID, author, body, now), TriageID: t.ID, Author: author, Body: body, At: now}
-			out, _, err := triage.HandleComment(ctx, p.store, triage.Rules{Approvers: policy, Maintained: maintained}, triage.Local{}, c)
+			out, _, err := triage.HandleComment(ctx, p.store, rules, triage.Local{}, localComment(t.ID, author, body, g.now()))
 			if err != nil {
 				return err
 			}
@@ -93,4 +86,27 @@ Example:
 	pf.register(cmd)
 	cmd.Flags().StringVar(&author, "as", "", "the `login` of the person commenting (checked against the OWNERS files)")
 	return cmd
+}
+
+// rules are who may decide the project's triages (the OWNERS files) and
+// the branches it maintains.
+func (p *project) rules(ctx context.Context, g *globals, prog *progress.Reporter) (triage.Rules, error) {
+	repo, err := p.openRepository(ctx, g, prog)
+	if err != nil {
+		return triage.Rules{}, err
+	}
+	policy, err := p.approvers(ctx, repo, prog)
+	if err != nil {
+		return triage.Rules{}, err
+	}
+	maintained, err := p.maintained(ctx)
+	if err != nil {
+		return triage.Rules{}, err
+	}
+	return triage.Rules{Approvers: policy, Maintained: maintained}, nil
+}
+
+// localComment is a comment made on the local backend.
+func localComment(triageID, author, body string, at time.Time) triage.Comment {
+	return triage.Comment{Ref: triage.LocalCommentRef(triageID, author, body, at), TriageID: triageID, Author: author, Body: body, At: at}
 }

@@ -12,6 +12,21 @@ import (
 	"github.com/vexloom/vexloom/internal/gate"
 )
 
+// vexTrustHelp is the help of the vexTrustFlags.
+const vexTrustHelp = `Only statements whose signature verifies count:
+  --key FILE      the PEM public key the VEX must be signed with
+  --certificate-identity REGEX --certificate-oidc-issuer URL
+                  keyless: the signer's certificate identity (a Go regular
+                  expression matched in full) and OIDC issuer; the trusted
+                  root is --trusted-root FILE, else Sigstore's public-good
+                  root (fetched through TUF)
+  --allow-unsigned
+                  count unsigned and unverified statements too
+Unsigned statements, and bundles whose signature does not verify, are
+reported (with the reason) and ignored unless --allow-unsigned is given. One
+of the three must be given.
+`
+
 // vexTrustFlags say which VEX statements the gate counts: those signed
 // with a key, those signed by a keyless identity, or any (--allow-unsigned).
 type vexTrustFlags struct {

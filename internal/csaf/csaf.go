@@ -185,6 +185,21 @@ type ProductStatus struct {
 	UnderInvestigation []string `json:"under_investigation,omitempty"`
 }
 
+// list is the product status list named as in CSAF's JSON (the names of
+// vex.Statuses); nil for another name.
+func (ps *ProductStatus) list(name string) *[]string {
+	return map[string]*[]string{
+		"first_affected":      &ps.FirstAffected,
+		"first_fixed":         &ps.FirstFixed,
+		"fixed":               &ps.Fixed,
+		"known_affected":      &ps.KnownAffected,
+		"known_not_affected":  &ps.KnownNotAffected,
+		"last_affected":       &ps.LastAffected,
+		"recommended":         &ps.Recommended,
+		"under_investigation": &ps.UnderInvestigation,
+	}[name]
+}
+
 // Flag is a machine-readable justification for products not affected.
 type Flag struct {
 	Date       string   `json:"date,omitempty"`

@@ -202,24 +202,11 @@ func component(f FullProductName) (openvex.Component, error) {
 			}
 		}
 	}
-	if pu != "" {
-		n, err := purl.Normalize(pu)
-		if err != nil {
-			return c, fmt.Errorf("%w: product %q: %v", ErrInvalid, short(f.ProductID), err)
-		}
-		pu = n
-		c.Identifiers = map[openvex.IdentifierType]string{openvex.PURL: pu}
+	ids, err := vex.Identifiers(pu, cpe)
+	if err != nil {
+		return c, fmt.Errorf("%w: product %q: %v", ErrInvalid, short(f.ProductID), err)
 	}
-	if cpe != "" {
-		if c.Identifiers == nil {
-			c.Identifiers = map[openvex.IdentifierType]string{}
-		}
-		if strings.HasPrefix(cpe, "cpe:2.3:") {
-			c.Identifiers[openvex.CPE23] = cpe
-		} else {
-			c.Identifiers[openvex.CPE22] = cpe
-		}
-	}
+	c.Identifiers = ids
 	name := strings.TrimSpace(f.Name)
 	switch {
 	case purl.Is(name):
@@ -231,7 +218,7 @@ func component(f FullProductName) (openvex.Component, error) {
 	case hasIdentifierScheme(name):
 		c.ID = name
 	default:
-		c.ID = cmpOr3(pu, cpe, name)
+		c.ID = cmpOr3(c.Identifiers[openvex.PURL], cpe, name)
 	}
 	if c.ID == "" {
 		return c, fmt.Errorf("%w: product %q has no name or identifier", ErrInvalid, short(f.ProductID))
@@ -358,11 +345,11 @@ func vulnerabilityFacts(v Vulnerability, products map[string]product, current ti
 			case openvex.StatusNotAffected:
 				for _, fl := range v.Flags {
 					if applies(fl.ProductIDs, id) {
-						j := openvex.Justification(fl.Label)
-						if !j.Valid() {
+						j, ok := vex.JustificationByCSAF(fl.Label)
+						if !ok {
 							return nil, fmt.Errorf("%s: flag %q is not a VEX justification", short(name), short(fl.Label))
 						}
-						f.Justification = j
+						f.Justification = j.Justification
 						f.Timestamp = dateOr(fl.Date, f.Timestamp)
 						break
 					}

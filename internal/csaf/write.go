@@ -11,7 +11,6 @@ import (
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
-	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -121,9 +120,9 @@ func productTree(facts []vex.Fact) (*ProductTree, func(vex.Fact) string) {
 	pairs := map[[2]string]bool{}
 	for _, f := range facts {
 		pk := vex.ComponentKey(f.Product)
-		comps[pk] = merge(comps[pk], f.Product)
+		comps[pk] = vex.MergeComponent(comps[pk], f.Product)
 		if sk := vex.ComponentKey(f.Subcomponent); sk != "" {
-			comps[sk] = merge(comps[sk], f.Subcomponent)
+			comps[sk] = vex.MergeComponent(comps[sk], f.Subcomponent)
 			pairs[[2]string{sk, pk}] = true
 		}
 	}
@@ -172,40 +171,10 @@ func productTree(facts []vex.Fact) (*ProductTree, func(vex.Fact) string) {
 	}
 }
 
-// merge adds what b knows of a component to a.
-func merge(a, b openvex.Component) openvex.Component {
-	if a.ID == "" {
-		a.ID = b.ID
-	}
-	for t, v := range b.Identifiers {
-		if a.Identifiers == nil {
-			a.Identifiers = map[openvex.IdentifierType]string{}
-		}
-		if a.Identifiers[t] == "" {
-			a.Identifiers[t] = v
-		}
-	}
-	for alg, h := range b.Hashes {
-		if a.Hashes == nil {
-			a.Hashes = map[openvex.Algorithm]openvex.Hash{}
-		}
-		if a.Hashes[alg] == "" {
-			a.Hashes[alg] = h
-		}
-	}
-	return a
-}
-
 func fullProductName(key, id string, c openvex.Component) FullProductName {
 	fpn := FullProductName{Name: key, ProductID: id}
 	h := &Helper{}
-	switch {
-	case c.Identifiers[openvex.PURL] != "":
-		h.PURL = c.Identifiers[openvex.PURL]
-	case purl.Is(c.ID):
-		h.PURL = c.ID
-	}
-	h.CPE = cmp.Or(c.Identifiers[openvex.CPE23], c.Identifiers[openvex.CPE22])
+	h.PURL, h.CPE = vex.ComponentPURL(c), vex.ComponentCPE(c)
 	if len(c.Hashes) > 0 {
 		hs := Hashes{Filename: fileName(key, h.PURL)}
 		for alg, v := range c.Hashes {
@@ -255,7 +224,7 @@ func vulnerability(facts []vex.Fact, productID func(vex.Fact) string) Vulnerabil
 	if cvePattern.MatchString(name) {
 		out.CVE = name
 	} else {
-		out.IDs = append(out.IDs, ID{SystemName: systemName(name), Text: name})
+		out.IDs = append(out.IDs, ID{SystemName: vex.SourceOfID(name).CSAF, Text: name})
 	}
 	delete(aliases, name)
 	for a := range aliases {
@@ -263,7 +232,7 @@ func vulnerability(facts []vex.Fact, productID func(vex.Fact) string) Vulnerabil
 	}
 	slices.Sort(others)
 	for _, a := range others {
-		out.IDs = append(out.IDs, ID{SystemName: systemName(a), Text: a})
+		out.IDs = append(out.IDs, ID{SystemName: vex.SourceOfID(a).CSAF, Text: a})
 	}
 	if v.Description != "" {
 		out.Notes = append(out.Notes, Note{Category: "description", Title: "Description", Text: v.Description})
@@ -282,28 +251,27 @@ func vulnerability(facts []vex.Fact, productID func(vex.Fact) string) Vulnerabil
 	for _, f := range facts {
 		id := productID(f)
 		ts := date(f.Timestamp)
+		if m, ok := vex.StatusOf(f.Status); ok {
+			l := status.list(m.CSAF)
+			*l = append(*l, id)
+		}
 		switch f.Status {
 		case openvex.StatusNotAffected:
-			status.KnownNotAffected = append(status.KnownNotAffected, id)
-			if f.Justification != "" {
-				flags.add(string(f.Justification), ts, id)
+			if j, ok := vex.JustificationOf(f.Justification); ok {
+				flags.add(j.CSAF, ts, id)
 			}
 			if f.ImpactStatement != "" {
 				threats.add(f.ImpactStatement, ts, id)
 			}
 		case openvex.StatusAffected:
-			status.KnownAffected = append(status.KnownAffected, id)
 			remedies.add(f.ActionStatement, ts, id)
-		case openvex.StatusFixed:
-			status.Fixed = append(status.Fixed, id)
-		case openvex.StatusUnderInvestigation:
-			status.UnderInvestigation = append(status.UnderInvestigation, id)
 		}
 		if f.StatusNotes != "" {
 			notes.add(f.StatusNotes, "", id)
 		}
 	}
-	for _, l := range []*[]string{&status.KnownNotAffected, &status.KnownAffected, &status.Fixed, &status.UnderInvestigation} {
+	for _, m := range vex.Statuses {
+		l := status.list(m.CSAF)
 		slices.Sort(*l)
 		*l = slices.Compact(*l)
 	}
@@ -324,22 +292,6 @@ func vulnerability(facts []vex.Fact, productID func(vex.Fact) string) Vulnerabil
 		out.Notes = append(out.Notes, Note{Category: "details", Title: statusNotesTitle + strings.Join(g.ids, " "), Text: g.text})
 	}
 	return out
-}
-
-// systemName names the tracking system of a vulnerability ID by its prefix.
-func systemName(id string) string {
-	switch {
-	case osv.IsCVE(id):
-		return "CVE"
-	case strings.HasPrefix(id, "GO-"):
-		return "Go Vulnerability Database"
-	case strings.HasPrefix(id, "GHSA-"):
-		return "GitHub Security Advisories"
-	}
-	if i := strings.IndexByte(id, '-'); i > 0 {
-		return id[:i]
-	}
-	return "ID"
 }
 
 // grouped collects product IDs under the same text and date.

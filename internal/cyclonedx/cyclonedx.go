@@ -24,7 +24,6 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
-	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -50,31 +49,24 @@ const (
 // bom-ref of a nested component.
 const refSeparator = "|"
 
-var toCDX = map[openvex.Justification]cdx.ImpactAnalysisJustification{
-	openvex.ComponentNotPresent:                         cdx.IAJRequiresDependency,
-	openvex.VulnerableCodeNotPresent:                    cdx.IAJCodeNotPresent,
-	openvex.VulnerableCodeNotInExecutePath:              cdx.IAJCodeNotReachable,
-	openvex.VulnerableCodeCannotBeControlledByAdversary: cdx.IAJRequiresEnvironment,
-	openvex.InlineMitigationsAlreadyExist:               cdx.IAJProtectedByMitigatingControl,
-}
+// The justifications and states, both ways: vex.Justifications and
+// vex.Statuses.
+var (
+	toCDX   = map[openvex.Justification]cdx.ImpactAnalysisJustification{}
+	fromCDX = map[cdx.ImpactAnalysisJustification]openvex.Justification{}
+	toState = map[openvex.Status]cdx.ImpactAnalysisState{}
+)
 
-var fromCDX = map[cdx.ImpactAnalysisJustification]openvex.Justification{
-	cdx.IAJRequiresDependency:           openvex.ComponentNotPresent,
-	cdx.IAJCodeNotPresent:               openvex.VulnerableCodeNotPresent,
-	cdx.IAJCodeNotReachable:             openvex.VulnerableCodeNotInExecutePath,
-	cdx.IAJRequiresEnvironment:          openvex.VulnerableCodeCannotBeControlledByAdversary,
-	cdx.IAJRequiresConfiguration:        openvex.VulnerableCodeCannotBeControlledByAdversary,
-	cdx.IAJProtectedByMitigatingControl: openvex.InlineMitigationsAlreadyExist,
-	cdx.IAJProtectedByCompiler:          openvex.InlineMitigationsAlreadyExist,
-	cdx.IAJProtectedAtRuntime:           openvex.InlineMitigationsAlreadyExist,
-	cdx.IAJProtectedAtPerimeter:         openvex.InlineMitigationsAlreadyExist,
-}
-
-var toState = map[openvex.Status]cdx.ImpactAnalysisState{
-	openvex.StatusNotAffected:        cdx.IASNotAffected,
-	openvex.StatusAffected:           cdx.IASExploitable,
-	openvex.StatusFixed:              cdx.IASResolved,
-	openvex.StatusUnderInvestigation: cdx.IASInTriage,
+func init() {
+	for _, j := range vex.Justifications {
+		toCDX[j.Justification] = cdx.ImpactAnalysisJustification(j.CycloneDX)
+		for _, c := range append([]string{j.CycloneDX}, j.CycloneDXAlso...) {
+			fromCDX[cdx.ImpactAnalysisJustification(c)] = j.Justification
+		}
+	}
+	for _, s := range vex.Statuses {
+		toState[s.Status] = cdx.ImpactAnalysisState(s.CycloneDX)
+	}
 }
 
 var hashToCDX = map[openvex.Algorithm]cdx.HashAlgorithm{
@@ -130,12 +122,12 @@ func FromOpenVEX(doc *openvex.VEX) (*cdx.BOM, error) {
 		if pk == "" {
 			return nil, fmt.Errorf("a statement about %s names a product with no identifier", f.Vulnerability.Name)
 		}
-		products[pk] = merge(products[pk], f.Product)
+		products[pk] = vex.MergeComponent(products[pk], f.Product)
 		if sk := vex.ComponentKey(f.Subcomponent); sk != "" {
 			if subs[pk] == nil {
 				subs[pk] = map[string]openvex.Component{}
 			}
-			subs[pk][sk] = merge(subs[pk][sk], f.Subcomponent)
+			subs[pk][sk] = vex.MergeComponent(subs[pk][sk], f.Subcomponent)
 		}
 	}
 	var comps []cdx.Component
@@ -198,7 +190,7 @@ func vulnerability(f vex.Fact, refs []string) cdx.Vulnerability {
 	name := string(v.Name)
 	out := cdx.Vulnerability{
 		ID:          name,
-		Source:      &cdx.Source{Name: sourceName(name), URL: v.ID},
+		Source:      &cdx.Source{Name: vex.SourceOfID(name).CycloneDX, URL: v.ID},
 		Description: v.Description,
 		Analysis: &cdx.VulnerabilityAnalysis{
 			State:         toState[f.Status],
@@ -218,7 +210,7 @@ func vulnerability(f vex.Fact, refs []string) cdx.Vulnerability {
 	if aliases = slices.Compact(aliases); len(aliases) > 0 {
 		refs := make([]cdx.VulnerabilityReference, 0, len(aliases))
 		for _, a := range aliases {
-			refs = append(refs, cdx.VulnerabilityReference{ID: a, Source: &cdx.Source{Name: sourceName(a), URL: sourceURL(a)}})
+			refs = append(refs, cdx.VulnerabilityReference{ID: a, Source: &cdx.Source{Name: vex.SourceOfID(a).CycloneDX, URL: vex.SourceOfID(a).URL}})
 		}
 		out.References = &refs
 	}
@@ -238,11 +230,7 @@ func vulnerability(f vex.Fact, refs []string) cdx.Vulnerability {
 // version from the package URL.
 func component(ref, key string, c openvex.Component) cdx.Component {
 	out := cdx.Component{BOMRef: ref, Type: cdx.ComponentTypeLibrary, Name: key}
-	pu := c.Identifiers[openvex.PURL]
-	if pu == "" && purl.Is(c.ID) {
-		pu = c.ID
-	}
-	if pu != "" {
+	if pu := vex.ComponentPURL(c); pu != "" {
 		out.PackageURL = pu
 		if p, err := purl.Split(pu); err == nil {
 			out.Name, out.Group, out.Version = p.Name, p.Namespace, p.Version
@@ -254,7 +242,7 @@ func component(ref, key string, c openvex.Component) cdx.Component {
 			}
 		}
 	}
-	out.CPE = cmp.Or(c.Identifiers[openvex.CPE23], c.Identifiers[openvex.CPE22])
+	out.CPE = vex.ComponentCPE(c)
 	var hashes []cdx.Hash
 	for alg, h := range c.Hashes {
 		if a, ok := hashToCDX[alg]; ok {
@@ -266,29 +254,6 @@ func component(ref, key string, c openvex.Component) cdx.Component {
 		out.Hashes = &hashes
 	}
 	return out
-}
-
-func merge(a, b openvex.Component) openvex.Component {
-	if a.ID == "" {
-		a.ID = b.ID
-	}
-	for t, v := range b.Identifiers {
-		if a.Identifiers == nil {
-			a.Identifiers = map[openvex.IdentifierType]string{}
-		}
-		if a.Identifiers[t] == "" {
-			a.Identifiers[t] = v
-		}
-	}
-	for alg, h := range b.Hashes {
-		if a.Hashes == nil {
-			a.Hashes = map[openvex.Algorithm]openvex.Hash{}
-		}
-		if a.Hashes[alg] == "" {
-			a.Hashes[alg] = h
-		}
-	}
-	return a
 }
 
 func mergeVulnerability(a, b openvex.Vulnerability) openvex.Vulnerability {
@@ -321,33 +286,6 @@ func serialNumber(id string) string {
 	u[8] = (u[8] & 0x3f) | 0x80
 	h := hex.EncodeToString(u)
 	return "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-func sourceName(id string) string {
-	switch {
-	case osv.IsCVE(id):
-		return "NVD"
-	case strings.HasPrefix(id, "GO-"):
-		return "Go Vulnerability Database"
-	case strings.HasPrefix(id, "GHSA-"):
-		return "GitHub Advisories"
-	}
-	if i := strings.IndexByte(id, '-'); i > 0 {
-		return id[:i]
-	}
-	return "unknown"
-}
-
-func sourceURL(id string) string {
-	switch {
-	case osv.IsCVE(id):
-		return "https://nvd.nist.gov/vuln/detail/" + id
-	case strings.HasPrefix(id, "GO-"):
-		return "https://pkg.go.dev/vuln/" + id
-	case strings.HasPrefix(id, "GHSA-"):
-		return "https://github.com/advisories/" + id
-	}
-	return ""
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

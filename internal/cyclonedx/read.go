@@ -131,23 +131,11 @@ func ToOpenVEX(bom *cdx.BOM) (*openvex.VEX, error) {
 // nested component) when that is an identifier; else its purl, CPE or name.
 func readComponent(c cdx.Component, parent *openvex.Component) (openvex.Component, error) {
 	var oc openvex.Component
-	if c.PackageURL != "" {
-		p, err := purl.Normalize(c.PackageURL)
-		if err != nil {
-			return oc, fmt.Errorf("%w: component %q: %v", ErrInvalid, short(c.BOMRef), err)
-		}
-		oc.Identifiers = map[openvex.IdentifierType]string{openvex.PURL: p}
+	ids, err := vex.Identifiers(c.PackageURL, c.CPE)
+	if err != nil {
+		return oc, fmt.Errorf("%w: component %q: %v", ErrInvalid, short(c.BOMRef), err)
 	}
-	if c.CPE != "" {
-		if oc.Identifiers == nil {
-			oc.Identifiers = map[openvex.IdentifierType]string{}
-		}
-		if strings.HasPrefix(c.CPE, "cpe:2.3:") {
-			oc.Identifiers[openvex.CPE23] = c.CPE
-		} else {
-			oc.Identifiers[openvex.CPE22] = c.CPE
-		}
-	}
+	oc.Identifiers = ids
 	if c.Hashes != nil {
 		for _, h := range *c.Hashes {
 			for alg, ca := range hashToCDX {

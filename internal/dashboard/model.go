@@ -225,7 +225,7 @@ func (l *loader) load(ctx context.Context, revision string) (*snapshot, error) {
 	s := &snapshot{Revision: revision, Now: now, Project: l.opts.Project, byID: map[string]*triage.View{}}
 	for i := range all {
 		v := &all[i]
-		if isAdvisory(v, l.opts.Project) {
+		if (triage.Project{Module: l.opts.Project}).IsAdvisory(*v) {
 			s.Advisories = append(s.Advisories, v)
 			continue
 		}
@@ -634,19 +634,4 @@ func (s *snapshot) gate(c *column) gateVerdict {
 	g.Blocked = slices.Compact(g.Blocked)
 	g.Pass = len(g.Blocked) == 0
 	return g
-}
-
-// isAdvisory reports whether a triage is one of the project's own
-// advisories: about the project's module, which no scan of the project
-// finds, with statements from an advisory.
-func isAdvisory(v *triage.View, project string) bool {
-	if v.Dependency != project || len(v.Branches) > 0 {
-		return false
-	}
-	for _, ev := range v.Events {
-		if ev.Source == string(assess.SourceAdvisory) {
-			return true
-		}
-	}
-	return false
 }

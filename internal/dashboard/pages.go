@@ -296,7 +296,7 @@ func (d *Dashboard) triagePage(r *http.Request, s *snapshot) (string, string, an
 	if v == nil {
 		return "", "", nil, notFound("no triage %s", r.PathValue("id"))
 	}
-	td := triageData{V: v, Backend: d.opts.Backend, Advisory: isAdvisory(v, s.Project)}
+	td := triageData{V: v, Backend: d.opts.Backend, Advisory: triage.Project{Module: s.Project}.IsAdvisory(*v)}
 	td.Waiting, _ = v.Waiting()
 	for _, a := range append([]string{v.VulnID}, v.Vulnerability.Aliases...) {
 		if a != v.Name() && !slices.Contains(td.Aliases, a) {

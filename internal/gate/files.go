@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/infile"
 )
 
@@ -50,4 +51,27 @@ func ReadPolicyFile(ctx context.Context, path string) (*CELPolicy, error) {
 // subject: git+REPOSITORY@REF with its gitCommit digest.
 func CommitSubject(repository, ref, commit string) Subject {
 	return Subject{Name: "git+" + repository + "@" + ref, Digest: map[string]string{"gitCommit": commit}}
+}
+
+// SignedAttestation is the result's attestation (Attestation) signed by
+// signer into a Sigstore bundle, the auditable record of the decision. It
+// is about each of the release artifact files named (FileSubject), else
+// about subject: the release commit or the scan results file.
+func (r *Result) SignedAttestation(ctx context.Context, subject Subject, files []string, signer attest.Signer) ([]byte, error) {
+	subjects := []Subject{subject}
+	if len(files) > 0 {
+		subjects = subjects[:0]
+		for _, f := range files {
+			s, err := FileSubject(ctx, f)
+			if err != nil {
+				return nil, fmt.Errorf("subject: %w", err)
+			}
+			subjects = append(subjects, s)
+		}
+	}
+	st, err := r.Attestation(subjects)
+	if err != nil {
+		return nil, err
+	}
+	return attest.SignStatement(ctx, st, signer)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/report"
 	"github.com/vexloom/vexloom/internal/scan"
+	"github.com/vexloom/vexloom/internal/scanreport"
 )
 
 // MaxFindings bounds how many findings one input may hold.
@@ -326,130 +327,73 @@ func sbomProduct(s *govulncheckSBOM) string {
 	return purl.Go(m.Path, m.Version)
 }
 
-// OSV-Scanner's JSON results (--format json), as its documentation and
-// pkg/models describe them. Only what the gate uses is modelled.
-type osvScannerResults struct {
-	Results []struct {
-		Source struct {
-			Path string `json:"path"`
-			Type string `json:"type"`
-		} `json:"source"`
-		Packages []struct {
-			Package struct {
-				Name      string `json:"name"`
-				Version   string `json:"version"`
-				Ecosystem string `json:"ecosystem"`
-			} `json:"package"`
-			Vulnerabilities []osv.Entry       `json:"vulnerabilities"`
-			Groups          []osvScannerGroup `json:"groups"`
-		} `json:"packages"`
-	} `json:"results"`
-}
-
-// osvScannerGroup is one vulnerability under all its IDs.
-type osvScannerGroup struct {
-	IDs     []string `json:"ids"`
-	Aliases []string `json:"aliases"`
-	// ExperimentalAnalysis is OSV-Scanner's call analysis (for Go,
-	// govulncheck's): per ID whether the vulnerable code is called.
-	ExperimentalAnalysis map[string]struct {
-		Called      bool `json:"called"`
-		Unimportant bool `json:"unimportant"`
-	} `json:"experimentalAnalysis"`
-	MaxSeverity string `json:"max_severity"`
-}
-
-// readOSVScanner reads OSV-Scanner's results: one finding per package and
-// group (a group is one vulnerability under all its IDs). The level is
-// module (the package is in the build) unless OSV-Scanner's call analysis
-// ran: called code makes it symbol level; code proved not called stays
-// module level, since OSV-Scanner does not say whether the package is
-// imported. The product is the path of the source OSV-Scanner read.
+// readOSVScanner reads OSV-Scanner's results (through scanreport, which
+// reads them for images too): one finding per package and group (a group
+// is one vulnerability under all its IDs). The level is module (the
+// package is in the build) unless OSV-Scanner's call analysis ran: called
+// code makes it symbol level; code proved not called stays module level,
+// since OSV-Scanner does not say whether the package is imported. The
+// product is the path of the source OSV-Scanner read.
 func readOSVScanner(data []byte) ([]Finding, error) {
-	var res osvScannerResults
-	if err := json.Unmarshal(data, &res); err != nil {
-		return nil, fmt.Errorf("%w: OSV-Scanner results: %v", ErrInput, err)
+	r, err := scanreport.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInput, err)
+	}
+	if r.Format != scanreport.OSVScanner {
+		return nil, fmt.Errorf("%w: a %s report, not OSV-Scanner results", ErrInput, r.Format)
+	}
+	if len(r.Findings) > MaxFindings {
+		return nil, fmt.Errorf("%w: more than %d findings", ErrInput, MaxFindings)
 	}
 	out := []Finding{}
-	for ri, r := range res.Results {
-		for pi, p := range r.Packages {
-			where := fmt.Sprintf("results[%d].packages[%d]", ri, pi)
-			if p.Package.Name == "" {
-				if len(p.Vulnerabilities) == 0 && len(p.Groups) == 0 {
-					continue // a license-only entry
-				}
-				return nil, fmt.Errorf("%w: OSV-Scanner results: %s has no package name", ErrInput, where)
-			}
-			entries := map[string]*osv.Entry{}
-			for i := range p.Vulnerabilities {
-				e := &p.Vulnerabilities[i]
-				if err := e.Validate(); err != nil {
-					return nil, fmt.Errorf("%w: OSV-Scanner results: %s: %v", ErrInput, where, err)
-				}
-				entries[e.ID] = e
-			}
-			groups := p.Groups
-			if len(groups) == 0 {
-				// Older results have no groups: each vulnerability is its own.
-				for _, e := range p.Vulnerabilities {
-					groups = append(groups, osvScannerGroup{IDs: []string{e.ID}, Aliases: e.Aliases})
-				}
-			}
-			version := p.Package.Version
-			if isGo(p.Package.Ecosystem) {
-				version = osv.CanonicalGo(version)
-			}
-			for gi, g := range groups {
-				if len(g.IDs) == 0 {
-					return nil, fmt.Errorf("%w: OSV-Scanner results: %s.groups[%d] has no ids", ErrInput, where, gi)
-				}
-				for _, id := range append(slices.Clone(g.IDs), g.Aliases...) {
-					if err := checkID(id); err != nil {
-						return nil, fmt.Errorf("OSV-Scanner results: %s.groups[%d]: %w", where, gi, err)
-					}
-				}
-				id := groupID(g.IDs)
-				f := Finding{
-					ID:        id,
-					Aliases:   otherIDs(id, append(slices.Clone(g.IDs), g.Aliases...)),
-					Ecosystem: p.Package.Ecosystem,
-					Module:    p.Package.Name,
-					Version:   version,
-					Level:     scan.LevelModule,
-					Product:   r.Source.Path,
-				}
-				var groupEntries []*osv.Entry
-				for _, gid := range g.IDs {
-					if e := entries[gid]; e != nil {
-						groupEntries = append(groupEntries, e)
-					}
-				}
-				for _, a := range g.ExperimentalAnalysis {
-					if a.Called {
-						f.Level = scan.LevelSymbol
-					}
-				}
-				for _, e := range groupEntries {
-					if f.Published.IsZero() || (!e.Published.IsZero() && e.Published.Before(f.Published)) {
-						f.Published = e.Published
-					}
-					if e.Modified.After(f.Modified) {
-						f.Modified = e.Modified
-					}
-					if f.FixedVersion == "" {
-						f.FixedVersion = fixedVersion(e, p.Package.Name, p.Package.Ecosystem, version)
-					}
-				}
-				f.Severity = severityOf(groupEntries...)
-				if score, ok := parseScore(g.MaxSeverity); ok {
-					f.Severity.Score = score
-				}
-				out = append(out, f)
-				if len(out) > MaxFindings {
-					return nil, fmt.Errorf("%w: more than %d findings", ErrInput, MaxFindings)
-				}
+	for _, sf := range r.Findings {
+		d := sf.OSV
+		for _, id := range append([]string{sf.ID}, sf.Aliases...) {
+			if err := checkID(id); err != nil {
+				return nil, fmt.Errorf("OSV-Scanner results: %s in %s: %w", shorten(sf.ID), shorten(d.Name), err)
 			}
 		}
+		for i := range d.Records {
+			if err := d.Records[i].Validate(); err != nil {
+				return nil, fmt.Errorf("%w: OSV-Scanner results: %s in %s: %v", ErrInput, shorten(sf.ID), shorten(d.Name), err)
+			}
+		}
+		version := d.Version
+		if isGo(d.Ecosystem) {
+			version = osv.CanonicalGo(version)
+		}
+		id := groupID(d.IDs)
+		f := Finding{
+			ID:        id,
+			Aliases:   otherIDs(id, append([]string{sf.ID}, sf.Aliases...)),
+			Ecosystem: d.Ecosystem,
+			Module:    d.Name,
+			Version:   version,
+			Level:     scan.LevelModule,
+			Product:   sf.Where,
+		}
+		if d.Called {
+			f.Level = scan.LevelSymbol
+		}
+		var records []*osv.Entry
+		for i := range d.Records {
+			e := &d.Records[i]
+			records = append(records, e)
+			if f.Published.IsZero() || (!e.Published.IsZero() && e.Published.Before(f.Published)) {
+				f.Published = e.Published
+			}
+			if e.Modified.After(f.Modified) {
+				f.Modified = e.Modified
+			}
+			if f.FixedVersion == "" {
+				f.FixedVersion = fixedVersion(e, d.Name, d.Ecosystem, version)
+			}
+		}
+		f.Severity = severityOf(records...)
+		if score, ok := parseScore(d.MaxSeverity); ok {
+			f.Severity.Score = score
+		}
+		out = append(out, f)
 	}
 	return out, nil
 }

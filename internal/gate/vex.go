@@ -74,6 +74,28 @@ func (v *Verifier) ReadAll(ctx context.Context, srcs []vexsource.Source) ([]Stat
 	return sts, slices.Compact(products), nil
 }
 
+// SourceError is an error reading the VEX sources in Decide.
+type SourceError struct{ Err error }
+
+func (e *SourceError) Error() string { return e.Err.Error() }
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// Decide is the gate: it reads the statements of srcs through the verifier
+// (ReadAll) and weighs findings against those that count (Evaluate); the
+// release products the sources add join opts.Products. An error reading a
+// source is a *SourceError.
+func (v *Verifier) Decide(ctx context.Context, findings []Finding, srcs []vexsource.Source, opts Options) (*Result, error) {
+	statements, extra, err := v.ReadAll(ctx, srcs)
+	if err != nil {
+		return nil, &SourceError{err}
+	}
+	products := append(slices.Clone(opts.Products), extra...)
+	slices.Sort(products)
+	opts.Products = slices.Compact(products)
+	opts.AllowUnsigned = v.AllowUnsigned
+	return Evaluate(findings, statements, opts)
+}
+
 // Read reads every document of src. products are release products the
 // source adds: an image platform's package URL in statements verified for
 // that platform.

@@ -3,8 +3,10 @@ package scanreport
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/purl"
 )
 
@@ -214,16 +216,22 @@ type osvReport struct {
 				Version   string `json:"version"`
 				Ecosystem string `json:"ecosystem"`
 			} `json:"package"`
-			Vulnerabilities []struct {
-				ID      string   `json:"id"`
-				Aliases []string `json:"aliases"`
-			} `json:"vulnerabilities"`
-			Groups []struct {
-				IDs     []string `json:"ids"`
-				Aliases []string `json:"aliases"`
-			} `json:"groups"`
+			Vulnerabilities []osv.Entry `json:"vulnerabilities"`
+			Groups          []osvGroup  `json:"groups"`
 		} `json:"packages"`
 	} `json:"results"`
+}
+
+// osvGroup is one vulnerability under all its IDs.
+type osvGroup struct {
+	IDs     []string `json:"ids"`
+	Aliases []string `json:"aliases"`
+	// ExperimentalAnalysis is OSV-Scanner's call analysis (for Go,
+	// govulncheck's): per ID whether the vulnerable code is called.
+	ExperimentalAnalysis map[string]struct {
+		Called bool `json:"called"`
+	} `json:"experimentalAnalysis"`
+	MaxSeverity string `json:"max_severity"`
 }
 
 // osvDistro maps an OSV ecosystem (before any ":release") to a package URL
@@ -233,11 +241,6 @@ var osvDistro = map[string][2]string{
 	"Alpine": {"apk", "alpine"}, "Wolfi": {"apk", "wolfi"}, "Chainguard": {"apk", "chainguard"},
 	"Red Hat": {"rpm", "redhat"}, "Rocky Linux": {"rpm", "rocky"}, "AlmaLinux": {"rpm", "almalinux"},
 	"openSUSE": {"rpm", "opensuse"}, "SUSE": {"rpm", "suse"}, "Mageia": {"rpm", "mageia"},
-}
-
-var osvLanguage = map[string]string{
-	"npm": "npm", "PyPI": "pypi", "crates.io": "cargo", "RubyGems": "gem", "NuGet": "nuget",
-	"Packagist": "composer", "Hex": "hex", "Pub": "pub", "Maven": "maven",
 }
 
 func parseOSVScanner(data []byte) (*Report, error) {
@@ -265,22 +268,18 @@ func parseOSVScanner(data []byte) (*Report, error) {
 			}
 			// One finding per group (a vulnerability under all its IDs);
 			// older reports have no groups: each vulnerability is its own.
-			type group struct{ ids, aliases []string }
-			var groups []group
-			for _, g := range p.Groups {
-				groups = append(groups, group{g.IDs, g.Aliases})
-			}
+			groups := p.Groups
 			if len(groups) == 0 {
 				for _, v := range p.Vulnerabilities {
-					groups = append(groups, group{[]string{v.ID}, v.Aliases})
+					groups = append(groups, osvGroup{IDs: []string{v.ID}, Aliases: v.Aliases})
 				}
 			}
 			for gi, g := range groups {
-				if len(g.ids) == 0 {
+				if len(g.IDs) == 0 {
 					return nil, fmt.Errorf("%w: OSV-Scanner report: %s.groups[%d] has no ids", ErrMalformed, where, gi)
 				}
-				f := Finding{ID: g.ids[0], Package: n, PackageName: fullName(pu), Version: pu.Version, Class: classOf(pu.Type), Where: res.Source.Path}
-				for _, id := range append(append([]string{}, g.ids...), g.aliases...) {
+				f := Finding{ID: g.IDs[0], Package: n, PackageName: fullName(pu), Version: pu.Version, Class: classOf(pu.Type), Where: res.Source.Path}
+				for _, id := range append(append([]string{}, g.IDs...), g.Aliases...) {
 					if err := checkID(id); err != nil {
 						return nil, fmt.Errorf("OSV-Scanner report: %s.groups[%d]: %w", where, gi, err)
 					}
@@ -288,6 +287,17 @@ func parseOSVScanner(data []byte) (*Report, error) {
 						f.Aliases = append(f.Aliases, id)
 					}
 				}
+				d := &OSVDetail{Ecosystem: p.Package.Ecosystem, Name: p.Package.Name, Version: p.Package.Version,
+					IDs: slices.Clone(g.IDs), MaxSeverity: g.MaxSeverity}
+				for _, id := range g.IDs {
+					if i := slices.IndexFunc(p.Vulnerabilities, func(v osv.Entry) bool { return v.ID == id }); i >= 0 {
+						d.Records = append(d.Records, p.Vulnerabilities[i])
+					}
+				}
+				for _, a := range g.ExperimentalAnalysis {
+					d.Called = d.Called || a.Called
+				}
+				f.OSV = d
 				r.Findings = append(r.Findings, f)
 			}
 		}
@@ -295,34 +305,22 @@ func parseOSVScanner(data []byte) (*Report, error) {
 	return r, nil
 }
 
-// osvPURL builds a package's URL from its OSV ecosystem, name and version.
+// osvPURL builds a package's URL from its OSV ecosystem, name and version:
+// a distribution's package by the distribution, a language's as
+// purl.Ecosystem names it, else a generic one.
 func osvPURL(ecosystem, name, version string) (string, error) {
 	if name == "" {
 		return "", fmt.Errorf("%w: no package name", ErrMalformed)
+	}
+	if ecosystem == "" {
+		return "", fmt.Errorf("%w: package %q has no ecosystem", ErrMalformed, short(name))
 	}
 	base, _, _ := strings.Cut(ecosystem, ":")
 	if d, ok := osvDistro[base]; ok {
 		return purl.New(d[0], d[1], name, version), nil
 	}
-	if base == "Go" {
-		return purl.Go(name, version), nil
-	}
-	if t, ok := osvLanguage[base]; ok {
-		ns, n := "", name
-		switch {
-		case t == "maven":
-			if g, a, ok := strings.Cut(name, ":"); ok {
-				ns, n = g, a
-			}
-		case t == "npm" && strings.HasPrefix(name, "@"):
-			if s, pkg, ok := strings.Cut(name, "/"); ok {
-				ns, n = s, pkg
-			}
-		}
-		return purl.New(t, ns, n, version), nil
-	}
-	if ecosystem == "" {
-		return "", fmt.Errorf("%w: package %q has no ecosystem", ErrMalformed, short(name))
+	if p := purl.Ecosystem(ecosystem, name, version); p != "" {
+		return p, nil
 	}
 	return purl.New("generic", "", name, version), nil
 }

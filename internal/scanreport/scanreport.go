@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -89,6 +90,26 @@ type Finding struct {
 	FixedVersion string
 	// Where is where in the image the package is (the OS, a file).
 	Where string
+	// OSV is what an OSV-Scanner report says beyond that; nil for the
+	// other formats.
+	OSV *OSVDetail
+}
+
+// OSVDetail is what an OSV-Scanner report says of a finding in OSV's own
+// terms: what the release gate weighs besides the package.
+type OSVDetail struct {
+	// Ecosystem, Name and Version are the package as OSV names it.
+	Ecosystem, Name, Version string
+	// IDs are the IDs of the vulnerability's group, as the report lists
+	// them (ID is the first).
+	IDs []string
+	// Records are the OSV records the report holds for IDs, unvalidated.
+	Records []osv.Entry
+	// Called: OSV-Scanner's call analysis found the vulnerable code
+	// called.
+	Called bool
+	// MaxSeverity is the group's highest severity score, as written.
+	MaxSeverity string
 }
 
 // Name is the vulnerability's name as vexloom states it: the CVE where

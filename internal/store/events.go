@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -134,6 +136,57 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// eachRow runs a query and hands each row to fn, in order.
+func eachRow(ctx context.Context, q querier, fn func(*sql.Rows) error, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// queryRows runs a query and reads each row with scan: the rows' values in
+// order, nil when there are none.
+func queryRows[T any](ctx context.Context, q querier, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
+	var out []T
+	err := eachRow(ctx, q, func(rows *sql.Rows) error {
+		v, err := scan(rows)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	}, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eventsByTriage reads the events a query selects into histories, by
+// triage ID.
+func eventsByTriage(ctx context.Context, q querier, query string, args ...any) (map[string][]Event, error) {
+	out := map[string][]Event{}
+	err := eachRow(ctx, q, func(rows *sql.Rows) error {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return err
+		}
+		out[ev.TriageID] = append(out[ev.TriageID], ev)
+		return nil
+	}, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Events returns a triage's history, oldest first.
 func (s *Store) Events(ctx context.Context, triageID string) ([]Event, error) {
 	return events(ctx, s.db, triageID)
@@ -141,39 +194,13 @@ func (s *Store) Events(ctx context.Context, triageID string) ([]Event, error) {
 
 // AllEvents returns every triage's history, by triage ID.
 func (s *Store) AllEvents(ctx context.Context) (map[string][]Event, error) {
-	rows, err := s.db.QueryContext(ctx, eventColumns+` ORDER BY seq`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string][]Event{}
-	for rows.Next() {
-		ev, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out[ev.TriageID] = append(out[ev.TriageID], ev)
-	}
-	return out, rows.Err()
+	return eventsByTriage(ctx, s.db, eventColumns+` ORDER BY seq`)
 }
 
 const eventColumns = `SELECT seq, triage_id, kind, at, author, source, branches, status, justification, impact, action, notes, command, comment_ref, retracts, evidence, data FROM events`
 
 func events(ctx context.Context, q querier, triageID string) ([]Event, error) {
-	rows, err := q.QueryContext(ctx, eventColumns+` WHERE triage_id = ? ORDER BY seq`, triageID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		ev, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ev)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, q, scanEvent, eventColumns+` WHERE triage_id = ? ORDER BY seq`, triageID)
 }
 
 func scanEvent(rows *sql.Rows) (Event, error) {
@@ -268,22 +295,13 @@ func (s *Store) Comment(ctx context.Context, ref string) (Comment, error) {
 
 // Comments returns a triage's processed comments, oldest first.
 func (s *Store) Comments(ctx context.Context, triageID string) ([]Comment, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT ref, triage_id, author, at, body, url, outcome, reply, recorded FROM comments WHERE triage_id = ? ORDER BY recorded, ref`, triageID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Comment
-	for rows.Next() {
+	return queryRows(ctx, s.db, func(rows *sql.Rows) (Comment, error) {
 		var c Comment
 		var at, rec string
-		if err := rows.Scan(&c.Ref, &c.TriageID, &c.Author, &at, &c.Body, &c.URL, &c.Outcome, &c.Reply, &rec); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&c.Ref, &c.TriageID, &c.Author, &at, &c.Body, &c.URL, &c.Outcome, &c.Reply, &rec)
 		c.At, c.Recorded = parseStamp(at), parseStamp(rec)
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return c, err
+	}, `SELECT ref, triage_id, author, at, body, url, outcome, reply, recorded FROM comments WHERE triage_id = ? ORDER BY recorded, ref`, triageID)
 }
 
 // Ack records that vexloom did something visible about a comment or a
@@ -370,22 +388,13 @@ func (s *Store) LatestDocument(ctx context.Context, branch string) (*Document, e
 
 // Documents returns every version of a branch's document, oldest first.
 func (s *Store) Documents(ctx context.Context, branch string) ([]Document, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT branch, version, content_hash, path, at, body FROM documents WHERE branch = ? ORDER BY version`, branch)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Document
-	for rows.Next() {
+	return queryRows(ctx, s.db, func(rows *sql.Rows) (Document, error) {
 		var d Document
 		var at string
-		if err := rows.Scan(&d.Branch, &d.Version, &d.ContentHash, &d.Path, &at, &d.Body); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&d.Branch, &d.Version, &d.ContentHash, &d.Path, &at, &d.Body)
 		d.At = parseStamp(at)
-		out = append(out, d)
-	}
-	return out, rows.Err()
+		return d, err
+	}, `SELECT branch, version, content_hash, path, at, body FROM documents WHERE branch = ? ORDER BY version`, branch)
 }
 
 // SetCursor records a backend's position (a since timestamp, an ETag).
@@ -414,18 +423,37 @@ func (s *Store) EventsOnBranch(ctx context.Context, branch string) (map[string][
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, eventColumns+` WHERE triage_id IN (SELECT triage_id FROM events WHERE branches LIKE ? ESCAPE '\') ORDER BY seq`, "%"+likeEscape(string(quoted))+"%")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string][]Event{}
-	for rows.Next() {
-		ev, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
+	return eventsByTriage(ctx, s.db, eventColumns+` WHERE triage_id IN (SELECT triage_id FROM events WHERE branches LIKE ? ESCAPE '\') ORDER BY seq`, "%"+likeEscape(string(quoted))+"%")
+}
+
+// History is what `vexloom history` shows: the events of the triage
+// triageID, or of every triage when it is "", at or after after, oldest
+// first; and, for one triage, the comments they came from by reference.
+func (s *Store) History(ctx context.Context, triageID string, after time.Time) ([]Event, map[string]Comment, error) {
+	comments := map[string]Comment{}
+	var evs []Event
+	if triageID != "" {
+		var err error
+		if evs, err = s.Events(ctx, triageID); err != nil {
+			return nil, nil, err
 		}
-		out[ev.TriageID] = append(out[ev.TriageID], ev)
+		cs, err := s.Comments(ctx, triageID)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, c := range cs {
+			comments[c.Ref] = c
+		}
+	} else {
+		all, err := s.AllEvents(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, e := range all {
+			evs = append(evs, e...)
+		}
+		slices.SortFunc(evs, func(a, b Event) int { return cmp.Compare(a.Seq, b.Seq) })
 	}
-	return out, rows.Err()
+	evs = slices.DeleteFunc(evs, func(ev Event) bool { return ev.At.Before(after) })
+	return evs, comments, nil
 }

@@ -156,20 +156,7 @@ func (s *Store) LatestReleaseDocument(ctx context.Context, release string) (*Rel
 // ReleaseDocuments returns every version of a release's document, oldest
 // first; with release "" every release's.
 func (s *Store) ReleaseDocuments(ctx context.Context, release string) ([]ReleaseDocument, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+releaseDocumentColumns+` FROM release_documents WHERE ? = '' OR release = ? ORDER BY release, version`, release, release)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ReleaseDocument
-	for rows.Next() {
-		d, err := scanReleaseDocument(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, s.db, func(rows *sql.Rows) (ReleaseDocument, error) { return scanReleaseDocument(rows) }, `SELECT `+releaseDocumentColumns+` FROM release_documents WHERE ? = '' OR release = ? ORDER BY release, version`, release, release)
 }
 
 // RecordReleaseImages records what a release's image reference resolved to.
@@ -188,22 +175,13 @@ func (s *Store) RecordReleaseImages(ctx context.Context, imgs []ReleaseImage) er
 // ReleaseImages returns the platform images recorded for a release, in the
 // order recorded.
 func (s *Store) ReleaseImages(ctx context.Context, release string) ([]ReleaseImage, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT release, reference, repository, index_digest, platform, digest, at FROM release_images WHERE release = ? ORDER BY seq`, release)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ReleaseImage
-	for rows.Next() {
+	return queryRows(ctx, s.db, func(rows *sql.Rows) (ReleaseImage, error) {
 		var im ReleaseImage
 		var at string
-		if err := rows.Scan(&im.Release, &im.Reference, &im.Repository, &im.Index, &im.Platform, &im.Digest, &at); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&im.Release, &im.Reference, &im.Repository, &im.Index, &im.Platform, &im.Digest, &at)
 		im.At = parseStamp(at)
-		out = append(out, im)
-	}
-	return out, rows.Err()
+		return im, err
+	}, `SELECT release, reference, repository, index_digest, platform, digest, at FROM release_images WHERE release = ? ORDER BY seq`, release)
 }
 
 // RecordReleasePublication records that a version was pushed to a store.
@@ -218,22 +196,13 @@ func (s *Store) RecordReleasePublication(ctx context.Context, p ReleasePublicati
 
 // ReleasePublications returns what was pushed for a release, oldest first.
 func (s *Store) ReleasePublications(ctx context.Context, release string) ([]ReleasePublication, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT release, version, store, location, object_id, at FROM release_publications WHERE release = ? ORDER BY seq`, release)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ReleasePublication
-	for rows.Next() {
+	return queryRows(ctx, s.db, func(rows *sql.Rows) (ReleasePublication, error) {
 		var p ReleasePublication
 		var at string
-		if err := rows.Scan(&p.Release, &p.Version, &p.Store, &p.Location, &p.ID, &at); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&p.Release, &p.Version, &p.Store, &p.Location, &p.ID, &at)
 		p.At = parseStamp(at)
-		out = append(out, p)
-	}
-	return out, rows.Err()
+		return p, err
+	}, `SELECT release, version, store, location, object_id, at FROM release_publications WHERE release = ? ORDER BY seq`, release)
 }
 
 // RecordReleaseCheck records the inputs a release was last derived from.
@@ -246,20 +215,17 @@ func (s *Store) RecordReleaseCheck(ctx context.Context, release, inputs string) 
 
 // ReleaseChecks returns the inputs each release was last derived from.
 func (s *Store) ReleaseChecks(ctx context.Context) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT release, inputs FROM release_checks ORDER BY seq`)
+	out := map[string]string{}
+	err := eachRow(ctx, s.db, func(rows *sql.Rows) error {
+		var r, in string
+		err := rows.Scan(&r, &in)
+		out[r] = in
+		return err
+	}, `SELECT release, inputs FROM release_checks ORDER BY seq`)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var r, in string
-		if err := rows.Scan(&r, &in); err != nil {
-			return nil, err
-		}
-		out[r] = in
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // DecisionMark is a fingerprint of every person's and advisory's decision

@@ -1,16 +1,15 @@
 package vexsource
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
-	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/fixture"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/vex"
+	"github.com/vexloom/vexloom/internal/vexsource/vexsourcetest"
 )
 
 // seedDocument is an OpenVEX document about a product with a hash.
@@ -32,39 +31,17 @@ func seedDocument() *openvex.VEX {
 // repository archives: errors, never panics; what reads is in one form,
 // an unsigned document with no bundle or a bundle with no document; and
 // no archive entry is larger than a document may be or escapes.
+//
+// The seeds are vexsourcetest's, which gate's verifier fuzzing adds too,
+// and a feed archive of its document.
 func FuzzVEXInput(f *testing.F) {
-	doc := seedDocument()
-	data, err := vex.Marshal(doc)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(data)
-	st, err := attest.Statement(doc)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(st)
-	priv, _, err := attest.GenerateKey()
-	if err != nil {
-		f.Fatal(err)
-	}
-	key, err := attest.LoadPrivateKey(priv, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	b, err := attest.Sign(context.Background(), st, key)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(b)
+	vexsourcetest.AddSeeds(f)
+	data := vexsourcetest.Seed(f, "document.openvex.json")
 	snap, err := publish.BuildFeed(publish.FeedConfig{Name: "n", Description: "d", BaseURL: "http://localhost/"}, [][]byte{data}, fixture.Now)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(snap.Files[publish.FeedArchiveName])
-	for _, s := range []string{"", "{}", `{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}`, `{"_type": 1}`, `{"statements": null}`, "\x1f\x8b"} {
-		f.Add([]byte(s))
-	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := Read(data, "fuzz")
 		if err == nil && (d.Bundle == nil) == (d.VEX == nil) {
