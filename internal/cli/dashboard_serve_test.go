@@ -35,6 +35,7 @@ func newDashProject(t *testing.T) *dashProject {
 	t.Helper()
 	p := &dashProject{t: t, cache: t.TempDir(), vars: append(os.Environ(), "SOURCE_DATE_EPOCH=1795000000", "DASH_TOKEN=t0ken-for-the-test")}
 	fixture.Database(t, p.cache)
+	useSharedScans(t, p.cache)
 	repo := fixture.DemoRepo(t)
 	dir := t.TempDir()
 	p.cfg = filepath.Join(dir, config.FileName)
@@ -141,6 +142,7 @@ func dashGet(t *testing.T, url, token string) (*http.Response, []byte) {
 // dashboard on loopback, and refuses to serve it beyond loopback without
 // a token or --dashboard-public.
 func TestDashboardAndTriageListAgree(t *testing.T) {
+	t.Parallel()
 	p := newDashProject(t)
 
 	out, stderr, code := p.run("triage", "list", "--config", p.cfg, "--format", "json")

@@ -17,8 +17,10 @@ import (
 // `vexloom demo --serve` ends by serving the demo's dashboard on a free
 // local port and printing its address.
 func TestDemoServesTheDashboard(t *testing.T) {
+	t.Parallel()
 	cache := t.TempDir()
 	fixture.Database(t, cache)
+	useSharedScans(t, cache)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &lockedBuffer{}

@@ -12,6 +12,7 @@ import (
 // about the release commit: a source release published there with publish
 // --to github: opens the gate when its signature verifies, and only then.
 func TestGateVEXFromGitHub(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	gh := ghfake.New(t)
 	gh.CreateRepo("demo-org/vex")

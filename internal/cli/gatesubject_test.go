@@ -48,6 +48,7 @@ func signTestDocumentFor(t *testing.T, doc *openvex.VEX, keyFile, out, commit st
 // the reason, as verify --digest does; the same document signed for the
 // release's commit opens the gate.
 func TestGateRefusesForeignSubject(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	p.update()
 	p.ok("triage", "comment", htmlVuln, "--as", "demo-maintainer", "--config", p.cfg,

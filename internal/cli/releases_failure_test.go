@@ -60,6 +60,7 @@ func (h *hostileRegistry) wrap(next http.Handler) http.Handler {
 // other releases are done; nothing is recorded as published that was not
 // pushed; a vanished image stays covered by its recorded digest.
 func TestTrackedReleaseFailures(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	hr := &hostileRegistry{}
 	srv := httptest.NewServer(hr.wrap(registry.New(registry.Logger(log.New(io.Discard, "", 0)))))

@@ -289,6 +289,10 @@ func statementFor(doc *openvex.VEX, vuln, product, sub string) *openvex.Statemen
 // queries for the image by digest; the older release without the
 // vulnerable version gets no statement for it.
 func TestTrackedReleaseLivesOn(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("end-to-end: scans the release against two databases; run without -short")
+	}
 	p := newReleasesProject(t, "local, feed, oci")
 	// The database as it was on release day: without GO-2024-3333.
 	p.ok("db", "update", "--source", "dir:"+fixtureDBWithout(t, htmlVuln), "--force", "-q")

@@ -6,17 +6,34 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vexloom/vexloom/internal/report"
 )
 
 // TestADamagedScanCacheEntryIsReportedAndRescanned: a cache entry that was
 // cut short, or rewritten to say there is nothing, is never taken for the
 // module's result: the scan says so and scans the module again.
 func TestADamagedScanCacheEntryIsReportedAndRescanned(t *testing.T) {
-	e := newColdEnv(t) // it damages the cache: never the shared one
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("scans the demo three times; run without -short")
+	}
 	dir := demoTree(t, "main")
-	first, stderr, code := e.run("scan", "--format", "json", dir)
+	// The first result comes from the shared cache (the working-tree test
+	// scans the same tree), and its entry is copied into a cache of this
+	// test's own: it damages the cache, never the shared one.
+	first, stderr, code := newEnv(t).run("scan", "--format", "json", dir)
 	if code != 0 || !strings.Contains(first, "GO-2024-3333") {
 		t.Fatalf("first scan: exit %d\n%s\n%s", code, first, stderr)
+	}
+	var rep report.Scan
+	if err := json.Unmarshal([]byte(first), &rep); err != nil || len(rep.Targets) != 1 || len(rep.Targets[0].Modules) != 1 {
+		t.Fatalf("first scan: %v\n%s", err, first)
+	}
+	e := newColdEnv(t)
+	copySharedEntries(t, rep.Targets[0].Modules[0].ContentHash, filepath.Join(e.cache, "scans"))
+	if out, stderr, code := e.run("scan", "--format", "json", dir); code != 0 || out != first || !strings.Contains(stderr, "cached") {
+		t.Fatalf("the copied entry is not used: exit %d\n%s", code, stderr)
 	}
 	entries := func() []string {
 		var out []string
@@ -65,5 +82,54 @@ func TestADamagedScanCacheEntryIsReportedAndRescanned(t *testing.T) {
 		if _, stderr, _ := e.run("scan", "--format", "json", dir); !strings.Contains(stderr, "cached") || strings.Contains(stderr, "corrupt") {
 			t.Errorf("%s: the entry was not rewritten:\n%s", name, stderr)
 		}
+	}
+}
+
+// copySharedEntries copies the shared scan cache's entries for content
+// hash into the scan cache directory dst.
+func copySharedEntries(t *testing.T, hash, dst string) {
+	t.Helper()
+	src := sharedScans(t)
+	n := 0
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == "base" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".json") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		var entry struct {
+			Key struct {
+				ContentHash string `json:"content_hash"`
+			} `json:"key"`
+		}
+		if json.Unmarshal(b, &entry) != nil || entry.Key.ContentHash != hash {
+			return nil
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(rel)), 0o755); err != nil {
+			return err
+		}
+		n++
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatalf("the shared scan cache has no entry for %s", hash)
 	}
 }

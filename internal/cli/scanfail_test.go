@@ -85,6 +85,10 @@ func branchStatusOf(t *testing.T, st triage.Status, name string) triage.BranchSt
 // written, status says the branch fails since when and why, and update
 // exits 1 naming the branch and module. Fixing the branch heals it.
 func TestScanFailureKeepsTheBranch(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("scans five broken commits; run without -short")
+	}
 	p := newTestProject(t)
 	p.update()
 	before := snapshot(t, p)

@@ -12,6 +12,7 @@ import (
 // every command that opens the store, read-only or not, with an error
 // naming the file; the file is left byte for byte as it was.
 func TestAnUnusableStoreFileIsNeverReplaced(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	storeDir := filepath.Join(p.dir, ".vexloom")
 

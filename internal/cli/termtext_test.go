@@ -45,6 +45,7 @@ func checkTerminalSafe(t *testing.T, what, out string) {
 // written exactly in JSON, but history, triage show and the reply of
 // triage comment show their control characters escaped.
 func TestOutsideTextEscapedOnTerminal(t *testing.T) {
+	t.Parallel()
 	p := newTestProject(t)
 	p.update()
 	out := p.ok("triage", "list", "--format", "json", "--config", p.cfg)

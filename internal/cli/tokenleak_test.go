@@ -53,6 +53,7 @@ func (e *env) runNoWait(args ...string) (stdout, stderr string, code int) {
 // kind of refusal, and looks for the token in stdout, stderr and every
 // file the commands wrote.
 func TestGitHubTokenNeverShown(t *testing.T) {
+	t.Parallel()
 	p := newGitHubProject(t)
 	var status atomic.Int32
 	srv := echoGitHub(t, &status)

@@ -21,8 +21,10 @@ import (
 // vex --branch B --format csaf|cyclonedx gives the statements of the
 // branch's OpenVEX document, valid against the official schemas.
 func TestBranchVEXFormats(t *testing.T) {
+	t.Parallel()
 	cache := t.TempDir()
 	fixture.Database(t, cache)
+	useSharedScans(t, cache)
 	dir := t.TempDir()
 	vars := append(os.Environ(), "SOURCE_DATE_EPOCH=1795000000")
 	runCmd := func(args ...string) string {

@@ -20,8 +20,10 @@ import (
 // --format openvex, in documents valid against the official CSAF 2.0 and
 // CycloneDX 1.6 schemas, the same bytes each time.
 func TestScanVEXFormats(t *testing.T) {
+	t.Parallel()
 	cache := t.TempDir()
 	fixture.Database(t, cache)
+	useSharedScans(t, cache)
 	repo := fixture.DemoRepo(t)
 	vars := append(os.Environ(), "SOURCE_DATE_EPOCH=1795000000")
 	runVEX := func(format string) string {

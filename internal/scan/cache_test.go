@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vexloom/vexloom/internal/source"
 )
 
 func cacheFixture(t testing.TB) (*Cache, CacheKey, *Output) {
@@ -144,4 +146,21 @@ func FuzzCacheGet(f *testing.F) {
 			}
 		}
 	})
+}
+
+// No patterns and ./... are the same analysis: they share a cache key, so
+// that a plain scan and a project's update of the same content run the
+// engine once. Other patterns keep keys of their own.
+func TestCacheKeyDefaultPatterns(t *testing.T) {
+	t.Parallel()
+	res := &ModuleResult{Path: "example.com/m", ContentHash: "sha256:00", GoVersion: source.GoVersion{Version: "go1.26.8"}}
+	key := func(patterns ...string) string {
+		return NewScanner(Options{Patterns: patterns, Env: []string{}}).cacheKey(res, "go1.26.8").ID()
+	}
+	if key() != key("./...") {
+		t.Error("no patterns and ./... have different cache keys")
+	}
+	if key() == key("./cmd/...") {
+		t.Error("./cmd/... shares the cache key of ./...")
+	}
 }

@@ -24,6 +24,7 @@ const realVulnDB = "golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018"
 // others), then with them; the delta analysis of the demo's release gives
 // exactly the findings of a full rescan.
 func TestDeltaEqualsFullRescanRealVulnDB(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("downloads golang.org/x/vulndb (about 25 MB) through GOPROXY")
 	}

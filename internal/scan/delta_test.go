@@ -94,6 +94,7 @@ func findingsJSON(t *testing.T, tg *Target) string {
 // one disappears, the unchanged ones stay — and the result is exactly a
 // full rescan's.
 func TestDeltaEqualsFullRescan(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	full := fixtureFiles(t)
 	// Release day: x/crypto's entry said fixed in 0.29.0 (so v0.30.0 was

@@ -385,13 +385,20 @@ func (s *Scanner) cacheKey(res *ModuleResult, installed string) CacheKey {
 		}
 	}
 	slices.Sort(buildEnv)
+	// No patterns means ./... to the engine: one key for both, so that a
+	// project (whose patterns are explicit) and a plain scan of the same
+	// content share the result.
+	patterns := s.opts.Patterns
+	if len(patterns) == 0 {
+		patterns = []string{"./..."}
+	}
 	return CacheKey{
 		ContentHash:   res.ContentHash,
 		Database:      s.opts.DB.Digest,
 		Tool:          v.Tool + executableStamp(),
 		Engine:        v.Engine,
 		GoVersion:     res.GoVersion.Version,
-		Patterns:      s.opts.Patterns,
+		Patterns:      patterns,
 		Tags:          s.opts.Tags,
 		BuildEnv:      buildEnv,
 		InstalledGo:   installed,
