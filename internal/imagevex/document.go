@@ -89,13 +89,17 @@ func addInherited(ctx context.Context, doc *openvex.VEX, o DocumentOptions) erro
 func inheritedStatements(ctx context.Context, o DocumentOptions) ([]openvex.Statement, error) {
 	var out []openvex.Statement
 	for _, image := range o.Images {
+		// An image that cannot be read, or whose base cannot be found, is
+		// one line: nothing is inherited for it, the other images are done.
 		plats, err := artifact.ResolveImage(ctx, image, registryOptions(ctx)...)
 		if err != nil {
-			return nil, fmt.Errorf("resolving the image %s: %w", image, err)
+			note(o.Notes, "images: image %s cannot be resolved (%v); nothing is inherited for it", image, err)
+			continue
 		}
 		srcs, err := baseSources(ctx, o.BaseImages, image)
 		if err != nil {
-			return nil, err
+			note(o.Notes, "images: image %s: %v; nothing is inherited for it", image, err)
+			continue
 		}
 		var products []openvex.Component
 		for _, pl := range plats {
@@ -140,4 +144,11 @@ func withInherited(doc *openvex.VEX, inherited []openvex.Statement) error {
 func packageIdentity(purl string) string {
 	p, _, _ := strings.Cut(purl, "?")
 	return p
+}
+
+// note writes one line to w, when there is one to write to.
+func note(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format+"\n", args...)
+	}
 }

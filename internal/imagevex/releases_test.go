@@ -97,3 +97,39 @@ func TestIngestReleases(t *testing.T) {
 		}
 	}
 }
+
+// A release image that cannot be resolved is one line naming it; the
+// document is still made, with what the other images give.
+func TestDocumentSkipsAnUnresolvableImage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	host := strings.TrimPrefix(reg.URL, "http://")
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.NewTag(host + "/release/app:v3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, t.TempDir(), func() time.Time { return t0 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var notes bytes.Buffer
+	missing := host + "/release/missing:v3"
+	doc, err := Document(ctx, DocumentOptions{Store: st, Release: "v3", Author: "test", Now: t0,
+		Images: []string{missing, tag.String()}, Inherit: true, Notes: &notes})
+	if err != nil || doc == nil {
+		t.Fatalf("Document with one unresolvable image: %v", err)
+	}
+	if n := strings.Count(notes.String(), "\n"); !strings.Contains(notes.String(), "images: image "+missing+" cannot be resolved") || n != 1 {
+		t.Errorf("want one line naming %s, got:\n%s", missing, notes.String())
+	}
+}
