@@ -24,8 +24,14 @@ func (p *project) releaseOptions(ctx context.Context, g *globals, prog *progress
 	if err != nil {
 		return release.Options{}, err
 	}
-	return release.Options{
+	o := release.Options{
 		Store: p.store, Repo: repo, Scanner: scanner, DB: sdb,
 		Ref: ref, Maintained: maintained, Author: p.author(), Progress: prog,
-	}, nil
+	}
+	// A tracked release is the commit it shipped from, as update keeps it,
+	// even when its tag was moved since.
+	if o.Commit, err = release.PinnedCommit(ctx, p.store, ref); err != nil {
+		return release.Options{}, err
+	}
+	return o, nil
 }

@@ -404,4 +404,13 @@ releases:
 	if r := still[demo.ReleaseTag]; r.Derived || r.Changed || r.Commit != shipped || !slices.Equal(r.Warnings, []string{want}) {
 		t.Errorf("update after the move: %+v", r)
 	}
+	// assemble and the gate name the same release: the commit it shipped
+	// from, not the one the tag was moved to.
+	assembled := filepath.Join(t.TempDir(), "assembled.json")
+	if _, stderr, code := p.at(p.clock, "assemble", "--release", demo.ReleaseTag, "-o", assembled); code != 0 || !strings.Contains(stderr, "release "+demo.ReleaseTag+" ("+shipped[:12]+" on ") {
+		t.Errorf("assemble after the tag moved: exit %d, want the shipped commit %s:\n%s", code, shipped[:12], stderr)
+	}
+	if _, stderr, code := p.at(p.clock, "gate", "--release", demo.ReleaseTag, "--allow-unsigned", "--vex", assembled); code > 3 || !strings.Contains(stderr, "release "+demo.ReleaseTag+": commit "+shipped[:12]) {
+		t.Errorf("gate after the tag moved: exit %d, want the shipped commit %s:\n%s", code, shipped[:12], stderr)
+	}
 }

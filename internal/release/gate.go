@@ -31,7 +31,11 @@ type Gated struct {
 // project's main module) that say the release is affected. It uses o's
 // Store, Repo, Scanner, DB, Ref, Maintained, Now and Progress.
 func GateFindings(ctx context.Context, o Options, module string) (*Gated, error) {
-	c, err := o.Repo.ResolveRevision(ctx, o.Ref)
+	rev := o.Ref
+	if o.Commit != "" {
+		rev = o.Commit
+	}
+	c, err := o.Repo.ResolveRevision(ctx, rev)
 	if err != nil {
 		return nil, err
 	}
@@ -43,6 +47,7 @@ func GateFindings(ctx context.Context, o Options, module string) (*Gated, error)
 	if err != nil {
 		return nil, err
 	}
+	t = shippedAs(t, o)
 	// The scan goes through vexloom's own report, which the gate reads like
 	// any other scanner's: the same conversion for --release and --scan.
 	findings, err := gate.ScanFindings(report.Build(o.DB, []*scan.Target{t}, o.Now))

@@ -134,7 +134,7 @@ func (k *Keeper) keep(ctx context.Context, pt Point, lastInputs, mark string) (K
 	// commit stays what is covered.
 	var moved string
 	if prev != nil {
-		first, err := k.firstRecorded(ctx, pt.Name)
+		first, err := firstRecorded(ctx, k.Store, pt.Name)
 		if err != nil {
 			return Kept{}, err
 		}
@@ -320,19 +320,6 @@ func current(d *store.ReleaseDocument, kept *Kept) {
 	if doc, err := vex.Parse(d.Body); err == nil {
 		kept.Statements = len(doc.Statements)
 	}
-}
-
-// firstRecorded is the first version recorded of a release's document:
-// its commit is the one the release was shipped from.
-func (k *Keeper) firstRecorded(ctx context.Context, release string) (*store.ReleaseDocument, error) {
-	docs, err := k.Store.ReleaseDocuments(ctx, release)
-	if err != nil {
-		return nil, err
-	}
-	if len(docs) == 0 {
-		return nil, fmt.Errorf("VEX of release %s: %w", release, store.ErrNotFound)
-	}
-	return &docs[0], nil
 }
 
 // reportMoved warns when an image tag of the release no longer points at

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vexloom/vexloom/internal/config"
 	"github.com/vexloom/vexloom/internal/source"
+	"github.com/vexloom/vexloom/internal/store"
 )
 
 // Point is a tracked release point: a tag (or a commit named in the
@@ -215,4 +216,33 @@ func Maintained(ctx context.Context, repo *source.Repository, branches []string)
 		}
 	}
 	return out, nil
+}
+
+// PinnedCommit is the commit a tracked release was first recorded at (the
+// commit it shipped from, which update keeps covering when its tag moves),
+// or "" when the store holds no document of that release.
+func PinnedCommit(ctx context.Context, st *store.Store, release string) (string, error) {
+	first, err := firstRecorded(ctx, st, release)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return first.Commit, nil
+}
+
+// firstRecorded is the first version of a release's document.
+func firstRecorded(ctx context.Context, st *store.Store, release string) (*store.ReleaseDocument, error) {
+	if release == "" {
+		return nil, fmt.Errorf("VEX of an unnamed release: %w", store.ErrNotFound)
+	}
+	docs, err := st.ReleaseDocuments(ctx, release)
+	if err != nil {
+		return nil, err
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("VEX of release %s: %w", release, store.ErrNotFound)
+	}
+	return &docs[0], nil
 }
