@@ -116,6 +116,9 @@ func copyDemoRepo(dir string) (*demo.Repo, error) {
 // once, through the same update every project test runs first.
 func warmScans(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the scanned demo project (govulncheck's engine over its branches); run without -short")
+	}
 	shared.warmOnce.Do(func() {
 		// A test of its own, so that a failure is reported here and the
 		// temporary directories are those of the warming test.

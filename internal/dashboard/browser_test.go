@@ -117,6 +117,9 @@ func text(ctx context.Context, sel string) (string, error) {
 // timeline reached by following the queue's link, the charts, and a
 // release with its document versions.
 func TestBrowserShowsTheLoop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end in a browser; run without -short")
+	}
 	f := demoStore(t)
 	ctx := browser(t)
 	srv := newDashboard(t, f, "")

@@ -85,6 +85,9 @@ func jwtStatus(t *testing.T, res *Result) openvex.Status {
 // commit on): it is release-1.0's release, whatever order the maintained
 // branches are listed in, and release-1.0's decisions apply to it.
 func TestAssembleChoosesTheBranchThatMovedOnLeast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: scans two branches of the demo project; run without -short")
+	}
 	ctx := context.Background()
 	o := assembleFixture(t)
 	tag, err := o.Repo.ResolveRevision(ctx, demo.ReleaseTag)

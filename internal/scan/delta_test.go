@@ -94,6 +94,9 @@ func findingsJSON(t *testing.T, tg *Target) string {
 // one disappears, the unchanged ones stay — and the result is exactly a
 // full rescan's.
 func TestDeltaEqualsFullRescan(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: a delta analysis against a full rescan; run without -short")
+	}
 	t.Parallel()
 	ctx := context.Background()
 	full := fixtureFiles(t)

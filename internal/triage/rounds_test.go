@@ -190,6 +190,9 @@ func writes(gh *ghfake.Server) int {
 // have) is done by one of them; on SQLite runners take turns for the whole
 // run, so each of the four changes is followed by its round.
 func TestRoundOncePerChange(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: four runners over the demo project; run without -short")
+	}
 	t.Parallel()
 	f := newRoundFixture(t)
 	seq := newRoundWorld(t, "sqlite")

@@ -84,6 +84,9 @@ func cpuTime() time.Duration {
 // (Events), one after the other, does — on a generated history reaching
 // every state.
 func TestViewsEqualFullDerivation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("derives a generated history of 1,500 triages twice; run without -short")
+	}
 	t.Parallel()
 	st := openStore(t)
 	branches := fillTriages(t, st, 1500)
