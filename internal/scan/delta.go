@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vexloom/vexloom/internal/atomicfile"
 	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/source"
 	"github.com/vexloom/vexloom/internal/vulndb"
@@ -94,19 +95,7 @@ func (c *Cache) putBase(k CacheKey, entries map[string]string, out *Output, impo
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p)
+	return atomicfile.Write(p, b, 0o600)
 }
 
 // dbDir is the local directory of a file:// database URL.
