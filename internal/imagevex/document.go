@@ -93,12 +93,12 @@ func inheritedStatements(ctx context.Context, o DocumentOptions) ([]openvex.Stat
 		// one line: nothing is inherited for it, the other images are done.
 		plats, err := artifact.ResolveImage(ctx, image, registryOptions(ctx)...)
 		if err != nil {
-			note(o.Notes, "images: image %s cannot be resolved (%v); nothing is inherited for it", image, err)
+			fmt.Fprintf(o.Notes, "images: image %s cannot be resolved (%v); nothing is inherited for it\n", image, err)
 			continue
 		}
 		srcs, err := baseSources(ctx, o.BaseImages, image)
 		if err != nil {
-			note(o.Notes, "images: image %s: %v; nothing is inherited for it", image, err)
+			fmt.Fprintf(o.Notes, "images: image %s: %v; nothing is inherited for it\n", image, err)
 			continue
 		}
 		var products []openvex.Component
@@ -144,11 +144,4 @@ func withInherited(doc *openvex.VEX, inherited []openvex.Statement) error {
 func packageIdentity(purl string) string {
 	p, _, _ := strings.Cut(purl, "?")
 	return p
-}
-
-// note writes one line to w, when there is one to write to.
-func note(w io.Writer, format string, args ...any) {
-	if w != nil {
-		fmt.Fprintf(w, format+"\n", args...)
-	}
 }
