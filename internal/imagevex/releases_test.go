@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -27,29 +28,7 @@ import (
 func TestIngestReleases(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer reg.Close()
-	host := strings.TrimPrefix(reg.URL, "http://")
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, err := name.NewTag(host + "/release/app:v2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, t.TempDir(), func() time.Time { return t0 })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	host, _, d, st := releaseFixture(t, "v2")
 
 	dir := t.TempDir()
 	report := func(image, pkg string) string {
@@ -103,25 +82,7 @@ func TestIngestReleases(t *testing.T) {
 func TestDocumentSkipsAnUnresolvableImage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer reg.Close()
-	host := strings.TrimPrefix(reg.URL, "http://")
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, err := name.NewTag(host + "/release/app:v3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, t.TempDir(), func() time.Time { return t0 })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	host, tag, _, st := releaseFixture(t, "v3")
 	var notes bytes.Buffer
 	missing := host + "/release/missing:v3"
 	doc, err := Document(ctx, DocumentOptions{Store: st, Release: "v3", Author: "test", Now: t0,
@@ -132,4 +93,34 @@ func TestDocumentSkipsAnUnresolvableImage(t *testing.T) {
 	if n := strings.Count(notes.String(), "\n"); !strings.Contains(notes.String(), "images: image "+missing+" cannot be resolved") || n != 1 {
 		t.Errorf("want one line naming %s, got:\n%s", missing, notes.String())
 	}
+}
+
+// releaseFixture serves a loopback registry holding a random image at
+// release/app:TAG, and opens an empty store; both close with the test.
+func releaseFixture(t *testing.T, version string) (string, name.Tag, v1.Hash, *store.Store) {
+	t.Helper()
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(reg.Close)
+	host := strings.TrimPrefix(reg.URL, "http://")
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.NewTag(host + "/release/app:" + version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), t.TempDir(), func() time.Time { return t0 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return host, tag, d, st
 }
