@@ -151,8 +151,6 @@ func openVEXSources(ctx context.Context, g *globals, flag string, specs []string
 		Remote: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)},
 		Now:    g.now,
 		Notes:  notes,
-		// A feed's bundles are read and verified like any other store's.
-		FeedBundles: true,
 	}
 	var out []vexsource.Source
 	for _, spec := range specs {

@@ -324,7 +324,7 @@ func loadFeed(ctx context.Context, src BaseSource, v *baseVerifier) Base {
 		return b
 	}
 	b.Digests = digests
-	source, err := vexsource.Open(src.VEX, vexsource.Options{FeedBundles: true})
+	source, err := vexsource.Open(src.VEX, vexsource.Options{})
 	if err != nil {
 		fmt.Fprintf(v.notes, "images: base VEX %s: %v\n", src.VEX, err)
 		v.skipped++

@@ -135,9 +135,6 @@ func (f *feed) Documents(ctx context.Context) ([]Document, error) {
 	}
 	f.o.note("vex: %s: %d %s in %d documents, unsigned (a VEX repository carries no signatures); ignored unless --allow-unsigned",
 		f.spec, n, plural(n, "statement"), len(index.Packages))
-	if !f.o.FeedBundles {
-		return out, nil
-	}
 	bundles := 0
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		if path.Dir(name) != publish.FeedBundleDir || !strings.HasSuffix(name, publish.FeedBundleSuffix) {

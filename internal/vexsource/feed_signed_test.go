@@ -16,7 +16,7 @@ import (
 )
 
 // A feed that carries the bundles of its signed documents is a verified
-// source when read with FeedBundles: the bundle about the artifact verifies through attest.Verify, one
+// source: the bundle about the artifact verifies through attest.Verify, one
 // signed by another key does not, a bundle about another artifact is not
 // offered, and the per-package documents stay unsigned.
 func TestFeedBundles(t *testing.T) {
@@ -52,7 +52,7 @@ func TestFeedBundles(t *testing.T) {
 	}
 	for _, spec := range []string{"feed:" + srv.URL, "feed:" + dir} {
 		var notes bytes.Buffer
-		src, err := Open(spec, Options{Notes: &notes, FeedBundles: true})
+		src, err := Open(spec, Options{Notes: &notes})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,11 +74,6 @@ func TestFeedBundles(t *testing.T) {
 		if !strings.Contains(notes.String(), "4 signed documents beside them, each counted only if it verifies") ||
 			!strings.Contains(notes.String(), "skipped, ") {
 			t.Errorf("%s: notes %q", spec, notes.String())
-		}
-		// Without FeedBundles the feed is its unsigned documents, as before.
-		plain, _ := Open(spec, Options{})
-		if p, err := Pull(ctx, plain, d, pol); err != nil || len(p.Bundles) != 0 || p.Unsigned != 1 {
-			t.Errorf("%s without FeedBundles: %+v, %v", spec, p, err)
 		}
 	}
 }

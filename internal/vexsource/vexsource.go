@@ -43,8 +43,9 @@ const (
 	// KindOCI is the referrers of an image in a registry.
 	KindOCI Kind = "oci"
 	// KindFeed is a VEX repository (vex-repo spec): its per-package
-	// documents are unsigned; the bundles it may carry beside them are read
-	// with Options.FeedBundles.
+	// documents are unsigned; the Sigstore bundles it may carry beside them
+	// (what `vexloom publish` puts under bundles/) are read as documents of
+	// their own, for attest.Verify.
 	KindFeed Kind = "feed"
 	// KindGitHub is a repository's artifact attestations on GitHub.
 	KindGitHub Kind = "github"
@@ -117,11 +118,6 @@ type Options struct {
 	Remote []remote.Option
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
-	// FeedBundles: a feed's Sigstore bundles (what `vexloom publish` puts
-	// beside its documents under bundles/) are read as documents of their
-	// own, for attest.Verify. Without it a feed is its unsigned per-package
-	// documents only.
-	FeedBundles bool
 	// Notes receives one line for each thing a reader should know that is
 	// not an error (a document skipped, nothing published yet); nil
 	// discards them.
