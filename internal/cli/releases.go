@@ -23,6 +23,9 @@ import (
 type keptReleases struct {
 	Releases []release.Kept
 	Warnings []string
+	// Dropped are releases covered before that the configuration no
+	// longer selects.
+	Dropped []release.Point
 }
 
 // failures lists every release's failure lines.
@@ -78,14 +81,14 @@ func (p *project) keepReleases(ctx context.Context, g *globals, sdb scan.Databas
 			return addImagePackages(ctx, p, doc, release, images, now, prog.Writer())
 		},
 	}
-	kept, warnings, err := k.Run(ctx)
+	sum, err := k.Run(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range warnings {
+	for _, w := range sum.Warnings {
 		prog.Printf("warning: %s", w)
 	}
-	return &keptReleases{Releases: kept, Warnings: warnings}, nil
+	return &keptReleases{Releases: sum.Releases, Warnings: sum.Warnings, Dropped: sum.Dropped}, nil
 }
 
 // releaseSigner is the configured signer of release documents.

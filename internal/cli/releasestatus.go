@@ -45,6 +45,17 @@ func writeKeptReleases(w io.Writer, k *keptReleases) {
 			fmt.Fprintf(w, "failed: %s\n", f)
 		}
 	}
+	if n := len(k.Dropped); n > 0 {
+		var names []string
+		for i, d := range k.Dropped {
+			if i == 5 {
+				names = append(names, fmt.Sprintf("and %d more", n-5))
+				break
+			}
+			names = append(names, d.Name)
+		}
+		fmt.Fprintf(w, "%d %s no longer selected by the releases section, %s left as last written: %s\n", n, plural(n, "release"), map[bool]string{true: "its document", false: "their documents"}[n == 1], strings.Join(names, ", "))
+	}
 }
 
 // releaseVEX prints a tracked release's document: the latest version, or
