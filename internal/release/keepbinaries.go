@@ -164,8 +164,7 @@ func carryBinaries(doc *openvex.VEX, prev *store.ReleaseDocument, res *Result, g
 	slices.Sort(sourceKeys)
 	done := map[string]bool{}
 	for _, r := range gone {
-		product := artifact.BinaryProduct(artifact.Binary{Path: r.Name, Size: r.Size, SHA256: strings.TrimPrefix(r.Digest, "sha256:"),
-			Package: r.Package, Module: r.Module, Version: r.Version, GoVersion: r.GoVersion})
+		product := productFor(r)
 		if done[product.ID] {
 			continue
 		}
@@ -227,6 +226,13 @@ func carryBinaries(doc *openvex.VEX, prev *store.ReleaseDocument, res *Result, g
 		}
 	}
 	return vex.Finalize(doc)
+}
+
+// productFor is a recorded binary as a product, as it was stated while
+// it could be read.
+func productFor(r store.ReleaseBinary) openvex.Product {
+	return artifact.BinaryProduct(artifact.Binary{Path: r.Name, Size: r.Size, SHA256: strings.TrimPrefix(r.Digest, "sha256:"),
+		Package: r.Package, Module: r.Module, Version: r.Version, GoVersion: r.GoVersion})
 }
 
 // sourceVersion is the version of module mod a source statement names.
