@@ -144,28 +144,12 @@ func (k *Keeper) keep(ctx context.Context, pt Point, lastInputs, mark string) (K
 		return Kept{}, err
 	}
 	// A shipped release is the commit it was built from: once a document
-	// was recorded for it, a tag moved since is reported and the recorded
-	// commit stays what is covered.
-	// (Tracked places such a release at its recorded commit and branch,
-	// and says why in its Note; a point from elsewhere is placed here.)
-	var moved string
+	// was recorded for it, Tracked places it at its recorded commit and
+	// branch whatever its tag does since, and says why in its Note.
 	recorded := prev != nil
-	if prev != nil {
-		first, err := firstRecorded(ctx, k.Store, pt.Name)
-		if err != nil {
-			return Kept{}, err
-		}
-		if first.Commit != pt.Commit {
-			moved = fmt.Sprintf("release %s: the tag now points at %s, not the recorded commit %s; the recorded commit stays covered", pt.Name, shortHash(pt.Commit), shortHash(first.Commit))
-			pt.Commit, pt.Branch = first.Commit, first.Branch
-		}
-	}
 	kept := Kept{Release: pt.Name, Branch: pt.Branch, Commit: pt.Commit, Published: []string{}, Warnings: []string{}, Failures: []string{}}
 	if pt.Note != "" {
 		kept.Warnings = append(kept.Warnings, pt.Note)
-	}
-	if moved != "" {
-		kept.Warnings = append(kept.Warnings, moved)
 	}
 	// A release that fails below keeps the version it has.
 	current(prev, &kept)

@@ -209,7 +209,7 @@ func TestKeeperKeepsWhatVanished(t *testing.T) {
 		t.Fatalf("after the vanish: %+v", kept)
 	}
 	for _, want := range []string{
-		"release v1.0.0: the tag now points at " + shortHash(orphan) + ", on none of the maintained branches; kept at its recorded commit " + shortHash(c100) + " on release-1.0",
+		"release v1.0.0: the tag now points at " + shortHash(orphan) + ", on none of the maintained branches, not the recorded commit " + shortHash(c100) + "; the recorded commit stays covered",
 		"release v1.0.0: binaries directory " + binDir + " does not exist; its 1 recorded binary stays covered with the recorded digests: demo (sha256:" + digest[:12] + ")",
 	} {
 		if !strings.Contains(strings.Join(kept.Warnings, "\n"), want) {

@@ -219,9 +219,9 @@ func track(ctx context.Context, repo *source.Repository, rc config.Releases, mai
 		if d, ok := rec[cm.Hash]; ok && d.Commit == cm.Hash {
 			pt := Point{Name: cm.Hash, Commit: cm.Hash, Branch: d.Branch, Time: cm.Time}
 			if !slices.Contains(maintained, d.Branch) {
-				pt.Note = fmt.Sprintf("release %s: its branch %s is no longer maintained; kept at its recorded commit on it", shortHash(cm.Hash), d.Branch)
+				pt.Note = fmt.Sprintf("release %s: its branch %s is no longer maintained; the commit stays covered on it", shortHash(cm.Hash), d.Branch)
 			} else if !repo.Contains(ctx, d.Branch, cm.Hash) {
-				pt.Note = fmt.Sprintf("release %s: the commit is no longer on %s; kept on it as recorded", shortHash(cm.Hash), d.Branch)
+				pt.Note = fmt.Sprintf("release %s: the commit is no longer on %s; it stays covered as recorded", shortHash(cm.Hash), d.Branch)
 			}
 			seen[cm.Hash] = true
 			sel.Points = append(sel.Points, pt)
@@ -281,10 +281,10 @@ func pinned(ctx context.Context, repo *source.Repository, d store.ReleaseDocumen
 	if c, err := repo.ResolveRevision(ctx, d.Commit); err == nil {
 		pt.Time = c.Time
 	}
-	kept := fmt.Sprintf("kept at its recorded commit %s on %s", shortHash(d.Commit), d.Branch)
-	unmaintained := !slices.Contains(maintained, d.Branch)
-	if unmaintained {
-		kept += " (no longer maintained)"
+	// One line, in the words update has always used for a moved tag.
+	stays := "the recorded commit stays covered"
+	if !slices.Contains(maintained, d.Branch) {
+		stays += " on " + d.Branch + ", no longer maintained"
 	}
 	t, onMaintained := current[d.Release]
 	now := t.Commit
@@ -292,7 +292,7 @@ func pinned(ctx context.Context, repo *source.Repository, d store.ReleaseDocumen
 		c, err := repo.ResolveRevision(ctx, "refs/tags/"+d.Release)
 		switch {
 		case errors.Is(err, source.ErrNoCommit):
-			pt.Note = fmt.Sprintf("release %s: the tag no longer exists; %s", d.Release, kept)
+			pt.Note = fmt.Sprintf("release %s: the tag no longer exists; %s (%s)", d.Release, stays, shortHash(d.Commit))
 			return pt, nil
 		case err != nil:
 			return Point{}, err
@@ -301,13 +301,13 @@ func pinned(ctx context.Context, repo *source.Repository, d store.ReleaseDocumen
 	}
 	switch {
 	case now != d.Commit && onMaintained:
-		pt.Note = fmt.Sprintf("release %s: the tag now points at %s, not the recorded commit; %s", d.Release, shortHash(now), kept)
+		pt.Note = fmt.Sprintf("release %s: the tag now points at %s, not the recorded commit %s; %s", d.Release, shortHash(now), shortHash(d.Commit), stays)
 	case now != d.Commit:
-		pt.Note = fmt.Sprintf("release %s: the tag now points at %s, on none of the maintained branches; %s", d.Release, shortHash(now), kept)
-	case unmaintained:
-		pt.Note = fmt.Sprintf("release %s: its branch %s is no longer maintained; kept at its recorded commit %s on it", d.Release, d.Branch, shortHash(d.Commit))
+		pt.Note = fmt.Sprintf("release %s: the tag now points at %s, on none of the maintained branches, not the recorded commit %s; %s", d.Release, shortHash(now), shortHash(d.Commit), stays)
+	case !slices.Contains(maintained, d.Branch):
+		pt.Note = fmt.Sprintf("release %s: its branch %s is no longer maintained; the recorded commit %s stays covered on it", d.Release, d.Branch, shortHash(d.Commit))
 	default:
-		pt.Note = fmt.Sprintf("release %s: the commit %s is no longer on %s; kept on it as recorded", d.Release, shortHash(d.Commit), d.Branch)
+		pt.Note = fmt.Sprintf("release %s: the commit %s is no longer on %s; it stays covered as recorded", d.Release, shortHash(d.Commit), d.Branch)
 	}
 	return pt, nil
 }

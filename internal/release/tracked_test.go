@@ -152,8 +152,8 @@ func TestTrackedKeepsRecordedReleases(t *testing.T) {
 	gitIn(t, r.Dir, "tag", "-f", "v1.0.1", orphan)
 	gitIn(t, r.Dir, "tag", "-f", "v1.0.2", mainTip)
 	moved := map[string]string{
-		"v1.0.1": "release v1.0.1: the tag now points at " + short(orphan) + ", on none of the maintained branches; kept at its recorded commit " + short(c101) + " on release-1.0",
-		"v1.0.2": "release v1.0.2: the tag now points at " + short(mainTip) + ", not the recorded commit; kept at its recorded commit " + short(c102) + " on release-1.0",
+		"v1.0.1": "release v1.0.1: the tag now points at " + short(orphan) + ", on none of the maintained branches, not the recorded commit " + short(c101) + "; the recorded commit stays covered",
+		"v1.0.2": "release v1.0.2: the tag now points at " + short(mainTip) + ", not the recorded commit " + short(c102) + "; the recorded commit stays covered",
 	}
 	check("tags moved", tracked(both), []string{v100, "v1.0.2 " + short(c102) + " release-1.0", "v1.0.1 " + short(c101) + " release-1.0"}, moved)
 	repo, err := source.OpenRepository(ctx, r.Dir, cache, nil)
@@ -166,7 +166,7 @@ func TestTrackedKeepsRecordedReleases(t *testing.T) {
 
 	// v1.0.1's tag is deleted.
 	gitIn(t, r.Dir, "tag", "-d", "v1.0.1")
-	moved["v1.0.1"] = "release v1.0.1: the tag no longer exists; kept at its recorded commit " + short(c101) + " on release-1.0"
+	moved["v1.0.1"] = "release v1.0.1: the tag no longer exists; the recorded commit stays covered (" + short(c101) + ")"
 	check("tag deleted", tracked(both), []string{v100, "v1.0.2 " + short(c102) + " release-1.0", "v1.0.1 " + short(c101) + " release-1.0"}, moved)
 
 	// A newer tag pushes v1.0.1 (deleted, kept at its recorded commit)
@@ -184,8 +184,8 @@ func TestTrackedKeepsRecordedReleases(t *testing.T) {
 	rc.Commits = []string{c102}
 	mainOnly := []string{demo.MainBranch}
 	notes := map[string]string{
-		"v1.0.3": "release v1.0.3: its branch release-1.0 is no longer maintained; kept at its recorded commit " + short(c103) + " on it",
-		"v1.0.2": "release v1.0.2: the tag now points at " + short(mainTip) + ", not the recorded commit; kept at its recorded commit " + short(c102) + " on release-1.0 (no longer maintained)",
+		"v1.0.3": "release v1.0.3: its branch release-1.0 is no longer maintained; the recorded commit " + short(c103) + " stays covered on it",
+		"v1.0.2": "release v1.0.2: the tag now points at " + short(mainTip) + ", not the recorded commit " + short(c102) + "; the recorded commit stays covered on release-1.0, no longer maintained",
 	}
 	want := []string{v100, "v1.0.3 " + short(c103) + " release-1.0", "v1.0.2 " + short(c102) + " release-1.0"}
 	sel := tracked(mainOnly)
@@ -194,7 +194,7 @@ func TestTrackedKeepsRecordedReleases(t *testing.T) {
 		t.Errorf("a release named by commit, never covered, on no maintained branch: warnings %q", sel.Warnings)
 	}
 	recordFirst(t, st, c102, c102, demo.ReleaseBranch)
-	notes[c102] = "release " + short(c102) + ": its branch release-1.0 is no longer maintained; kept at its recorded commit on it"
+	notes[c102] = "release " + short(c102) + ": its branch release-1.0 is no longer maintained; the commit stays covered on it"
 	check("commit release covered before", tracked(mainOnly), append(want, c102+" "+short(c102)+" release-1.0"), notes, "v1.0.1")
 
 	// The configuration no longer names the releases: all dropped, none
