@@ -119,6 +119,18 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A release the store covers is the commit and branch it was first
+	// recorded at, as update keeps it (Tracked), even once its branch is
+	// no longer maintained.
+	if o.Branch == "" && o.Store != nil {
+		first, err := firstRecorded(ctx, o.Store, o.Ref)
+		switch {
+		case err == nil && first.Commit == c.Hash:
+			o.Branch, o.BranchRecorded = first.Branch, true
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+	}
 	// The release's branch is the maintained branch it was cut from: of
 	// those holding the commit, the one that moved on least since (a tag
 	// on release-1.0 is also an ancestor of master, far behind its tip).

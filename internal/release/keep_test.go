@@ -248,6 +248,17 @@ func TestKeeperKeepsWhatVanished(t *testing.T) {
 		}
 	}
 
+	// assemble names the release where update keeps it: its recorded
+	// commit and branch, even with release-1.0 no longer maintained.
+	res, err := Assemble(ctx, Options{Store: st, Repo: k.Repo, Scanner: k.Scanner, DB: k.DB, Ref: demo.ReleaseTag, Commit: c100,
+		Maintained: []string{demo.MainBranch}, Author: k.Author, Now: clock, WorkDir: t.TempDir()})
+	if err != nil || res.Branch != demo.ReleaseBranch || res.Commit != c100 {
+		t.Fatalf("assemble of the kept release: %+v, %v", res, err)
+	}
+	if s := jwtStatus(t, res); s != openvex.StatusAffected {
+		t.Errorf("assemble of the kept release: CVE-2020-26160 is %s, want release-1.0's decision", s)
+	}
+
 	// Nothing changed: nothing derived, no version.
 	_, kept = run("again")
 	if kept.Derived || kept.Changed || kept.Version != 2 {

@@ -70,15 +70,13 @@ type Selection struct {
 // dropped only when the rules, applied to it at its recorded commit, no
 // longer select it.
 func Tracked(ctx context.Context, st *store.Store, repo *source.Repository, rc config.Releases, maintained []string) (*Selection, error) {
-	docs, err := st.ReleaseDocuments(ctx, "")
+	origins, err := st.ReleaseOrigins(ctx, "")
 	if err != nil {
 		return nil, err
 	}
 	rec := map[string]store.ReleaseDocument{}
-	for _, d := range docs {
-		if _, ok := rec[d.Release]; !ok {
-			rec[d.Release] = d // the first version: oldest first
-		}
+	for _, d := range origins {
+		rec[d.Release] = d
 	}
 	return track(ctx, repo, rc, maintained, rec)
 }
@@ -411,12 +409,13 @@ func PinnedCommit(ctx context.Context, st *store.Store, release string) (string,
 	return first.Commit, nil
 }
 
-// firstRecorded is the first version of a release's document.
+// firstRecorded is the first version of a release's document, without
+// its body.
 func firstRecorded(ctx context.Context, st *store.Store, release string) (*store.ReleaseDocument, error) {
 	if release == "" {
 		return nil, fmt.Errorf("VEX of an unnamed release: %w", store.ErrNotFound)
 	}
-	docs, err := st.ReleaseDocuments(ctx, release)
+	docs, err := st.ReleaseOrigins(ctx, release)
 	if err != nil {
 		return nil, err
 	}

@@ -201,6 +201,23 @@ func (s *Store) ReleaseDocuments(ctx context.Context, release string) ([]Release
 	return queryRows(ctx, s.db, func(rows *sql.Rows) (ReleaseDocument, error) { return scanReleaseDocument(rows) }, `SELECT `+releaseDocumentColumns+` FROM release_documents WHERE ? = '' OR release = ? ORDER BY release, version`, release, release)
 }
 
+// ReleaseOrigins returns the first version of every release's document
+// (with release "" ; else of that release's), oldest release name first,
+// without its body and bundle: where each release was first covered
+// (commit, branch, time), read on every update without reading any
+// document.
+func (s *Store) ReleaseOrigins(ctx context.Context, release string) ([]ReleaseDocument, error) {
+	return queryRows(ctx, s.db, func(rows *sql.Rows) (ReleaseDocument, error) {
+		var d ReleaseDocument
+		var at string
+		err := rows.Scan(&d.Release, &d.Version, &d.Branch, &d.Commit, &d.StatementsHash, &at)
+		d.At = parseStamp(at)
+		return d, err
+	}, `SELECT release, version, branch, commit_hash, statements_hash, at FROM release_documents d
+WHERE (? = '' OR release = ?) AND version = (SELECT MIN(version) FROM release_documents f WHERE f.release = d.release)
+ORDER BY release`, release, release)
+}
+
 // RecordReleaseImages records what a release's image reference resolved to.
 func (s *Store) RecordReleaseImages(ctx context.Context, imgs []ReleaseImage) error {
 	return s.tx(ctx, func(tx *Tx) error {

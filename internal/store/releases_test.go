@@ -38,6 +38,17 @@ func TestReleaseRecords(t *testing.T) {
 	if err != nil || len(all) != 2 || string(all[0].Bundle) != "b" {
 		t.Fatalf("all: %+v %v", all, err)
 	}
+	if err := s.RecordReleaseDocument(ctx, ReleaseDocument{Release: "v0.9.0", Version: 1, Branch: "release-0.9", Commit: "def", At: now, Body: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	origins, err := s.ReleaseOrigins(ctx, "")
+	if err != nil || len(origins) != 2 || origins[0].Release != "v0.9.0" || origins[1].Release != "v1.0.0" || origins[1].Version != 1 ||
+		origins[1].Commit != "abc" || origins[1].Branch != "release-1.0" || origins[1].Body != nil || !origins[1].At.Equal(now) {
+		t.Fatalf("origins: %+v %v", origins, err)
+	}
+	if one, err := s.ReleaseOrigins(ctx, "v1.0.0"); err != nil || len(one) != 1 || one[0].StatementsHash != "h1" {
+		t.Fatalf("origin of v1.0.0: %+v %v", one, err)
+	}
 	if err := s.RecordReleaseImages(ctx, []ReleaseImage{{Release: "v1.0.0", Reference: "r/x:v1.0.0", Repository: "r/x", Platform: "linux/amd64", Digest: "sha256:aa", At: now}}); err != nil {
 		t.Fatal(err)
 	}
