@@ -17,6 +17,7 @@ import (
 	"github.com/vexloom/vexloom/internal/release"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/source"
+	"github.com/vexloom/vexloom/internal/termtext"
 )
 
 // keptReleases is what update did for the tracked releases.
@@ -86,7 +87,7 @@ func (p *project) keepReleases(ctx context.Context, g *globals, sdb scan.Databas
 		return nil, err
 	}
 	for _, w := range sum.Warnings {
-		prog.Printf("warning: %s", w)
+		prog.Printf("warning: %s", termtext.Line(w))
 	}
 	return &keptReleases{Releases: sum.Releases, Warnings: sum.Warnings, Dropped: sum.Dropped}, nil
 }

@@ -39,4 +39,14 @@ func TestWriteKeptReleasesDropped(t *testing.T) {
 	if !strings.HasSuffix(buf.String(), "1 release no longer selected by the releases section, its document left as last written: v0.9.0\n") {
 		t.Errorf("one dropped:\n%s", buf.String())
 	}
+
+	// What the lines quote from outside (a file name in the binaries
+	// directory, a registry's error) cannot drive the terminal.
+	buf.Reset()
+	k.Releases[0].Warnings = []string{"release v1.0.1: binary demo\x1b[2J\x1b]0;owned\x07 (sha256:0123) is no longer in dist"}
+	k.Releases[0].Failures = []string{"release v1.0.1: publishing version 2 to oci:r: \x1b[31mDENIED\nforged line"}
+	writeKeptReleases(&buf, k)
+	if strings.ContainsAny(buf.String(), "\x1b\x07") || strings.Count(buf.String(), "\n") != 4 {
+		t.Errorf("outside text reaches the terminal unescaped:\n%q", buf.String())
+	}
 }
