@@ -37,7 +37,8 @@ import (
 // directory is $WORK, the fixture database's $OSV, the version of Go that
 // runs the tests $GOVERSION, the tool's version (a development build) devel,
 // the hash in a document's ID (and of the document) $CONTENT_HASH, a
-// generated key's fingerprint $KEY_FINGERPRINT.
+// generated key's fingerprint $KEY_FINGERPRINT, a CycloneDX document's serial
+// number (derived from its ID) $SERIAL.
 //
 // The script tests run before the package's parallel tests, not among them:
 // vexloom reads relative paths against the process's working directory,
@@ -123,6 +124,8 @@ var (
 	// The hash of a whole document, at the top level of vex --format json.
 	documentHash = regexp.MustCompile(`(?m)^(  )"content_hash": "sha256:[0-9a-f]{64}"`)
 	signedBy     = regexp.MustCompile(`"signed_by": "[0-9a-f]{64}"`)
+	// A CycloneDX serial number is a name-based UUID of the document ID.
+	serialNumber = regexp.MustCompile(`"serialNumber": "urn:uuid:[0-9a-f-]{36}"`)
 )
 
 // maskScript replaces what depends on the machine or the run in a
@@ -142,6 +145,7 @@ func maskScript(s, work string) string {
 	s = documentHash.ReplaceAllString(s, `$1"content_hash": "sha256:$$CONTENT_HASH"`)
 	// Keys are generated: their fingerprints differ on every run.
 	s = signedBy.ReplaceAllString(s, `"signed_by": "$$KEY_FINGERPRINT"`)
+	s = serialNumber.ReplaceAllString(s, `"serialNumber": "urn:uuid:$$SERIAL"`)
 	return s
 }
 
