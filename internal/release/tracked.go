@@ -121,21 +121,21 @@ func track(ctx context.Context, repo *source.Repository, rc config.Releases, mai
 		ownerOf[t.Name] = o
 		return o
 	}
-	named := func(tag string) bool {
+	named := func(tag, b string) bool {
 		for _, r := range rc.Track {
-			if matchAny(r.Tags, tag) {
+			if (len(r.Branches) == 0 || matchAny(r.Branches, b)) && matchAny(r.Tags, tag) {
 				return true
 			}
 		}
 		return false
 	}
-	// The candidates of each branch: its tags a rule names, and the
+	// The candidates of each branch: its tags a rule for it names, and the
 	// recorded releases cut from it, at their recorded commits.
 	cands := map[string][]Point{}
 	branches := slices.Clone(maintained)
 	for _, b := range maintained {
 		for _, t := range tagsOn[b] {
-			if d, ok := rec[t.Name]; (ok && d.Commit != t.Name) || !named(t.Name) || owner(t) != b {
+			if d, ok := rec[t.Name]; (ok && d.Commit != t.Name) || !named(t.Name, b) || owner(t) != b {
 				continue
 			}
 			cands[b] = append(cands[b], Point{Name: t.Name, Tag: t.Name, Commit: t.Commit, Branch: b, Time: t.Time})
