@@ -33,18 +33,6 @@ type Point struct {
 	Note string
 }
 
-// Track chooses the tracked release points among the maintained branches
-// by the configured rules. A rule matching nothing is a warning naming it,
-// not an error: the other releases are still tracked. The points come out
-// sorted by branch, then newest first.
-func Track(ctx context.Context, repo *source.Repository, rc config.Releases, maintained []string) ([]Point, []string, error) {
-	sel, err := track(ctx, repo, rc, maintained, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	return sel.Points, sel.Warnings, nil
-}
-
 // Selection is what Tracked chose.
 type Selection struct {
 	// Points are the tracked release points, sorted by branch, then
@@ -61,8 +49,9 @@ type Selection struct {
 	Dropped []Point
 }
 
-// Tracked chooses the tracked release points as Track does, the releases
-// the store already covers included: a release once covered is the commit
+// Tracked chooses the tracked release points among the maintained branches
+// by the configured rules (a rule matching nothing is a warning naming it,
+// not an error), the releases the store already covers included: a release once covered is the commit
 // it shipped from, so it is a candidate at its first recorded commit and
 // branch, wherever its tag is now. It stays tracked when its tag was
 // deleted or moved (to another commit, on a maintained branch or on none)
@@ -81,8 +70,8 @@ func Tracked(ctx context.Context, st *store.Store, repo *source.Repository, rc c
 	return track(ctx, repo, rc, maintained, rec)
 }
 
-// track is Track with the releases recorded in the store (by name, their
-// first documents).
+// track chooses the release points by the rules, with the releases
+// recorded in the store (by name, their first documents; nil: none).
 func track(ctx context.Context, repo *source.Repository, rc config.Releases, maintained []string, rec map[string]store.ReleaseDocument) (*Selection, error) {
 	sel := &Selection{}
 	tagsOn := map[string][]source.Tag{}
@@ -341,9 +330,9 @@ var (
 )
 
 // BranchOf is the maintained branch a release point (a tag or a commit)
-// was cut from, as Track and Assemble decide it: of the maintained
+// was cut from, as Tracked and Assemble decide it: of the maintained
 // branches holding its commit, the one that moved on least since. Two
-// branches equally close are ErrAmbiguousBranch (Track and Assemble take
+// branches equally close are ErrAmbiguousBranch (Tracked and Assemble take
 // the first configured; a caller that can ask should), none is
 // ErrNotOnBranch; both errors name the branches and the commit.
 func BranchOf(ctx context.Context, repo *source.Repository, maintained []string, ref string) (string, error) {

@@ -160,8 +160,8 @@ func TestTrackedKeepsRecordedReleases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pts, _, err := Track(ctx, repo, rc, both); err != nil || len(pts) != 2 || pts[0].Name != "v1.0.2" || pts[0].Commit != mainTip || pts[1].Name != "v1.0.0" {
-		t.Errorf("Track, which knows nothing recorded, is expected to follow and lose the moved tags: %+v, %v", pts, err)
+	if sel, err := track(ctx, repo, rc, both, nil); err != nil || len(sel.Points) != 2 || sel.Points[0].Name != "v1.0.2" || sel.Points[0].Commit != mainTip || sel.Points[1].Name != "v1.0.0" {
+		t.Errorf("the rules alone, knowing nothing recorded, are expected to follow and lose the moved tags: %+v, %v", sel, err)
 	}
 
 	// v1.0.1's tag is deleted.
