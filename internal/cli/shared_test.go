@@ -25,6 +25,8 @@ import (
 //     use newColdEnv.
 //   - the demo repository, created once and copied into each test (its
 //     commits are dated, so every copy has the same hashes).
+//   - the demo's command built for a release, once per commit and arch
+//     (buildDemoFor).
 //
 // The first project test warms the scan cache with an update of the demo
 // project, so that tests running in parallel do not all scan the same
@@ -36,6 +38,9 @@ var shared struct {
 
 	warmOnce sync.Once
 	warmErr  string
+
+	// buildMu serialises the demo's builds (buildDemoFor).
+	buildMu sync.Mutex
 }
 
 // sharedDir returns the directory holding the shared fixtures.
