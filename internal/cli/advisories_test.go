@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/vexloom/vexloom/examples/demo"
 	"github.com/vexloom/vexloom/internal/advisory"
-	"github.com/vexloom/vexloom/internal/fixture"
 	"github.com/vexloom/vexloom/internal/gate"
 )
 
@@ -65,13 +63,7 @@ func TestAdvisoriesGate(t *testing.T) {
 	p := newTestProject(t)
 	p.update()
 	// Release 1.0.1 on release-1.0.
-	h, err := p.repo.Commit(context.Background(), demo.ReleaseBranch, fixture.Now, "Release 1.0.1: bound the page size", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.repo.Tag(context.Background(), "v1.0.1", h); err != nil {
-		t.Fatal(err)
-	}
+	release101(t, p)
 	p.update()
 
 	srv := newAdvisoryServer(t)

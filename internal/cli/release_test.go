@@ -7,7 +7,6 @@ import (
 	"log"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,24 +24,11 @@ import (
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
-// buildDemoRelease builds the demo's command at its release tag, for linux.
+// buildDemoRelease builds the demo's command at its release tag, for
+// linux/amd64 (shared with the other tests that build it: buildDemoFor).
 func buildDemoRelease(t *testing.T, p *testProject) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "demo")
-	for _, args := range [][]string{
-		{"git", "checkout", "--quiet", demo.ReleaseTag},
-		{"go", "build", "-buildvcs=true", "-trimpath", "-o", out, "."},
-		{"git", "checkout", "--quiet", demo.MainBranch},
-	} {
-		cmd := exec.Command(args[0], args[1:]...)
-		cmd.Dir = p.repo.Dir
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "GOWORK=off", "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64",
-			"GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_CONFIG_NOSYSTEM=1")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, b)
-		}
-	}
-	return out
+	return buildDemoFor(t, p, demo.ReleaseTag, "amd64")
 }
 
 // pushImage pushes a linux/amd64 image holding the binary at

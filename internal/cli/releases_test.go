@@ -103,12 +103,24 @@ func withOlderRelease(t *testing.T, p *testProject) {
 }
 
 // buildDemoFor builds the demo's command at its release tag for linux/arch.
+// A build depends only on the tag's commit and the arch (-trimpath, the
+// commits are dated), so each is made once per test binary, in the shared
+// directory, and the tests that build the same commit share it: the
+// returned file must not be written to.
 func buildDemoFor(t *testing.T, p *testProject, tag, arch string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "demo")
+	commit := gitIn(t, p.repo.Dir, "2026-01-01T00:00:00Z", "rev-parse", tag+"^{commit}")
+	out := filepath.Join(sharedDir(t), "bin", commit+"-"+arch, "demo")
+	shared.buildMu.Lock()
+	defer shared.buildMu.Unlock()
+	if _, err := os.Stat(out); err == nil {
+		return out
+	}
+	// Built beside, then renamed: a failed build leaves nothing behind.
+	tmp := filepath.Join(t.TempDir(), "demo")
 	for _, args := range [][]string{
 		{"git", "checkout", "--quiet", tag},
-		{"go", "build", "-buildvcs=true", "-trimpath", "-o", out, "."},
+		{"go", "build", "-buildvcs=true", "-trimpath", "-o", tmp, "."},
 		{"git", "checkout", "--quiet", demo.MainBranch},
 	} {
 		cmd := exec.Command(args[0], args[1:]...)
@@ -118,6 +130,15 @@ func buildDemoFor(t *testing.T, p *testProject, tag, arch string) string {
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, b)
 		}
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFile(tmp, out+".tmp", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(out+".tmp", out); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vexloom/vexloom/examples/demo"
+	"github.com/vexloom/vexloom/internal/fixture"
 )
 
 // Expensive fixtures are made once per test binary and shared:
@@ -25,6 +27,8 @@ import (
 //     use newColdEnv.
 //   - the demo repository, created once and copied into each test (its
 //     commits are dated, so every copy has the same hashes).
+//   - the demo's command built for a release, once per commit and arch
+//     (buildDemoFor).
 //
 // The first project test warms the scan cache with an update of the demo
 // project, so that tests running in parallel do not all scan the same
@@ -36,6 +40,9 @@ var shared struct {
 
 	warmOnce sync.Once
 	warmErr  string
+
+	// buildMu serialises the demo's builds (buildDemoFor).
+	buildMu sync.Mutex
 }
 
 // sharedDir returns the directory holding the shared fixtures.
@@ -204,4 +211,25 @@ func useSharedScans(t *testing.T, cache string) {
 	if err := os.Symlink(sharedScans(t), filepath.Join(cache, "scans")); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// release101 makes the demo's release 1.0.1 on release-1.0: a commit that
+// changes no file on top of the commit tagged v1.0.0, tagged v1.0.1. Its
+// hash is the same in every copy of the demo (the commit is dated), so
+// the scan of release-1.0 there is one cache key for every test that
+// makes it, computed once. It returns the commit.
+func release101(t *testing.T, p *testProject) string {
+	t.Helper()
+	ctx := context.Background()
+	// release-1.0 may have moved on (TestScanFailureKeepsTheBranch): the
+	// release is cut from v1.0.0.
+	gitIn(t, p.repo.Dir, demo.Epoch.Format(time.RFC3339), "checkout", "--quiet", "--force", "-B", demo.ReleaseBranch, demo.ReleaseTag)
+	h, err := p.repo.Commit(ctx, demo.ReleaseBranch, fixture.Now, "Release 1.0.1: bound the page size", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.repo.Tag(ctx, "v1.0.1", h); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
