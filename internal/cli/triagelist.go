@@ -92,13 +92,14 @@ func newTriageListCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// views derives every triage's view against the maintained branches.
+// views derives every triage's view against the maintained branches,
+// without their histories.
 func (p *project) views(ctx context.Context) ([]triage.View, error) {
 	maintained, err := p.maintained(ctx)
 	if err != nil {
 		return nil, err
 	}
-	views, err := triage.Views(ctx, p.store, maintained)
+	views, err := triage.ListViews(ctx, p.store, maintained)
 	if err != nil {
 		return nil, err
 	}

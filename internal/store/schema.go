@@ -161,6 +161,12 @@ CREATE TABLE rounds (
 );
 CREATE INDEX rounds_kind ON rounds(kind, ref);
 ` + appendOnly("rounds"),
+
+	// 5: the tracked releases (releases.go).
+	releasesMigration,
+
+	// 6: every triage's derivation kept between runs (views.go).
+	viewsMigration,
 }
 
 // appendOnly returns triggers that refuse UPDATE and DELETE on tables.

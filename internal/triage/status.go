@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vexloom/vexloom/internal/assess"
 	"github.com/vexloom/vexloom/internal/branch"
 	"github.com/vexloom/vexloom/internal/store"
 )
@@ -100,15 +99,7 @@ func (p Project) Configured(b string) bool {
 // advisories: about the project's module, which no scan of the project
 // finds, with statements from an advisory.
 func (p Project) IsAdvisory(v View) bool {
-	if v.Dependency != p.Module || len(v.Branches) > 0 {
-		return false
-	}
-	for _, ev := range v.Events {
-		if ev.Source == string(assess.SourceAdvisory) {
-			return true
-		}
-	}
-	return false
+	return v.Dependency == p.Module && len(v.Branches) == 0 && v.FromAdvisory
 }
 
 // ProjectStatus aggregates where the project stands from its store, at
@@ -162,7 +153,7 @@ func ProjectStatus(ctx context.Context, st *store.Store, p Project, now time.Tim
 		}
 		out.Branches = append(out.Branches, bs)
 	}
-	views, err := Views(ctx, st, maintained)
+	views, err := ListViews(ctx, st, maintained)
 	if err != nil {
 		return nil, err
 	}
