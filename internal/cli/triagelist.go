@@ -46,15 +46,16 @@ func newTriageListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			var out []triage.View
-			for _, v := range views {
-				if want == "" || v.State == want {
-					out = append(out, v)
-				}
-			}
 			if state == "" {
 				// By default, the queue: what needs a person, the one
 				// waiting longest first (as the dashboard shows it).
 				out = triage.Queue(views)
+			} else {
+				for _, v := range views {
+					if want == "" || v.State == want {
+						out = append(out, v)
+					}
+				}
 			}
 			if format == "json" {
 				list := []triageOutput{}
