@@ -23,7 +23,9 @@ func (p *project) ingestReleaseReports(ctx context.Context, repo *source.Reposit
 	if err != nil {
 		return err
 	}
-	points, _, err := release.Track(ctx, repo, rc, maintained)
+	// The releases kept are those update keeps: a release once covered
+	// at its recorded commit, wherever its tag points now.
+	sel, err := release.Tracked(ctx, p.store, repo, rc, maintained)
 	if err != nil {
 		return err
 	}
@@ -35,7 +37,7 @@ func (p *project) ingestReleaseReports(ctx context.Context, repo *source.Reposit
 	for _, pat := range rc.ScannerReports {
 		o.Reports = append(o.Reports, p.cfg.Resolve(pat))
 	}
-	for _, pt := range points {
+	for _, pt := range sel.Points {
 		o.Points = append(o.Points, imagevex.ReleasePoint{Name: pt.Name, Tag: pt.Tag, Commit: pt.Commit, Branch: pt.Branch})
 	}
 	res, err := imagevex.IngestReleases(ctx, o)

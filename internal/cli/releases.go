@@ -17,12 +17,16 @@ import (
 	"github.com/vexloom/vexloom/internal/release"
 	"github.com/vexloom/vexloom/internal/scan"
 	"github.com/vexloom/vexloom/internal/source"
+	"github.com/vexloom/vexloom/internal/termtext"
 )
 
 // keptReleases is what update did for the tracked releases.
 type keptReleases struct {
 	Releases []release.Kept
 	Warnings []string
+	// Dropped are releases covered before that the configuration no
+	// longer selects.
+	Dropped []release.Point
 }
 
 // failures lists every release's failure lines.
@@ -78,14 +82,14 @@ func (p *project) keepReleases(ctx context.Context, g *globals, sdb scan.Databas
 			return addImagePackages(ctx, p, doc, release, images, now, prog.Writer())
 		},
 	}
-	kept, warnings, err := k.Run(ctx)
+	sum, err := k.Run(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range warnings {
-		prog.Printf("warning: %s", w)
+	for _, w := range sum.Warnings {
+		prog.Printf("warning: %s", termtext.Line(w))
 	}
-	return &keptReleases{Releases: kept, Warnings: warnings}, nil
+	return &keptReleases{Releases: sum.Releases, Warnings: sum.Warnings, Dropped: sum.Dropped}, nil
 }
 
 // releaseSigner is the configured signer of release documents.

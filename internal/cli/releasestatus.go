@@ -14,6 +14,7 @@ import (
 
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/release"
+	"github.com/vexloom/vexloom/internal/termtext"
 )
 
 // The printing of tracked releases: what update did for them, a release's
@@ -38,12 +39,25 @@ func writeKeptReleases(w io.Writer, k *keptReleases) {
 			pub = " → " + strings.Join(r.Published, ", ")
 		}
 		fmt.Fprintf(w, "release %-12s %s on %s  %d %s  VEX v%d %s%s\n", r.Release, shortHash(r.Commit), r.Branch, r.Statements, plural(r.Statements, "statement"), r.Version, state, pub)
+		// Warnings and failures quote outside text (file names,
+		// registries' and GitHub's errors): escaped for the terminal.
 		for _, x := range r.Warnings {
-			fmt.Fprintf(w, "warning: %s\n", x)
+			fmt.Fprintf(w, "warning: %s\n", termtext.Line(x))
 		}
 		for _, f := range r.Failures {
-			fmt.Fprintf(w, "failed: %s\n", f)
+			fmt.Fprintf(w, "failed: %s\n", termtext.Line(f))
 		}
+	}
+	if n := len(k.Dropped); n > 0 {
+		var names []string
+		for i, d := range k.Dropped {
+			if i == 5 {
+				names = append(names, fmt.Sprintf("and %d more", n-5))
+				break
+			}
+			names = append(names, termtext.Line(d.Name))
+		}
+		fmt.Fprintf(w, "%d %s no longer selected by the releases section, %s left as last written: %s\n", n, plural(n, "release"), map[bool]string{true: "its document", false: "their documents"}[n == 1], strings.Join(names, ", "))
 	}
 }
 

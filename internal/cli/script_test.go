@@ -16,6 +16,7 @@ import (
 
 	"github.com/vexloom/vexloom/examples/demo"
 	"github.com/vexloom/vexloom/internal/fixture"
+	"github.com/vexloom/vexloom/internal/ghfake"
 )
 
 // TestScripts runs the scripts in testdata/script: each is a session at
@@ -32,12 +33,21 @@ import (
 //	status N           the last vexloom exited N
 //	demo-repo DIR      the demo repository, copied to DIR; sets $MAIN and
 //	                   $RELEASE to its branches' commits
+//	github-server      point vexloom at the script's in-process GitHub
+//	                   (internal/ghfake, on loopback) with a token; its
+//	                   address is $GITHUB in the outputs
+//	github-issue REPO USER STATE LABEL TITLE [BODY]
+//	                   an issue in REPO ("-" LABEL: none); sets $ISSUE to
+//	                   its number
+//	github-comment REPO N USER FILE
+//	                   a comment on issue N of REPO, FILE its body
 //
 // What depends on the machine is masked in the outputs: the script's
 // directory is $WORK, the fixture database's $OSV, the version of Go that
 // runs the tests $GOVERSION, the tool's version (a development build) devel,
 // the hash in a document's ID (and of the document) $CONTENT_HASH, a
-// generated key's fingerprint $KEY_FINGERPRINT.
+// generated key's fingerprint $KEY_FINGERPRINT, a CycloneDX document's serial
+// number (derived from its ID) $SERIAL.
 //
 // The script tests run before the package's parallel tests, not among them:
 // vexloom reads relative paths against the process's working directory,
@@ -63,14 +73,21 @@ func TestScripts(t *testing.T) {
 			if err := os.Symlink(sharedScans(e.T().(testing.TB)), filepath.Join(cache, "scans")); err != nil {
 				return err
 			}
+			gh := ghfake.New(e.T().(testing.TB))
+			gh.SetNow(func() time.Time { return fixture.Now })
+			gh.AddToken(scriptGitHubToken, "vexloom-bot")
+			e.Values[scriptGitHubKey{}] = gh
 			e.Setenv("VEXLOOM_CACHE", cache)
 			e.Setenv("SOURCE_DATE_EPOCH", "1795000000")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"vexloom":   scriptVexloom,
-			"status":    scriptStatus,
-			"demo-repo": scriptDemoRepo,
+			"vexloom":        scriptVexloom,
+			"status":         scriptStatus,
+			"demo-repo":      scriptDemoRepo,
+			"github-server":  scriptGitHubServer,
+			"github-issue":   scriptGitHubIssue,
+			"github-comment": scriptGitHubComment,
 		},
 	})
 }
@@ -80,7 +97,7 @@ var scriptDir sync.Mutex
 
 func scriptVexloom(ts *testscript.TestScript, neg bool, args []string) {
 	vars := append(os.Environ(), "VEXLOOM_CACHE="+ts.Getenv("VEXLOOM_CACHE"), "SOURCE_DATE_EPOCH="+ts.Getenv("SOURCE_DATE_EPOCH"))
-	for _, k := range []string{"VEXLOOM_KEY_PASSWORD", "GITHUB_TOKEN"} {
+	for _, k := range []string{"VEXLOOM_KEY_PASSWORD", "GITHUB_TOKEN", githubAPIEnv} {
 		if v := ts.Getenv(k); v != "" {
 			vars = append(vars, k+"="+v)
 		}
@@ -103,8 +120,14 @@ func scriptVexloom(ts *testscript.TestScript, neg bool, args []string) {
 	scriptDir.Unlock()
 
 	work := ts.Getenv("WORK")
-	ts.Stdout().Write([]byte(maskScript(stdout.String(), work)))
-	ts.Stderr().Write([]byte(maskScript(stderr.String(), work)))
+	mask := func(s string) string {
+		if api := ts.Getenv(githubAPIEnv); api != "" {
+			s = strings.ReplaceAll(s, strings.TrimSuffix(api, "/"), "$GITHUB")
+		}
+		return maskScript(s, work)
+	}
+	ts.Stdout().Write([]byte(mask(stdout.String())))
+	ts.Stderr().Write([]byte(mask(stderr.String())))
 	ts.Setenv("EXIT", strconv.Itoa(code))
 	switch {
 	case code != 0 && !neg:
@@ -123,6 +146,8 @@ var (
 	// The hash of a whole document, at the top level of vex --format json.
 	documentHash = regexp.MustCompile(`(?m)^(  )"content_hash": "sha256:[0-9a-f]{64}"`)
 	signedBy     = regexp.MustCompile(`"signed_by": "[0-9a-f]{64}"`)
+	// A CycloneDX serial number is a name-based UUID of the document ID.
+	serialNumber = regexp.MustCompile(`"serialNumber": "urn:uuid:[0-9a-f-]{36}"`)
 )
 
 // maskScript replaces what depends on the machine or the run in a
@@ -142,6 +167,7 @@ func maskScript(s, work string) string {
 	s = documentHash.ReplaceAllString(s, `$1"content_hash": "sha256:$$CONTENT_HASH"`)
 	// Keys are generated: their fingerprints differ on every run.
 	s = signedBy.ReplaceAllString(s, `"signed_by": "$$KEY_FINGERPRINT"`)
+	s = serialNumber.ReplaceAllString(s, `"serialNumber": "urn:uuid:$$SERIAL"`)
 	return s
 }
 
@@ -165,4 +191,46 @@ func scriptDemoRepo(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ts.Setenv("MAIN", r.Commits[demo.MainBranch])
 	ts.Setenv("RELEASE", r.Commits[demo.ReleaseBranch])
+}
+
+// The script's GitHub: one per script, reached only after github-server.
+type scriptGitHubKey struct{}
+
+const scriptGitHubToken = "script-token"
+
+func scriptGitHub(ts *testscript.TestScript) *ghfake.Server {
+	return ts.Value(scriptGitHubKey{}).(*ghfake.Server)
+}
+
+func scriptGitHubServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: github-server")
+	}
+	ts.Setenv("GITHUB_TOKEN", scriptGitHubToken)
+	ts.Setenv(githubAPIEnv, scriptGitHub(ts).URL())
+}
+
+func scriptGitHubIssue(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 5 || len(args) > 6 {
+		ts.Fatalf("usage: github-issue REPO USER STATE LABEL TITLE [BODY]")
+	}
+	gh := scriptGitHub(ts)
+	in := ghfake.IssueInput{User: args[1], State: args[2], Title: args[4]}
+	if args[3] != "-" {
+		in.Labels = []string{args[3]}
+	}
+	if len(args) == 6 {
+		in.Body = args[5]
+	}
+	gh.CreateRepo(args[0])
+	ts.Setenv("ISSUE", strconv.Itoa(gh.AddIssue(args[0], in).Number))
+}
+
+func scriptGitHubComment(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 4 {
+		ts.Fatalf("usage: github-comment REPO N USER FILE")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	scriptGitHub(ts).AddComment(args[0], n, args[2], ts.ReadFile(args[3]))
 }

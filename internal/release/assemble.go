@@ -53,6 +53,11 @@ type Options struct {
 	// Branch, when set, is the branch the release was cut from; by default
 	// the maintained branch holding the commit that moved on least since.
 	Branch string
+	// BranchRecorded says Branch is the one recorded when the release was
+	// first covered: it is the release's branch (the decisions made on it
+	// are the release's) even when it no longer holds the commit, deleted
+	// or rewritten since.
+	BranchRecorded bool
 	// Images are the release's container images, resolved per platform.
 	Images []artifact.Platform
 	// Binaries are Go executables shipped with the release (files).
@@ -86,6 +91,22 @@ type Result struct {
 	Skipped []string
 	// Decisions maps each triage stated to the Seq of the decision stated.
 	Decisions map[string]int64
+	// Binaries are the Binaries as read.
+	Binaries []ShippedBinary
+
+	// source are the statements of the source analysis by vulnerability
+	// and dependency module, and projectModules the release's modules:
+	// what speaks for a binary built from the project.
+	source         map[string]openvex.Statement
+	projectModules map[string]bool
+}
+
+// ShippedBinary is a Go executable shipped beside a release.
+type ShippedBinary struct {
+	artifact.Binary
+	// Modules are the modules built into it, its main module included:
+	// path → version.
+	Modules map[string]string
 }
 
 // Assemble builds the release VEX.
@@ -98,6 +119,18 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A release the store covers is the commit and branch it was first
+	// recorded at, as update keeps it (Tracked), even once its branch is
+	// no longer maintained.
+	if o.Branch == "" && o.Store != nil {
+		first, err := firstRecorded(ctx, o.Store, o.Ref)
+		switch {
+		case err == nil && first.Commit == c.Hash:
+			o.Branch, o.BranchRecorded = first.Branch, true
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+	}
 	// The release's branch is the maintained branch it was cut from: of
 	// those holding the commit, the one that moved on least since (a tag
 	// on release-1.0 is also an ancestor of master, far behind its tip).
@@ -106,7 +139,7 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 		if closest := closestBranches(ctx, o.Repo, o.Maintained, c.Hash); len(closest) > 0 {
 			branch = closest[0]
 		}
-	} else if !o.Repo.Contains(ctx, branch, c.Hash) {
+	} else if !o.BranchRecorded && !o.Repo.Contains(ctx, branch, c.Hash) {
 		return nil, fmt.Errorf("%s (%s) is not on %s", o.Ref, shortHash(c.Hash), branch)
 	}
 	if branch == "" {
@@ -168,13 +201,15 @@ func Assemble(ctx context.Context, o Options) (*Result, error) {
 	for _, m := range t.Modules {
 		projectModules[m.Path] = true
 	}
+	res.source, res.projectModules = source, projectModules
 	ship := &shipper{o: o, source: source, projectModules: projectModules, evidence: evidence, ts: o.Now.UTC().Truncate(time.Second)}
 	for _, f := range o.Binaries {
 		b, err := binaryFromFile(ctx, f)
 		if err != nil {
 			return nil, err
 		}
-		sts, err := ship.statements(ctx, artifact.BinaryProduct(*b), []artifact.Binary{*b})
+		res.Binaries = append(res.Binaries, *b)
+		sts, err := ship.statements(ctx, artifact.BinaryProduct(b.Binary), []artifact.Binary{b.Binary})
 		if err != nil {
 			return nil, err
 		}
@@ -317,7 +352,7 @@ func shippedAs(t *scan.Target, o Options) *scan.Target {
 
 // binaryFromFile describes a Go executable on disk: a regular file (never
 // a FIFO or a device, which would block or never end).
-func binaryFromFile(ctx context.Context, path string) (*artifact.Binary, error) {
+func binaryFromFile(ctx context.Context, path string) (*ShippedBinary, error) {
 	f, err := infile.Open(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the binary %s: %w", path, err)
@@ -335,10 +370,23 @@ func binaryFromFile(ctx context.Context, path string) (*artifact.Binary, error) 
 	if err != nil {
 		return nil, fmt.Errorf("reading the binary %s: %w", path, err)
 	}
-	b := &artifact.Binary{Path: filepath.Base(path), File: path, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Package: info.Path, GoVersion: info.GoVersion}
+	b := &ShippedBinary{Binary: artifact.Binary{Path: filepath.Base(path), File: path, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Package: info.Path, GoVersion: info.GoVersion},
+		Modules: map[string]string{}}
 	b.Module = info.Main.Path
 	if info.Main.Version != "(devel)" {
 		b.Version = info.Main.Version
+	}
+	if b.Module != "" {
+		b.Modules[b.Module] = b.Version
+	}
+	// A dependency replaced is known by its own path (the one
+	// vulnerabilities name) at the version built.
+	for _, d := range info.Deps {
+		v := d.Version
+		if d.Replace != nil {
+			v = d.Replace.Version
+		}
+		b.Modules[d.Path] = v
 	}
 	return b, nil
 }

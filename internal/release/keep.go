@@ -94,33 +94,47 @@ type Kept struct {
 	Failures   []string `json:"failures"`
 }
 
-// Run keeps every tracked release. A failure concerning one release (an
-// image that cannot be resolved, a store refusing a push) is reported in
-// its Kept and the others are still done; only what the store itself
-// refuses stops the run.
-func (k *Keeper) Run(ctx context.Context) ([]Kept, []string, error) {
-	points, warnings, err := Track(ctx, k.Repo, k.Config, k.Maintained)
+// Summary is what Run did.
+type Summary struct {
+	// Releases are the tracked releases, each kept.
+	Releases []Kept
+	// Warnings name the rules matching nothing and the commits that could
+	// not be tracked.
+	Warnings []string
+	// Dropped are the releases covered before that the configuration no
+	// longer selects (see Selection): not kept current any more, their
+	// documents left as last written.
+	Dropped []Point
+}
+
+// Run keeps every tracked release (Tracked: those the store covers stay
+// at their recorded commits). A failure concerning one release (an image
+// that cannot be resolved, a store refusing a push) is reported in its
+// Kept and the others are still done; only what the store itself refuses
+// stops the run.
+func (k *Keeper) Run(ctx context.Context) (*Summary, error) {
+	sel, err := Tracked(ctx, k.Store, k.Repo, k.Config, k.Maintained)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	checks, err := k.Store.ReleaseChecks(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	mark, err := k.Store.DecisionMark(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var out []Kept
-	for i, pt := range points {
-		k.Progress.Printf("[%d/%d] release %s (%s on %s)", i+1, len(points), pt.Name, shortHash(pt.Commit), pt.Branch)
+	sum := &Summary{Releases: []Kept{}, Warnings: sel.Warnings, Dropped: sel.Dropped}
+	for i, pt := range sel.Points {
+		k.Progress.Printf("[%d/%d] release %s (%s on %s)", i+1, len(sel.Points), pt.Name, shortHash(pt.Commit), pt.Branch)
 		kept, err := k.keep(ctx, pt, checks[pt.Name], mark)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		out = append(out, kept)
+		sum.Releases = append(sum.Releases, kept)
 	}
-	return out, warnings, nil
+	return sum, nil
 }
 
 // keep brings one release up to date.
@@ -130,22 +144,12 @@ func (k *Keeper) keep(ctx context.Context, pt Point, lastInputs, mark string) (K
 		return Kept{}, err
 	}
 	// A shipped release is the commit it was built from: once a document
-	// was recorded for it, a tag moved since is reported and the recorded
-	// commit stays what is covered.
-	var moved string
-	if prev != nil {
-		first, err := firstRecorded(ctx, k.Store, pt.Name)
-		if err != nil {
-			return Kept{}, err
-		}
-		if first.Commit != pt.Commit {
-			moved = fmt.Sprintf("release %s: the tag now points at %s, not the recorded commit %s; the recorded commit stays covered", pt.Name, shortHash(pt.Commit), shortHash(first.Commit))
-			pt.Commit, pt.Branch = first.Commit, first.Branch
-		}
-	}
+	// was recorded for it, Tracked places it at its recorded commit and
+	// branch whatever its tag does since, and says why in its Note.
+	recorded := prev != nil
 	kept := Kept{Release: pt.Name, Branch: pt.Branch, Commit: pt.Commit, Published: []string{}, Warnings: []string{}, Failures: []string{}}
-	if moved != "" {
-		kept.Warnings = append(kept.Warnings, moved)
+	if pt.Note != "" {
+		kept.Warnings = append(kept.Warnings, pt.Note)
 	}
 	// A release that fails below keeps the version it has.
 	current(prev, &kept)
@@ -162,16 +166,18 @@ func (k *Keeper) keep(ctx context.Context, pt Point, lastInputs, mark string) (K
 		}
 		return kept, nil
 	}
-	binaries, err := k.binaries(pt)
+	bins, err := k.shippedBinaries(ctx, pt, &kept)
 	if err != nil {
-		fail("%v", err)
+		return kept, err
+	}
+	if bins == nil {
 		return kept, nil
 	}
-	inputs := k.inputs(pt, images, binaries, mark)
+	inputs := k.inputs(pt, images, bins.files, mark)
 	if prev == nil || lastInputs != inputs {
 		kept.Derived = true
 		var ok bool
-		prev, ok, err = k.derive(ctx, pt, images, binaries, prev, &kept)
+		prev, ok, err = k.derive(ctx, pt, images, bins, prev, recorded, &kept)
 		if err != nil {
 			return kept, err
 		}
@@ -192,7 +198,7 @@ func (k *Keeper) keep(ctx context.Context, pt Point, lastInputs, mark string) (K
 // derive assembles the release, settles it after prev and, when it
 // changed, signs and records the new version. It returns the release's
 // current document.
-func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, binaries []string, prev *store.ReleaseDocument, kept *Kept) (*store.ReleaseDocument, bool, error) {
+func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, bins *releaseBinaries, prev *store.ReleaseDocument, recorded bool, kept *Kept) (*store.ReleaseDocument, bool, error) {
 	fail := func(format string, args ...any) {
 		kept.Failures = append(kept.Failures, fmt.Sprintf("release %s: ", pt.Name)+fmt.Sprintf(format, args...))
 	}
@@ -216,13 +222,16 @@ func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, bi
 	// A release directory holds more than executables (Kubernetes ships
 	// image tarballs and .docker_tag files beside its binaries): what is
 	// not a Go executable is named in one line and not covered.
-	binaries, others := goExecutables(ctx, binaries)
+	binaries, others := goExecutables(ctx, bins.files)
 	if len(others) > 0 {
 		kept.Warnings = append(kept.Warnings, fmt.Sprintf("release %s: binaries: %d %s, not covered: %s", pt.Name,
 			len(others), plural(len(others), "file is not a Go executable", "files are not Go executables"), listSome(others, 5)))
 		if len(binaries) == 0 {
-			fail("binaries directory %s holds no Go executables", filepath.Dir(others[0]))
-			return nil, false, nil
+			if len(bins.recorded) == 0 {
+				fail("binaries directory %s holds no Go executables", filepath.Dir(others[0]))
+				return nil, false, nil
+			}
+			bins.gone = fmt.Sprintf("binaries directory %s holds no Go executables", filepath.Dir(others[0]))
 		}
 	}
 	work, err := os.MkdirTemp(k.WorkDir, "release-")
@@ -243,7 +252,7 @@ func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, bi
 	res, err := Assemble(ctx, Options{
 		Packages: packages,
 		Store:    k.Store, Repo: k.Repo, Scanner: k.Scanner, DB: k.DB,
-		Ref: pt.Name, Commit: pt.Commit, Maintained: k.Maintained, Branch: pt.Branch,
+		Ref: pt.Name, Commit: pt.Commit, Maintained: k.Maintained, Branch: pt.Branch, BranchRecorded: recorded,
 		Images: readable, Binaries: binaries, WorkDir: work,
 		Author: k.Author, Now: now, Progress: k.Progress,
 	})
@@ -257,11 +266,20 @@ func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, bi
 			return nil, false, err
 		}
 	}
+	goneBins := bins.vanished(pt, res.Binaries, kept)
+	if len(goneBins) > 0 {
+		if err := carryBinaries(doc, prev, res, goneBins); err != nil {
+			return nil, false, err
+		}
+	}
 	st, err := Settle(doc, prev, now)
 	if err != nil {
 		return nil, false, err
 	}
 	if !st.Changed {
+		if err := k.recordBinaries(ctx, pt, bins, res.Binaries, now); err != nil {
+			return nil, false, err
+		}
 		return prev, true, nil
 	}
 	body, err := vex.Marshal(st.Doc)
@@ -304,6 +322,9 @@ func (k *Keeper) derive(ctx context.Context, pt Point, images []trackedImage, bi
 		rd.Bundle = bundle
 	}
 	if err := k.Store.RecordReleaseDocument(ctx, rd); err != nil {
+		return nil, false, err
+	}
+	if err := k.recordBinaries(ctx, pt, bins, res.Binaries, now); err != nil {
 		return nil, false, err
 	}
 	kept.Changed = true
@@ -472,15 +493,10 @@ func platformOf(r store.ReleaseImage) trackedImage {
 
 // binaries lists the release's Go executables from the binaries template.
 func (k *Keeper) binaries(pt Point) ([]string, error) {
-	if k.Config.Binaries == "" {
+	dir := k.binariesDir(pt)
+	if dir == "" {
 		return nil, nil
 	}
-	if pt.Tag == "" && strings.Contains(k.Config.Binaries, "{tag}") {
-		// A release named by commit ships no tagged binaries (and
-		// dist/{tag} would be every release's directory).
-		return nil, nil
-	}
-	dir := k.Resolve(config.ExpandTemplate(k.Config.Binaries, pt.Tag, pt.Commit))
 	es, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("binaries directory %s does not exist", dir)
@@ -498,6 +514,20 @@ func (k *Keeper) binaries(pt Point) ([]string, error) {
 		return nil, fmt.Errorf("binaries directory %s holds no files", dir)
 	}
 	return out, nil
+}
+
+// binariesDir is the release's binaries directory; "" when it ships
+// none.
+func (k *Keeper) binariesDir(pt Point) string {
+	if k.Config.Binaries == "" {
+		return ""
+	}
+	if pt.Tag == "" && strings.Contains(k.Config.Binaries, "{tag}") {
+		// A release named by commit ships no tagged binaries (and
+		// dist/{tag} would be every release's directory).
+		return ""
+	}
+	return k.Resolve(config.ExpandTemplate(k.Config.Binaries, pt.Tag, pt.Commit))
 }
 
 // goExecutables splits files into the Go executables and the others

@@ -59,6 +59,27 @@ CREATE TABLE release_checks (
 CREATE INDEX release_checks_release ON release_checks(release, seq);
 ` + appendOnly("release_documents", "release_images", "release_publications", "release_checks")
 
+// releaseBinariesMigration adds the Go executables each tracked release was
+// covered with: what identifies each in a statement (name, digest, main
+// package and module) and the modules built into it, so that a release
+// whose binaries vanished stays covered for them.
+var releaseBinariesMigration = `
+CREATE TABLE release_binaries (
+	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+	release    TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	digest     TEXT NOT NULL,
+	size       INTEGER NOT NULL,
+	package    TEXT NOT NULL,
+	module     TEXT NOT NULL,
+	version    TEXT NOT NULL,
+	go_version TEXT NOT NULL,
+	modules    TEXT NOT NULL,
+	at         TEXT NOT NULL
+);
+CREATE INDEX release_binaries_release ON release_binaries(release, seq);
+` + appendOnly("release_binaries")
+
 // ReleaseDocument is a version of a tracked release's VEX document.
 type ReleaseDocument struct {
 	Release string
@@ -87,6 +108,27 @@ type ReleaseImage struct {
 	Platform   string
 	Digest     string
 	At         time.Time
+}
+
+// ReleaseBinary is a Go executable a release was covered with, recorded
+// the first time it was: when it is no longer in the release's binaries
+// directory, the release stays covered for it by these records.
+type ReleaseBinary struct {
+	Release string
+	// Name is the file's name in the binaries directory.
+	Name string
+	// Digest is "sha256:" and the file's hex digest.
+	Digest  string
+	Size    int64
+	Package string
+	Module  string
+	Version string
+	// GoVersion is the toolchain that built it.
+	GoVersion string
+	// Modules are the modules built into it (its main module and
+	// dependencies): path → version.
+	Modules map[string]string
+	At      time.Time
 }
 
 // ReleasePublication is a release document version pushed to a store.
@@ -155,6 +197,23 @@ func (s *Store) ReleaseDocuments(ctx context.Context, release string) ([]Release
 	return queryRows(ctx, s.db, func(rows *sql.Rows) (ReleaseDocument, error) { return scanReleaseDocument(rows) }, `SELECT `+releaseDocumentColumns+` FROM release_documents WHERE ? = '' OR release = ? ORDER BY release, version`, release, release)
 }
 
+// ReleaseOrigins returns the first version of every release's document
+// (with release "" ; else of that release's), oldest release name first,
+// without its body and bundle: where each release was first covered
+// (commit, branch, time), read on every update without reading any
+// document.
+func (s *Store) ReleaseOrigins(ctx context.Context, release string) ([]ReleaseDocument, error) {
+	return queryRows(ctx, s.db, func(rows *sql.Rows) (ReleaseDocument, error) {
+		var d ReleaseDocument
+		var at string
+		err := rows.Scan(&d.Release, &d.Version, &d.Branch, &d.Commit, &d.StatementsHash, &at)
+		d.At = parseStamp(at)
+		return d, err
+	}, `SELECT release, version, branch, commit_hash, statements_hash, at FROM release_documents d
+WHERE (? = '' OR release = ?) AND version = (SELECT MIN(version) FROM release_documents f WHERE f.release = d.release)
+ORDER BY release`, release, release)
+}
+
 // RecordReleaseImages records what a release's image reference resolved to.
 func (s *Store) RecordReleaseImages(ctx context.Context, imgs []ReleaseImage) error {
 	return s.tx(ctx, func(tx *Tx) error {
@@ -178,6 +237,40 @@ func (s *Store) ReleaseImages(ctx context.Context, release string) ([]ReleaseIma
 		im.At = parseStamp(at)
 		return im, err
 	}, `SELECT release, reference, repository, index_digest, platform, digest, at FROM release_images WHERE release = ? ORDER BY seq`, release)
+}
+
+// RecordReleaseBinaries records the binaries a release was covered with.
+func (s *Store) RecordReleaseBinaries(ctx context.Context, bins []ReleaseBinary) error {
+	return s.tx(ctx, func(tx *Tx) error {
+		for _, b := range bins {
+			mods := b.Modules
+			if mods == nil {
+				mods = map[string]string{}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO release_binaries (release, name, digest, size, package, module, version, go_version, modules, at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+				b.Release, b.Name, b.Digest, b.Size, b.Package, b.Module, b.Version, b.GoVersion, mustJSON(mods), stamp(b.At)); err != nil {
+				return fmt.Errorf("recording the binary %s of release %s: %w", b.Name, b.Release, err)
+			}
+		}
+		return nil
+	})
+}
+
+// ReleaseBinaries returns the binaries recorded for a release, in the
+// order recorded.
+func (s *Store) ReleaseBinaries(ctx context.Context, release string) ([]ReleaseBinary, error) {
+	return queryRows(ctx, s.db, func(rows *sql.Rows) (ReleaseBinary, error) {
+		var b ReleaseBinary
+		var at, mods string
+		if err := rows.Scan(&b.Release, &b.Name, &b.Digest, &b.Size, &b.Package, &b.Module, &b.Version, &b.GoVersion, &mods, &at); err != nil {
+			return b, err
+		}
+		b.At = parseStamp(at)
+		if err := json.Unmarshal([]byte(mods), &b.Modules); err != nil {
+			return b, fmt.Errorf("modules of the binary %s of release %s: %w", b.Name, b.Release, err)
+		}
+		return b, nil
+	}, `SELECT release, name, digest, size, package, module, version, go_version, modules, at FROM release_binaries WHERE release = ? ORDER BY seq`, release)
 }
 
 // RecordReleasePublication records that a version was pushed to a store.

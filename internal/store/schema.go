@@ -165,7 +165,11 @@ CREATE INDEX rounds_kind ON rounds(kind, ref);
 	// 5: the tracked releases (releases.go).
 	releasesMigration,
 
-	// 6: every triage's derivation kept between runs (views.go).
+	// 6: the Go executables each tracked release was covered with
+	// (releases.go).
+	releaseBinariesMigration,
+
+	// 7: every triage's derivation kept between runs (views.go).
 	viewsMigration,
 }
 
