@@ -379,7 +379,17 @@ var fixed struct {
 func histories(tb testing.TB) map[string][]store.Event {
 	tb.Helper()
 	fixed.once.Do(func() {
-		st := openStore(tb)
+		// The clock starts once the store is open: its times do not
+		// depend on how many migrations opening it ran.
+		c := &clock{t: epoch}
+		st, err := store.Open(context.Background(), tb.TempDir(), c.now)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer st.Close()
+		c.mu.Lock()
+		c.t = epoch
+		c.mu.Unlock()
 		genHistory(tb, st, rand.New(rand.NewPCG(7, 7)), 0, 120)
 		all, err := st.AllEvents(context.Background())
 		if err != nil {
@@ -463,7 +473,7 @@ func TestViewFormatPinned(t *testing.T) {
 	for _, id := range ids {
 		fmt.Fprintf(h, "%s %x\n", id, derive(all[id]).encode())
 	}
-	const pinned = "format 1: 6c386d07bb3754a5f9e4cd4175e4533500da8b6422c5491ec49682fc7525d529"
+	const pinned = "format 1: 04af097967b8179155559f8f3b7e562babf04d9c9bd3447080f6d8852e5c8332"
 	if got := fmt.Sprintf("format %d: %s", viewFormat, hex.EncodeToString(h.Sum(nil))); got != pinned {
 		t.Errorf("the derivations of the fixed history changed:\n%s\nwant\n%s\nIf derive or the encoding changed on purpose, increase viewFormat and pin the new line.", got, pinned)
 	}
