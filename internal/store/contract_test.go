@@ -751,3 +751,49 @@ func sorted(xs ...string) []string {
 	slices.Sort(xs)
 	return xs
 }
+
+// FindingCounts counts, in one query, the findings of each branch's latest
+// complete scan as FindingCount does one by one.
+func TestContractFindingCounts(t *testing.T) {
+	contract(t, func(t *testing.T, s *Store, _ func(t *testing.T) (*Store, error)) {
+		ctx := context.Background()
+		finding := func(id string) Finding {
+			return Finding{Module: "example.com/app", Finding: scan.Finding{ID: id, Module: "golang.org/x/net", Version: "v0.1.0", Level: scan.LevelModule}}
+		}
+		for i, sc := range []struct {
+			branch string
+			n      int
+			broken bool
+		}{{"main", 2, false}, {"main", 3, false}, {"release-1.0", 1, false}, {"release-1.0", 4, true}, {"release-1.1", 0, false}} {
+			mods := []ScannedModule{{Path: "example.com/app", Dir: "."}}
+			if sc.broken {
+				mods[0].Error = "broken"
+			}
+			var fs []Finding
+			for j := range sc.n {
+				fs = append(fs, finding(fmt.Sprintf("GO-2026-%d%d", i, j)))
+			}
+			if err := s.RecordScan(ctx, &Scan{Branch: sc.branch, Commit: fmt.Sprint("c", i), At: contractNow(), Modules: mods}, fs, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		counts, err := s.FindingCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		latest, err := s.LatestScans(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int{"main": 3, "release-1.0": 1, "release-1.1": 0}
+		for b, sc := range latest {
+			n, err := s.FindingCount(ctx, sc.ID)
+			if err != nil || counts[sc.ID] != n || n != want[b] {
+				t.Errorf("%s: %d findings counted at once, %d one by one (%v), want %d", b, counts[sc.ID], n, err, want[b])
+			}
+		}
+		if len(latest) != 3 || len(counts) != 2 {
+			t.Errorf("%d latest scans, %d counted; want 3 and the 2 with findings", len(latest), len(counts))
+		}
+	})
+}

@@ -471,6 +471,25 @@ func (s *Store) FindingCount(ctx context.Context, scanID int64) (int, error) {
 	return n, err
 }
 
+// FindingCounts is FindingCount of every scan of the latest complete scan
+// of each branch (LatestScans), by scan ID, in one query.
+func (s *Store) FindingCounts(ctx context.Context) (map[int64]int, error) {
+	out := map[int64]int{}
+	err := eachRow(ctx, s.db, func(rows *sql.Rows) error {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return err
+		}
+		out[id] = n
+		return nil
+	}, `SELECT scan_id, count(*) FROM findings WHERE scan_id IN (SELECT MAX(id) FROM scans WHERE `+goodScan+` GROUP BY branch) GROUP BY scan_id`)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DocumentVersions is the latest version of every branch's document
 // (LatestDocument's Version, for every branch at once, without the bodies).
 func (s *Store) DocumentVersions(ctx context.Context) (map[string]int, error) {

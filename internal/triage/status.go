@@ -135,14 +135,14 @@ func ProjectStatus(ctx context.Context, st *store.Store, p Project, now time.Tim
 	if err != nil {
 		return nil, err
 	}
+	findings, err := st.FindingCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, b := range listed {
 		bs := BranchStatus{Branch: b}
 		if sc := scans[b]; sc != nil {
-			n, err := st.FindingCount(ctx, sc.ID)
-			if err != nil {
-				return nil, err
-			}
-			bs.Commit, bs.Scanned, bs.Database, bs.Findings = sc.Commit, sc.At.UTC(), sc.DBSource+"@"+sc.DBVersion, n
+			bs.Commit, bs.Scanned, bs.Database, bs.Findings = sc.Commit, sc.At.UTC(), sc.DBSource+"@"+sc.DBVersion, findings[sc.ID]
 		}
 		if f := failing[b]; f != nil {
 			bs.Failing = &BranchFailing{Since: f.Since.UTC(), Reason: f.Latest.Reason, Commit: f.Latest.Commit, At: f.Latest.At.UTC(), Attempts: f.Attempts}
