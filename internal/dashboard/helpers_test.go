@@ -79,6 +79,9 @@ var (
 // demoStore builds the demo store once per package.
 func demoStore(t testing.TB) *demoFixture {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the scanned demo project (two updates of the demo); run without -short")
+	}
 	demoOnce.Do(func() { demoFix, demoErr = buildDemoStore(t) })
 	if demoErr != nil {
 		t.Fatal(demoErr)

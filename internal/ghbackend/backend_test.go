@@ -224,6 +224,7 @@ func (e *env) replies(number int, prefix string) int {
 }
 
 func TestFirstRunOnEmptyRepository(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	// One finding needs a person (the vulnerable code is called); the
 	// other vexloom settles on its own (only required) and gets no issue.
@@ -279,6 +280,7 @@ func TestFirstRunOnEmptyRepository(t *testing.T) {
 }
 
 func TestMaintainerEditsOutsideTheGeneratedPartSurvive(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.observe(e.st, finding("GO-2025-3503", "CVE-2025-22870", scan.LevelSymbol))
 	e.mustRun(e.backend(e.st))
@@ -313,6 +315,7 @@ func (e *env) comment(number int, user, body string) ghfake.Comment {
 }
 
 func TestCommandsPaginatedWithProwAndProblems(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.observe(e.st, finding("GO-2025-3503", "CVE-2025-22870", scan.LevelSymbol))
 	e.mustRun(e.backend(e.st))
@@ -386,6 +389,7 @@ func TestCommandsPaginatedWithProwAndProblems(t *testing.T) {
 }
 
 func TestCrashBetweenReplyAndRecord(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.observe(e.st, finding("GO-2025-3503", "CVE-2025-22870", scan.LevelSymbol))
 	e.mustRun(e.backend(e.st))
@@ -429,6 +433,7 @@ func TestCrashBetweenReplyAndRecord(t *testing.T) {
 }
 
 func TestPublishCloseReopenAndGone(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.observe(e.st, finding("GO-2025-3503", "CVE-2025-22870", scan.LevelSymbol))
 	e.mustRun(e.backend(e.st))
@@ -514,6 +519,7 @@ func TestPublishCloseReopenAndGone(t *testing.T) {
 // and nothing new. The first run of a store that knows none of them reads
 // them all once; the next asks whether anything changed.
 func TestManyClosedIssues(t *testing.T) {
+	t.Parallel()
 	n := 5000
 	if testing.Short() {
 		n = 300
@@ -596,6 +602,7 @@ func TestManyClosedIssues(t *testing.T) {
 }
 
 func TestRateLimitsAndFailuresMidRunConverge(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.observe(e.st, finding("GO-2025-3503", "CVE-2025-22870", scan.LevelSymbol), finding("GO-2025-3487", "CVE-2025-22869", scan.LevelSymbol))
 	e.mustRun(e.backend(e.st))

@@ -23,6 +23,7 @@ import (
 // TestTokenNeverShown makes GitHub echo the token in an error body and a
 // retried failure, and looks for it in errors and logs.
 func TestTokenNeverShown(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	gh, tr, err := NewClient(e.ctx, e.clientOptions())
 	if err != nil {
@@ -52,6 +53,7 @@ func TestTokenNeverShown(t *testing.T) {
 }
 
 func TestPostsAreNotRetriedUnlessUnsent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	gh, tr, err := NewClient(e.ctx, e.clientOptions())
 	if err != nil {
@@ -85,6 +87,7 @@ func TestPostsAreNotRetriedUnlessUnsent(t *testing.T) {
 }
 
 func TestSecondaryLimitAndRetryAfter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	gh, tr, err := NewClient(e.ctx, e.clientOptions())
 	if err != nil {
@@ -116,6 +119,7 @@ func appKey(t *testing.T) (*rsa.PrivateKey, []byte) {
 }
 
 func TestAppInstallationTokenRefresh(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	key, pemKey := appKey(t)
 	e.srv.AddApp(4242, &key.PublicKey, 77, "vexloom[bot]", time.Hour)
@@ -189,6 +193,7 @@ func TestAppInstallationTokenRefresh(t *testing.T) {
 }
 
 func TestClientOptionsValidation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, o := range []ClientOptions{
 		{},

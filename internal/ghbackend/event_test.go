@@ -34,6 +34,7 @@ func (e *env) event(action string, number int, commentID int64) *github.IssueCom
 }
 
 func TestCommentFromEvent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.observe(e.st, finding("GO-2025-3503", "CVE-2025-22870", scan.LevelSymbol))
 	b := e.backend(e.st)

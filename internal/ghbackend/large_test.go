@@ -14,6 +14,7 @@ import (
 // modules and traces) gets an issue cut to fit, not a 422 that would stop
 // every triage after it.
 func TestLargeTriageFitsInAnIssue(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	// A monorepo with 800 modules, each calling the vulnerable code.
 	var fs []triage.ModuleFinding

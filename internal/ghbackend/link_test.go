@@ -11,6 +11,7 @@ import (
 // IssueLink reads the issue a backend recorded for a triage, without a
 // client.
 func TestIssueLinkReadsTheRecordedIssue(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, err := store.Open(ctx, t.TempDir(), func() time.Time { return time.Unix(0, 0) })
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 // that echoes the credential, the error go-github builds from it, and the
 // response the caller gets, carry no token, without the caller redacting.
 func TestErrorBodiesCarryNoToken(t *testing.T) {
+	t.Parallel()
 	// Shaped like no known token: only the transport knows it is one.
 	const token = "plain-s3cr3t-value-1234"
 	for _, status := range []int{401, 403, 404, 422, 500} {

@@ -29,6 +29,7 @@ func cacheFixture(t testing.TB) (*Cache, CacheKey, *Output) {
 }
 
 func TestCacheRoundTrip(t *testing.T) {
+	t.Parallel()
 	c, k, out := cacheFixture(t)
 	if got, ok, err := c.Get(k); got != nil || ok || err != nil {
 		t.Fatalf("an entry that does not exist: %v %v %v", got, ok, err)
@@ -51,6 +52,7 @@ func TestCacheRoundTrip(t *testing.T) {
 // trusted is an error naming its file, never a miss that looks like
 // nothing cached and never a result (least of all one with no findings).
 func TestCacheReportsCorruptEntries(t *testing.T) {
+	t.Parallel()
 	c, k, out := cacheFixture(t)
 	if err := c.Put(k, out); err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ const sampleStream = `{"config":{"protocol_version":"v1.0.0","scanner_name":"gov
 `
 
 func TestDecoderFoldsLevelsAndTraces(t *testing.T) {
+	t.Parallel()
 	d := newDecoder(nil)
 	if err := d.read(strings.NewReader(sampleStream)); err != nil {
 		t.Fatal(err)
@@ -74,6 +75,7 @@ func TestDecoderFoldsLevelsAndTraces(t *testing.T) {
 }
 
 func TestDecoderRejectsGarbage(t *testing.T) {
+	t.Parallel()
 	d := newDecoder(nil)
 	if err := d.read(strings.NewReader(`{"config":{}}` + "\n" + `{"finding":`)); err == nil {
 		t.Error("truncated stream accepted")
@@ -93,6 +95,7 @@ func TestDecoderRejectsGarbage(t *testing.T) {
 }
 
 func TestLevels(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"module", "package", "symbol", "called", "imported", "required"} {
 		l, err := ParseLevel(s)
 		if err != nil || l == LevelNone {

@@ -26,6 +26,13 @@ func buildDB(t *testing.T, files map[string][]byte) Database {
 			t.Fatal(err)
 		}
 	}
+	return buildDBFromDir(t, src)
+}
+
+// buildDBFromDir builds a database from the OSV files in src in its own
+// cache directory.
+func buildDBFromDir(t *testing.T, src string) Database {
+	t.Helper()
 	now := func() time.Time { return fixture.Now }
 	s, err := vulndb.ParseSource("dir:"+src, vulndb.Options{Now: now})
 	if err != nil {

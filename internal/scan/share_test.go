@@ -41,6 +41,7 @@ func stdlibEntry(id, pkg, symbol string) []byte {
 // not share; a kept analysis that was damaged is reported and computed
 // again.
 func TestDeltaSharedAcrossReleases(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	old := fixtureFiles(t)
 	full := fixtureFiles(t)

@@ -136,6 +136,9 @@ func (c *cancelOnEngine) Write(p []byte) (int, error) {
 // A scan interrupted in the middle of a module is an error, never a
 // shorter result: the run stops and records nothing of the branch.
 func TestRunInterruptedScanIsAnError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the engine over the demo project until its first progress; run without -short")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w := &cancelOnEngine{cancel: cancel}
