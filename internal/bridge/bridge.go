@@ -105,7 +105,12 @@ type Skip struct {
 	Reason string
 }
 
-var repoPart = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+// repoPart is an owner's or a repository's name, at most 100 bytes (the
+// length checked apart: a bounded repetition compiles into as many states
+// as its bound, at every start of the program).
+var repoPart = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+func isRepoPart(s string) bool { return len(s) <= 100 && repoPart.MatchString(s) }
 
 // Run bridges the labelled issues of the source repository. It reads every
 // page of issues and comments; an issue or comment that cannot be bridged
@@ -118,7 +123,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	switch {
 	case opts.Client == nil:
 		return rep, fmt.Errorf("%w: no GitHub client", ErrConfig)
-	case !ok || !repoPart.MatchString(owner) || !repoPart.MatchString(repo):
+	case !ok || !isRepoPart(owner) || !isRepoPart(repo):
 		return rep, fmt.Errorf("%w: %q is not a repository (org/repo)", ErrConfig, opts.From)
 	case strings.TrimSpace(opts.Label) == "":
 		return rep, fmt.Errorf("%w: no label", ErrConfig)

@@ -81,7 +81,7 @@ func summariseProject(ctx context.Context, g *globals, storeURL, module string) 
 		ps.Failing = append(ps.Failing, b)
 	}
 	sort.Strings(ps.Failing)
-	views, err := triage.Views(ctx, st, ps.Branches)
+	views, err := triage.ListViews(ctx, st, ps.Branches)
 	if err != nil {
 		return ps, err
 	}

@@ -46,15 +46,16 @@ func newTriageListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			var out []triage.View
-			for _, v := range views {
-				if want == "" || v.State == want {
-					out = append(out, v)
-				}
-			}
 			if state == "" {
 				// By default, the queue: what needs a person, the one
 				// waiting longest first (as the dashboard shows it).
 				out = triage.Queue(views)
+			} else {
+				for _, v := range views {
+					if want == "" || v.State == want {
+						out = append(out, v)
+					}
+				}
 			}
 			if format == "json" {
 				list := []triageOutput{}
@@ -92,13 +93,14 @@ func newTriageListCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// views derives every triage's view against the maintained branches.
+// views derives every triage's view against the maintained branches,
+// without their histories.
 func (p *project) views(ctx context.Context) ([]triage.View, error) {
 	maintained, err := p.maintained(ctx)
 	if err != nil {
 		return nil, err
 	}
-	views, err := triage.Views(ctx, p.store, maintained)
+	views, err := triage.ListViews(ctx, p.store, maintained)
 	if err != nil {
 		return nil, err
 	}

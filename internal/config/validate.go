@@ -103,7 +103,7 @@ func gitHubOwner(spec string) (string, bool) {
 		return "", false
 	}
 	owner, _, _ := strings.Cut(strings.TrimLeft(p, "/"), "/")
-	if !gitHubOwnerName.MatchString(owner) {
+	if !isGitHubOwner(owner) {
 		return "", false
 	}
 	return owner, true
@@ -232,24 +232,31 @@ func checkDatabaseSource(s string) error {
 	return nil
 }
 
-// OWNERS_ALIASES names and GitHub logins.
-var ownerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+// OWNERS_ALIASES names and GitHub logins, at most 100 bytes. The names'
+// lengths are checked apart from their patterns here: a bounded repetition
+// compiles into as many states as its bound, at every start of the
+// program.
+var ownerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 func checkOwnerName(s string) error {
-	if !ownerName.MatchString(s) {
+	if len(s) > 100 || !ownerName.MatchString(s) {
 		return fmt.Errorf("%s is not an OWNERS_ALIASES alias or a login", quote(s))
 	}
 	return nil
 }
 
+// GitHub owners (at most 39 bytes) and repositories (at most 100).
 var (
-	gitHubOwnerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}$`)
-	gitHubRepoName  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	gitHubOwnerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
+	gitHubRepoName  = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 )
+
+func isGitHubOwner(s string) bool { return len(s) <= 39 && gitHubOwnerName.MatchString(s) }
+func isGitHubRepo(s string) bool  { return len(s) <= 100 && gitHubRepoName.MatchString(s) }
 
 func checkGitHubRepository(s string) error {
 	owner, repo, ok := strings.Cut(s, "/")
-	if !ok || !gitHubOwnerName.MatchString(owner) || !gitHubRepoName.MatchString(repo) || repo == "." || repo == ".." {
+	if !ok || !isGitHubOwner(owner) || !isGitHubRepo(repo) || repo == "." || repo == ".." {
 		return fmt.Errorf("%s is not a GitHub repository (owner/repo)", quote(s))
 	}
 	return nil
@@ -297,10 +304,11 @@ func normalizeAPIURL(s string) string {
 	return s
 }
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+// Environment variables' names, at most 128 bytes.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func checkEnvName(s string) error {
-	if !envName.MatchString(s) {
+	if len(s) > 128 || !envName.MatchString(s) {
 		return errors.New("not the name of an environment variable: give the variable's name, never the secret itself")
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
@@ -63,7 +64,9 @@ var funcs = template.FuncMap{
 	"add2": func(a, b float64) float64 { return round1(a + b) },
 }
 
-var pages = func() map[string]*template.Template {
+// pages are the parsed templates, by page, parsed when the first page is
+// written: every command starts the program, few serve the dashboard.
+var pages = sync.OnceValue(func() map[string]*template.Template {
 	base := template.Must(template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/base.html"))
 	out := map[string]*template.Template{}
 	names, err := templateFS.ReadDir("templates")
@@ -77,7 +80,7 @@ var pages = func() map[string]*template.Template {
 		out[strings.TrimSuffix(n.Name(), ".html")] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+n.Name()))
 	}
 	return out
-}()
+})
 
 // pageData is what every page has.
 type pageData struct {
@@ -103,7 +106,7 @@ func (d *Dashboard) page(fn pageFunc) http.HandlerFunc {
 			return
 		}
 		var buf bytes.Buffer
-		if err := pages[name].ExecuteTemplate(&buf, "base", pageData{Title: title, Nav: name, Project: s.Project, Now: s.Now, Page: data}); err != nil {
+		if err := pages()[name].ExecuteTemplate(&buf, "base", pageData{Title: title, Nav: name, Project: s.Project, Now: s.Now, Page: data}); err != nil {
 			d.fail(w, r, fmt.Errorf("rendering %s: %w", name, err))
 			return
 		}

@@ -171,7 +171,7 @@ func FuzzCanDecide(f *testing.F) {
 				return d
 			}
 			l := strings.ToLower(login)
-			if !loginName.MatchString(login) {
+			if !isLoginName(login) {
 				t.Fatalf("CanDecide(%q) allowed a malformed login: %s", login, d.Reason)
 			}
 			if !strings.Contains(d.Reason, l) {
@@ -198,7 +198,7 @@ func FuzzCanDecide(f *testing.F) {
 					t.Fatalf("Approvers(%q) lists %q", dd, x)
 				}
 			}
-			if slices.Contains(approvers, l) && loginName.MatchString(login) {
+			if slices.Contains(approvers, l) && isLoginName(login) {
 				listed = true
 				if !d.Allowed {
 					t.Fatalf("CanDecide(%q) refused an approver of %q: %s", login, dd, d.Reason)
@@ -213,7 +213,7 @@ func FuzzCanDecide(f *testing.F) {
 		// anywhere, is never allowed.
 		checked := 0
 		for x := range closure(others, a) {
-			if sayers[x] || !loginName.MatchString(x) {
+			if sayers[x] || !isLoginName(x) {
 				continue
 			}
 			if d := decide(x); d.Allowed {
@@ -248,7 +248,7 @@ func checkNames(t *testing.T, what string, names []string) {
 	t.Helper()
 	seen := map[string]bool{}
 	for _, n := range names {
-		if !entryName.MatchString(n) || n != strings.ToLower(n) {
+		if !isEntryName(n) || n != strings.ToLower(n) {
 			t.Fatalf("%s: %q is not a normalized name", what, n)
 		}
 		if seen[n] {

@@ -142,15 +142,21 @@ func (e *SyntaxError) Error() string {
 // Unwrap makes every SyntaxError an ErrInvalid.
 func (e *SyntaxError) Unwrap() error { return ErrInvalid }
 
+// The names' lengths are checked apart from their patterns: a bounded
+// repetition compiles into as many states as its bound, at every start of
+// the program.
 var (
 	// entryName is a GitHub login or an OWNERS_ALIASES alias name (which
-	// Kubernetes writes like sig-release-leads); the same rule as the
-	// configuration's security_team.
-	entryName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+	// Kubernetes writes like sig-release-leads), at most 100 bytes; the
+	// same rule as the configuration's security_team.
+	entryName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	// loginName is a GitHub login: letters, digits and hyphens, at most 39.
 	// Older accounts may have doubled or trailing hyphens, so those pass.
-	loginName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}$`)
+	loginName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
 )
+
+func isEntryName(s string) bool { return len(s) <= 100 && entryName.MatchString(s) }
+func isLoginName(s string) bool { return len(s) <= 39 && loginName.MatchString(s) }
 
 // normalizeEntry turns an entry of an OWNERS list into its canonical form
 // the way Prow does (spaces and a leading "@" dropped, lowercased), and
@@ -159,7 +165,7 @@ var (
 // cannot pass for a login.
 func normalizeEntry(s string) (string, bool) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "@")
-	if !entryName.MatchString(s) {
+	if !isEntryName(s) {
 		return "", false
 	}
 	return strings.ToLower(s), true
@@ -168,7 +174,7 @@ func normalizeEntry(s string) (string, bool) {
 // normalizeLogin checks that s is a GitHub login as GitHub reports a
 // comment's author and returns it lowercased.
 func normalizeLogin(s string) (string, bool) {
-	if !loginName.MatchString(s) {
+	if !isLoginName(s) {
 		return "", false
 	}
 	return strings.ToLower(s), true

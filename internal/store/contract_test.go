@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -78,7 +79,7 @@ func mustReopen(t *testing.T, reopen func(t *testing.T) (*Store, error)) *Store 
 	return s
 }
 
-var allTables = []string{"scans", "findings", "vulnerabilities", "aliases", "triages", "events", "comments", "acks", "documents", "cursors", "scan_failures", "scan_outputs", "rounds"}
+var allTables = []string{"scans", "findings", "vulnerabilities", "aliases", "triages", "events", "comments", "acks", "documents", "cursors", "scan_failures", "scan_outputs", "rounds", "triage_views", "view_marks"}
 
 func TestContractAppendOnly(t *testing.T) {
 	contract(t, func(t *testing.T, s *Store, _ func(t *testing.T) (*Store, error)) {
@@ -122,6 +123,10 @@ func firstColumn(table string) string {
 		return "branch"
 	case "rounds":
 		return "kind"
+	case "triage_views":
+		return "triage_id"
+	case "view_marks":
+		return "format"
 	}
 	return "id"
 }
@@ -164,6 +169,18 @@ func fill(t *testing.T, s *Store) {
 	if err := s.EndRound(ctx, id, "runner-1"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.RecordViews(ctx, 1, lastSeqBodies); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lastSeqBodies "derives" each history as its triage and last Seq.
+func lastSeqBodies(histories map[string][]Event) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for id, h := range histories {
+		out[id] = fmt.Appendf(nil, "%s@%d", id, h[len(h)-1].Seq)
+	}
+	return out, nil
 }
 
 func TestContractMigrations(t *testing.T) {
@@ -586,6 +603,197 @@ func TestContractSharedScanCache(t *testing.T) {
 		key.ContentHash = "tree:def"
 		if _, ok, err := other.Get(key); ok || err != nil {
 			t.Errorf("another key: %v %v", ok, err)
+		}
+	})
+}
+
+// The derived views kept: recorded for the histories that moved since the
+// last record (every one, the first time), with the history's position;
+// read back with the histories that moved since; nothing recorded when the
+// history did not move or when deriving fails; each format apart; and,
+// with runners appending and recording at once, every triage's latest row
+// derived from its whole history once the last record is done.
+func TestContractViewSnapshot(t *testing.T) {
+	contract(t, func(t *testing.T, s *Store, reopen func(t *testing.T) (*Store, error)) {
+		ctx := context.Background()
+		snapshot := func(format int) *ViewSnapshot {
+			t.Helper()
+			snap, err := s.ViewSnapshot(ctx, format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return snap
+		}
+		var derived []string
+		record := func(format int) int {
+			t.Helper()
+			derived = nil
+			n, err := s.RecordViews(ctx, format, func(h map[string][]Event) (map[string][]byte, error) {
+				for id := range h {
+					derived = append(derived, id)
+				}
+				slices.Sort(derived)
+				return lastSeqBodies(h)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if snap := snapshot(1); snap.Position != 0 || len(snap.Bodies) != 0 || len(snap.Stale) != 0 {
+			t.Fatalf("an empty store's snapshot: %+v", snap)
+		}
+		if n := record(1); n != 0 || derived != nil {
+			t.Fatalf("recording an empty history: %d recorded, %v derived", n, derived)
+		}
+
+		a, _, err := s.EnsureTriage(ctx, "GO-2026-0001", "golang.org/x/net", []Event{{Kind: KindObserved, Author: "vexloom", Branches: []string{"main"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _, err := s.EnsureTriage(ctx, "GO-2026-0002", "golang.org/x/net", []Event{{Kind: KindObserved, Author: "vexloom"}, {Kind: KindAssessment, Author: "vexloom", Source: "automatic"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.EnsureTriage(ctx, "GO-2026-0003", "golang.org/x/net", nil); err != nil {
+			t.Fatal(err)
+		}
+		if snap := snapshot(1); snap.Position != 0 || len(snap.Stale) != 2 || len(snap.Stale[b.ID]) != 2 {
+			t.Fatalf("nothing recorded yet: %+v, want every history stale", snap)
+		}
+		if n := record(1); n != 2 || !slices.Equal(derived, sorted(a.ID, b.ID)) {
+			t.Fatalf("first record: %d recorded, %v derived; want %s and %s", n, derived, a.ID, b.ID)
+		}
+		snap := snapshot(1)
+		if snap.Position != 3 || len(snap.Stale) != 0 || string(snap.Bodies[a.ID]) != a.ID+"@1" || string(snap.Bodies[b.ID]) != b.ID+"@3" || len(snap.Bodies) != 2 {
+			t.Fatalf("after the first record: position %d, stale %v, bodies %q", snap.Position, snap.Stale, snap.Bodies)
+		}
+		if other := snapshot(2); other.Position != 0 || len(other.Bodies) != 0 || len(other.Stale) != 2 {
+			t.Fatalf("another format: %+v, want nothing recorded", other)
+		}
+		if n := record(1); n != 0 || derived != nil {
+			t.Fatalf("recording an unmoved history: %d recorded, %v derived", n, derived)
+		}
+
+		// One history moves: it alone is stale, whole, and derived again.
+		if _, err := s.Append(ctx, Event{TriageID: a.ID, Kind: KindGone, Author: "vexloom"}); err != nil {
+			t.Fatal(err)
+		}
+		snap = snapshot(1)
+		if snap.Position != 3 || len(snap.Stale) != 1 || len(snap.Stale[a.ID]) != 2 || string(snap.Bodies[a.ID]) != a.ID+"@1" {
+			t.Fatalf("after an event: position %d, stale %v, bodies %q", snap.Position, snap.Stale, snap.Bodies)
+		}
+		// A failed derivation records nothing.
+		boom := errors.New("boom")
+		if _, err := s.RecordViews(ctx, 1, func(map[string][]Event) (map[string][]byte, error) { return nil, boom }); !errors.Is(err, boom) {
+			t.Fatalf("a failed derivation: %v", err)
+		}
+		if _, err := s.RecordViews(ctx, 1, func(map[string][]Event) (map[string][]byte, error) { return map[string][]byte{}, nil }); err == nil {
+			t.Fatal("a derivation missing a triage was recorded")
+		}
+		if again := snapshot(1); again.Position != 3 || len(again.Stale) != 1 {
+			t.Fatalf("after failed records: position %d, stale %v", again.Position, again.Stale)
+		}
+		if n := record(1); n != 1 || !slices.Equal(derived, []string{a.ID}) {
+			t.Fatalf("record after one history moved: %d recorded, %v derived", n, derived)
+		}
+		if snap := snapshot(1); snap.Position != 4 || len(snap.Stale) != 0 || string(snap.Bodies[a.ID]) != a.ID+"@4" || string(snap.Bodies[b.ID]) != b.ID+"@3" {
+			t.Fatalf("after the second record: position %d, stale %v, bodies %q", snap.Position, snap.Stale, snap.Bodies)
+		}
+
+		// Runners appending and recording at once.
+		var wg sync.WaitGroup
+		for i := range 3 {
+			st := mustReopen(t, reopen)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range 8 {
+					id := []string{a.ID, b.ID}[(i+j)%2]
+					if j%3 == 0 {
+						tr, _, err := st.EnsureTriage(ctx, fmt.Sprintf("GO-2026-1%d%02d", i, j), "golang.org/x/net", []Event{{Kind: KindObserved, Author: "vexloom"}})
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						id = tr.ID
+					}
+					if _, err := st.Append(ctx, Event{TriageID: id, Kind: KindComment, Author: fmt.Sprint("runner", i)}); err != nil {
+						t.Error(err)
+						return
+					}
+					if _, err := st.RecordViews(ctx, 1, lastSeqBodies); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		record(1)
+		snap = snapshot(1)
+		all, err := s.AllEvents(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snap.Stale) != 0 || len(snap.Bodies) != len(all) {
+			t.Fatalf("after the runners: %d stale, %d bodies, %d triages with events", len(snap.Stale), len(snap.Bodies), len(all))
+		}
+		for id, h := range all {
+			if want := fmt.Sprintf("%s@%d", id, h[len(h)-1].Seq); string(snap.Bodies[id]) != want {
+				t.Errorf("%s: kept %q, want %q", id, snap.Bodies[id], want)
+			}
+		}
+	})
+}
+
+func sorted(xs ...string) []string {
+	slices.Sort(xs)
+	return xs
+}
+
+// FindingCounts counts, in one query, the findings of each branch's latest
+// complete scan as FindingCount does one by one.
+func TestContractFindingCounts(t *testing.T) {
+	contract(t, func(t *testing.T, s *Store, _ func(t *testing.T) (*Store, error)) {
+		ctx := context.Background()
+		finding := func(id string) Finding {
+			return Finding{Module: "example.com/app", Finding: scan.Finding{ID: id, Module: "golang.org/x/net", Version: "v0.1.0", Level: scan.LevelModule}}
+		}
+		for i, sc := range []struct {
+			branch string
+			n      int
+			broken bool
+		}{{"main", 2, false}, {"main", 3, false}, {"release-1.0", 1, false}, {"release-1.0", 4, true}, {"release-1.1", 0, false}} {
+			mods := []ScannedModule{{Path: "example.com/app", Dir: "."}}
+			if sc.broken {
+				mods[0].Error = "broken"
+			}
+			var fs []Finding
+			for j := range sc.n {
+				fs = append(fs, finding(fmt.Sprintf("GO-2026-%d%d", i, j)))
+			}
+			if err := s.RecordScan(ctx, &Scan{Branch: sc.branch, Commit: fmt.Sprint("c", i), At: contractNow(), Modules: mods}, fs, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		counts, err := s.FindingCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		latest, err := s.LatestScans(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int{"main": 3, "release-1.0": 1, "release-1.1": 0}
+		for b, sc := range latest {
+			n, err := s.FindingCount(ctx, sc.ID)
+			if err != nil || counts[sc.ID] != n || n != want[b] {
+				t.Errorf("%s: %d findings counted at once, %d one by one (%v), want %d", b, counts[sc.ID], n, err, want[b])
+			}
+		}
+		if len(latest) != 3 || len(counts) != 2 {
+			t.Errorf("%d latest scans, %d counted; want 3 and the 2 with findings", len(latest), len(counts))
 		}
 	})
 }

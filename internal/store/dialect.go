@@ -91,16 +91,24 @@ func rebind(q string) string {
 	return b.String()
 }
 
-var (
-	ddlAutoincrement = regexp.MustCompile(`\bINTEGER\s+PRIMARY\s+KEY\s+AUTOINCREMENT\b`)
-	ddlInteger       = regexp.MustCompile(`\bINTEGER\b`)
-	ddlBlob          = regexp.MustCompile(`\bBLOB\b`)
-	ddlText          = regexp.MustCompile(`\bTEXT\b`)
-	ddlCreateTable   = regexp.MustCompile(`(?s)CREATE TABLE (?:IF NOT EXISTS )?(\w+)\s*\((.*?)\n\);`)
-	ddlAppendOnly    = regexp.MustCompile(`CREATE TRIGGER (\w+)_no_(update|delete) BEFORE (?:UPDATE|DELETE) ON (\w+) BEGIN SELECT RAISE\(ABORT, '[^']*'\); END;`)
-	ddlTrigger       = regexp.MustCompile(`(?i)\bCREATE\s+TRIGGER\b`)
-	ddlSQLiteOnly    = regexp.MustCompile(`(?i)\b(PRAGMA|WITHOUT\s+ROWID|STRICT\s*;|AUTOINCREMENT)\b`)
-)
+// ddl holds the patterns translating migrations, compiled when the first
+// migration is translated: only for PostgreSQL, and only while migrating.
+var ddl = sync.OnceValue(func() *ddlPatterns {
+	return &ddlPatterns{
+		autoincrement: regexp.MustCompile(`\bINTEGER\s+PRIMARY\s+KEY\s+AUTOINCREMENT\b`),
+		integer:       regexp.MustCompile(`\bINTEGER\b`),
+		blob:          regexp.MustCompile(`\bBLOB\b`),
+		text:          regexp.MustCompile(`\bTEXT\b`),
+		createTable:   regexp.MustCompile(`(?s)CREATE TABLE (?:IF NOT EXISTS )?(\w+)\s*\((.*?)\n\);`),
+		appendOnly:    regexp.MustCompile(`CREATE TRIGGER (\w+)_no_(update|delete) BEFORE (?:UPDATE|DELETE) ON (\w+) BEGIN SELECT RAISE\(ABORT, '[^']*'\); END;`),
+		trigger:       regexp.MustCompile(`(?i)\bCREATE\s+TRIGGER\b`),
+		sqliteOnly:    regexp.MustCompile(`(?i)\b(PRAGMA|WITHOUT\s+ROWID|STRICT\s*;|AUTOINCREMENT)\b`),
+	}
+})
+
+type ddlPatterns struct {
+	autoincrement, integer, blob, text, createTable, appendOnly, trigger, sqliteOnly *regexp.Regexp
+}
 
 // identity is the PostgreSQL type of an integer key SQLite assigns.
 const identity = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
@@ -118,8 +126,9 @@ func (d dialect) migration(m string) (string, error) {
 	if d != postgresDialect {
 		return m, nil
 	}
-	m = ddlAppendOnly.ReplaceAllStringFunc(m, func(s string) string {
-		g := ddlAppendOnly.FindStringSubmatch(s)
+	p := ddl()
+	m = p.appendOnly.ReplaceAllStringFunc(m, func(s string) string {
+		g := p.appendOnly.FindStringSubmatch(s)
 		table, op := g[3], strings.ToUpper(g[2])
 		out := `CREATE TRIGGER ` + g[1] + `_no_` + g[2] + ` BEFORE ` + op + ` ON ` + table + ` FOR EACH ROW EXECUTE FUNCTION append_only();`
 		if op == "DELETE" {
@@ -128,17 +137,17 @@ func (d dialect) migration(m string) (string, error) {
 		return out
 	})
 	// Any other trigger is SQLite's syntax: refuse rather than guess.
-	if n := len(ddlTrigger.FindAllStringIndex(m, -1)); n != strings.Count(m, "EXECUTE FUNCTION append_only()") {
+	if n := len(p.trigger.FindAllStringIndex(m, -1)); n != strings.Count(m, "EXECUTE FUNCTION append_only()") {
 		return "", fmt.Errorf("a trigger other than appendOnly's has no PostgreSQL translation")
 	}
-	m = ddlAutoincrement.ReplaceAllString(m, "\x00IDENTITY\x00")
-	if loc := ddlSQLiteOnly.FindString(m); loc != "" {
+	m = p.autoincrement.ReplaceAllString(m, "\x00IDENTITY\x00")
+	if loc := p.sqliteOnly.FindString(m); loc != "" {
 		return "", fmt.Errorf("%q has no PostgreSQL translation", loc)
 	}
-	m = ddlInteger.ReplaceAllString(m, "BIGINT")
-	m = ddlBlob.ReplaceAllString(m, "BYTEA")
-	m = ddlText.ReplaceAllString(m, `TEXT COLLATE "C"`)
-	m = ddlCreateTable.ReplaceAllStringFunc(m, func(s string) string {
+	m = p.integer.ReplaceAllString(m, "BIGINT")
+	m = p.blob.ReplaceAllString(m, "BYTEA")
+	m = p.text.ReplaceAllString(m, `TEXT COLLATE "C"`)
+	m = p.createTable.ReplaceAllStringFunc(m, func(s string) string {
 		if strings.Contains(s, "\x00IDENTITY\x00") {
 			return s
 		}

@@ -135,6 +135,11 @@ func (s *Store) migratePostgres(ctx context.Context) error {
 	if err == nil && current > len(migrations) {
 		return fmt.Errorf("%w (schema version %d, this vexloom knows %d)", ErrNewer, current, len(migrations))
 	}
+	if err == nil && current == len(migrations) {
+		// Up to date (its schema, project and function were made on the
+		// way there): nothing to write, on every open of every command.
+		return nil
+	}
 	if _, err := s.db.DB.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+quoteIdent(s.schema)); err != nil {
 		return fmt.Errorf("creating the schema %s: %w", s.schema, err)
 	}

@@ -271,9 +271,11 @@ func (s *Store) EnsureTriage(ctx context.Context, vuln, dependency string, first
 	return t, created, err
 }
 
-// Triages returns every triage, by ID.
+// Triages returns every triage, by ID. They are read in the order they
+// were recorded and sorted here: ordering by ID in the query costs SQLite
+// a lookup of every row through the key's index.
 func (s *Store) Triages(ctx context.Context) ([]Triage, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, vuln_id, dependency, created_at FROM triages ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, vuln_id, dependency, created_at FROM triages`)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +290,11 @@ func (s *Store) Triages(ctx context.Context) ([]Triage, error) {
 		t.Created = parseStamp(at)
 		out = append(out, t)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b Triage) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // FindTriage resolves a reference to one triage: its ID, or a vulnerability
@@ -463,6 +469,25 @@ func (s *Store) FindingCount(ctx context.Context, scanID int64) (int, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM findings WHERE scan_id = ?`, scanID).Scan(&n)
 	return n, err
+}
+
+// FindingCounts is FindingCount of every scan of the latest complete scan
+// of each branch (LatestScans), by scan ID, in one query.
+func (s *Store) FindingCounts(ctx context.Context) (map[int64]int, error) {
+	out := map[int64]int{}
+	err := eachRow(ctx, s.db, func(rows *sql.Rows) error {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return err
+		}
+		out[id] = n
+		return nil
+	}, `SELECT scan_id, count(*) FROM findings WHERE scan_id IN (SELECT MAX(id) FROM scans WHERE `+goodScan+` GROUP BY branch) GROUP BY scan_id`)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // DocumentVersions is the latest version of every branch's document

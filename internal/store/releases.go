@@ -9,10 +9,6 @@ import (
 	"time"
 )
 
-// The tracked releases' migration goes last, whatever else is added to the
-// list: a migration's number is its position.
-func init() { migrations = append(migrations, releasesMigration, releaseBinariesMigration) }
-
 // releasesMigration adds the tracked releases: every version of each
 // release's document with the bundle that signs it, the image digests each
 // release's references resolved to, what was pushed where, and the inputs

@@ -161,6 +161,16 @@ CREATE TABLE rounds (
 );
 CREATE INDEX rounds_kind ON rounds(kind, ref);
 ` + appendOnly("rounds"),
+
+	// 5: the tracked releases (releases.go).
+	releasesMigration,
+
+	// 6: the Go executables each tracked release was covered with
+	// (releases.go).
+	releaseBinariesMigration,
+
+	// 7: every triage's derivation kept between runs (views.go).
+	viewsMigration,
 }
 
 // appendOnly returns triggers that refuse UPDATE and DELETE on tables.

@@ -4,21 +4,14 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/vexloom/vexloom/internal/store"
 )
 
 // WaitingSince is when a triage started needing a person on a branch: its
 // first observation there, or the decision that stopped holding.
 func WaitingSince(v View, b BranchState) time.Time {
 	since := v.Since
-	for _, ev := range v.Events {
-		if ev.Kind == store.KindObserved && slices.Contains(ev.Branches, b.Branch) {
-			if since.IsZero() || ev.At.Before(since) {
-				since = ev.At
-			}
-			break
-		}
+	if fo := b.FirstObserved; !fo.IsZero() && (since.IsZero() || fo.Before(since)) {
+		since = fo
 	}
 	if b.Flagged && b.Decision != nil && b.Decision.At.After(since) {
 		since = b.Decision.At

@@ -13,7 +13,7 @@ import (
 func TestQueueOldestFirst(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	view := func(id string, seen time.Time, decided bool) View {
-		b := BranchState{Branch: "main", Level: scan.LevelSymbol}
+		b := BranchState{Branch: "main", Level: scan.LevelSymbol, FirstObserved: seen}
 		if decided {
 			b.Decision = &store.Event{Seq: 2, Status: "not_affected", Source: "maintainer"}
 		}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vexloom/vexloom/internal/assess"
 	"github.com/vexloom/vexloom/internal/branch"
 	"github.com/vexloom/vexloom/internal/store"
 )
@@ -100,15 +99,7 @@ func (p Project) Configured(b string) bool {
 // advisories: about the project's module, which no scan of the project
 // finds, with statements from an advisory.
 func (p Project) IsAdvisory(v View) bool {
-	if v.Dependency != p.Module || len(v.Branches) > 0 {
-		return false
-	}
-	for _, ev := range v.Events {
-		if ev.Source == string(assess.SourceAdvisory) {
-			return true
-		}
-	}
-	return false
+	return v.Dependency == p.Module && len(v.Branches) == 0 && v.FromAdvisory
 }
 
 // ProjectStatus aggregates where the project stands from its store, at
@@ -144,14 +135,14 @@ func ProjectStatus(ctx context.Context, st *store.Store, p Project, now time.Tim
 	if err != nil {
 		return nil, err
 	}
+	findings, err := st.FindingCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, b := range listed {
 		bs := BranchStatus{Branch: b}
 		if sc := scans[b]; sc != nil {
-			n, err := st.FindingCount(ctx, sc.ID)
-			if err != nil {
-				return nil, err
-			}
-			bs.Commit, bs.Scanned, bs.Database, bs.Findings = sc.Commit, sc.At.UTC(), sc.DBSource+"@"+sc.DBVersion, n
+			bs.Commit, bs.Scanned, bs.Database, bs.Findings = sc.Commit, sc.At.UTC(), sc.DBSource+"@"+sc.DBVersion, findings[sc.ID]
 		}
 		if f := failing[b]; f != nil {
 			bs.Failing = &BranchFailing{Since: f.Since.UTC(), Reason: f.Latest.Reason, Commit: f.Latest.Commit, At: f.Latest.At.UTC(), Attempts: f.Attempts}
@@ -162,7 +153,7 @@ func ProjectStatus(ctx context.Context, st *store.Store, p Project, now time.Tim
 		}
 		out.Branches = append(out.Branches, bs)
 	}
-	views, err := Views(ctx, st, maintained)
+	views, err := ListViews(ctx, st, maintained)
 	if err != nil {
 		return nil, err
 	}

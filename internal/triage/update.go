@@ -481,6 +481,11 @@ func (r *Runner) round(ctx context.Context, branches []string, sum *Summary) (*S
 	if err := r.Backend.Sync(ctx, views); err != nil {
 		return nil, fmt.Errorf("updating %s: %w", r.Backend.Name(), err)
 	}
+	// What status and triage list read: every triage's derivation, kept
+	// for the histories that moved since the last round.
+	if _, err := RecordViews(ctx, r.Store); err != nil {
+		return nil, err
+	}
 	return sum, nil
 }
 

@@ -128,6 +128,9 @@ type BranchState struct {
 	// PublishedDecision is the Seq of the decision last published for this
 	// branch (0 if none).
 	PublishedDecision int64 `json:"published_decision,omitempty"`
+	// FirstObserved is when the vulnerability was first observed on this
+	// branch (zero if no observation names it).
+	FirstObserved time.Time `json:"-"`
 }
 
 // NeedsPerson reports whether the branch waits for a person's assessment.
@@ -142,12 +145,14 @@ type View struct {
 	State         State              `json:"state"`
 	// Branches where the vulnerability is present, by name.
 	Branches []BranchState `json:"branches"`
-	// Events is the whole history.
+	// Events is the whole history (nil in the views ListViews returns).
 	Events []store.Event `json:"-"`
 	// Since is when the triage entered its current state.
 	Since time.Time `json:"since"`
 	// LastSeen names the branches it was last found on (closed triages).
 	LastSeen []string `json:"last_seen,omitempty"`
+	// FromAdvisory: some event of the history comes from an advisory.
+	FromAdvisory bool `json:"-"`
 }
 
 // Branch returns the state on a branch, or nil if it is not present there.
@@ -192,13 +197,42 @@ func ScopeMatches(scope []string, branch string) bool {
 // branches currently maintained; commits gives each one's latest scanned
 // commit.
 func Derive(t store.Triage, events []store.Event, maintained []string, commits map[string]string) View {
-	v := View{Triage: t, Events: events}
+	v := derive(events).view(t, maintained, commits)
+	v.Events = events
+	return v
+}
+
+// derivation is what a triage's history says whichever branches are
+// maintained: the state on every branch where the vulnerability is present
+// (Commit is the one of its first observation there), the branches it was
+// ever seen on, and its last recorded state. view finishes it for the
+// maintained branches. It is what the store keeps of each triage between
+// runs (snapshot.go), so that reading every view does not derive every
+// history again.
+type derivation struct {
+	// Branches, by name, where the vulnerability is present.
+	Branches []BranchState
+	// EverSeen lists the branches it was ever observed on, in the order
+	// first observed.
+	EverSeen []string
+	// Recorded is the state last recorded, at RecordedAt ("" if none).
+	Recorded   State
+	RecordedAt time.Time
+	// FromAdvisory: some event of the history comes from an advisory.
+	FromAdvisory bool
+}
+
+// derive reads a triage's history once.
+func derive(events []store.Event) derivation {
+	var d derivation
 	type key struct{ branch, module string }
 	present := map[key]*Observation{}
 	var order []key
 	retracted := retractions(events)
-	lastState := State("")
-	for _, ev := range events {
+	for i, ev := range events {
+		if ev.Source == string(assess.SourceAdvisory) {
+			d.FromAdvisory = true
+		}
 		switch ev.Kind {
 		case store.KindObserved:
 			var o Observation
@@ -209,8 +243,7 @@ func Derive(t store.Triage, events []store.Event, maintained []string, commits m
 			if _, ok := present[k]; !ok {
 				order = append(order, k)
 			}
-			oo := o
-			present[k] = &oo
+			present[k] = &o
 		case store.KindGone:
 			var g gone
 			if json.Unmarshal(ev.Data, &g) != nil {
@@ -224,29 +257,23 @@ func Derive(t store.Triage, events []store.Event, maintained []string, commits m
 		case store.KindState:
 			var sc stateChange
 			if json.Unmarshal(ev.Data, &sc) == nil {
-				lastState = sc.To
-				v.Since = ev.At
+				d.Recorded = sc.To
+				d.RecordedAt = events[i].At
 			}
 		}
 	}
 	byBranch := map[string]*BranchState{}
-	var everSeen []string
 	for _, k := range order {
-		if !slices.Contains(everSeen, k.branch) {
-			everSeen = append(everSeen, k.branch)
+		if !slices.Contains(d.EverSeen, k.branch) {
+			d.EverSeen = append(d.EverSeen, k.branch)
 		}
 		o := present[k]
-		// A release image is tracked for as long as it is reported in,
-		// whichever branches are maintained.
-		if o == nil || (!slices.Contains(maintained, k.branch) && !isImageBranch(k.branch)) {
+		if o == nil {
 			continue
 		}
 		b := byBranch[k.branch]
 		if b == nil {
-			b = &BranchState{Branch: k.branch, Commit: commits[k.branch]}
-			if b.Commit == "" {
-				b.Commit = o.Commit
-			}
+			b = &BranchState{Branch: k.branch, Commit: o.Commit}
 			byBranch[k.branch] = b
 		}
 		b.Observations = append(b.Observations, *o)
@@ -294,14 +321,37 @@ func Derive(t store.Triage, events []store.Event, maintained []string, commits m
 			b.Decision = auto
 		}
 		b.PublishedDecision = published[b.Branch]
-		v.Branches = append(v.Branches, *b)
+		for _, ev := range events {
+			if ev.Kind == store.KindObserved && slices.Contains(ev.Branches, b.Branch) {
+				b.FirstObserved = ev.At
+				break
+			}
+		}
+		d.Branches = append(d.Branches, *b)
 	}
-	slices.SortFunc(v.Branches, func(a, b BranchState) int { return strings.Compare(a.Branch, b.Branch) })
+	slices.SortFunc(d.Branches, func(a, b BranchState) int { return strings.Compare(a.Branch, b.Branch) })
+	return d
+}
+
+// view is the triage's view on the maintained branches, whose latest
+// scanned commits are commits. A release image is tracked for as long as it
+// is reported in, whichever branches are maintained.
+func (d derivation) view(t store.Triage, maintained []string, commits map[string]string) View {
+	v := View{Triage: t, Since: d.RecordedAt, FromAdvisory: d.FromAdvisory}
+	for _, b := range d.Branches {
+		if !slices.Contains(maintained, b.Branch) && !isImageBranch(b.Branch) {
+			continue
+		}
+		if c := commits[b.Branch]; c != "" {
+			b.Commit = c
+		}
+		v.Branches = append(v.Branches, b)
+	}
 	v.State = stateOf(v.Branches)
 	if v.State == Closed {
-		v.LastSeen = everSeen
+		v.LastSeen = d.EverSeen
 	}
-	if lastState != v.State {
+	if d.Recorded != v.State {
 		// The transition is not recorded yet; it happens now.
 		v.Since = time.Time{}
 	}

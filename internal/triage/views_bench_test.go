@@ -152,10 +152,33 @@ func BenchmarkProjectStatus(b *testing.B) {
 		}
 	}
 	p := Project{Module: "example.com/app", Branches: []string{"release-*"}, VEXDir: "vex"}
+	// As after an update: every triage's derivation is kept.
+	if _, err := RecordViews(ctx, st); err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for b.Loop() {
 		if _, err := ProjectStatus(ctx, st, p, epoch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkListViews reads every view as status and triage list do, from
+// the derivations kept after an update.
+func BenchmarkListViews(b *testing.B) {
+	st := openStore(b)
+	branches := fillTriages(b, st, 5000)
+	ctx := context.Background()
+	if _, err := RecordViews(ctx, st); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		if _, err := ListViews(ctx, st, branches); err != nil {
 			b.Fatal(err)
 		}
 	}
