@@ -118,9 +118,10 @@ func main() {
 	parallel(bin, work, cfg, fresh)
 
 	alone := map[string][]result{}
-	var four [][]result
+	var four, oneByOne [][]result
 	var fourWall []time.Duration
 	for range *n {
+		oneByOne = append(oneByOne, sequential(bin, work, cfg, fresh))
 		for _, b := range branches {
 			alone[b] = append(alone[b], single(bin, work, cfg, fresh, b))
 		}
@@ -176,6 +177,17 @@ func main() {
 		}
 		fourCPU += medianCPU(rs)
 	}
+	// The same four runners one after another against one store: the
+	// round's shared work without contention for the cores.
+	var seqCPU time.Duration
+	for i := range branches {
+		var rs []result
+		for _, round := range oneByOne {
+			rs = append(rs, round[i])
+		}
+		seqCPU += medianCPU(rs)
+	}
+	fmt.Printf("CPU, four runners one after another / alone %5.2f  (%s; the shared store's work without contention)\n", float64(seqCPU)/float64(aloneCPU), seqCPU.Round(time.Millisecond))
 	cores := max(numCPU(), 1)
 	floor := max(slowest, fourCPU/time.Duration(cores))
 	fmt.Printf("CPU, four runners / the four branches alone %5.2f  (%s / %s; the work coordination adds)\n", float64(fourCPU)/float64(aloneCPU), fourCPU.Round(time.Millisecond), aloneCPU.Round(time.Millisecond))
@@ -193,6 +205,23 @@ func single(bin, dir, cfg string, fresh func() (string, string), b string) resul
 		log.Fatalf("update --branch %s: %v\n%s", b, err, out)
 	}
 	return result{time.Since(begin), maxRSS(cmd.ProcessState), cpuTime(cmd.ProcessState)}
+}
+
+// sequential runs the four runners one after another against one fresh
+// store, each with a cache of its own.
+func sequential(bin, dir, cfg string, fresh func() (string, string)) []result {
+	storeURL, _ := fresh()
+	out := make([]result, len(branches))
+	for i, b := range branches {
+		_, cache := fresh()
+		cmd := updateCmd(bin, dir, cfg, storeURL, cache, b)
+		begin := time.Now()
+		if o, err := cmd.CombinedOutput(); err != nil {
+			log.Fatalf("update --branch %s (one after another): %v\n%s", b, err, o)
+		}
+		out[i] = result{time.Since(begin), maxRSS(cmd.ProcessState), cpuTime(cmd.ProcessState)}
+	}
+	return out
 }
 
 // parallel runs the four runners at once against one fresh store, each
