@@ -29,6 +29,15 @@ func Views(ctx context.Context, st *store.Store, maintained []string) ([]View, e
 	if err != nil {
 		return nil, err
 	}
+	return viewsOf(ctx, st, triages, func(t store.Triage, commits map[string]string) (View, error) {
+		return Derive(t, all[t.ID], maintained, commits), nil
+	})
+}
+
+// viewsOf makes the view of each of triages with one, given the branches'
+// latest commits, and names each view's vulnerability as the store last
+// recorded it (its ID alone when it recorded nothing).
+func viewsOf(ctx context.Context, st *store.Store, triages []store.Triage, one func(t store.Triage, commits map[string]string) (View, error)) ([]View, error) {
 	commits, err := latestCommits(ctx, st)
 	if err != nil {
 		return nil, err
@@ -39,7 +48,10 @@ func Views(ctx context.Context, st *store.Store, maintained []string) ([]View, e
 	}
 	views := make([]View, 0, len(triages))
 	for _, t := range triages {
-		v := Derive(t, all[t.ID], maintained, commits)
+		v, err := one(t, commits)
+		if err != nil {
+			return nil, err
+		}
 		if vv, ok := vulns[t.VulnID]; ok {
 			v.Vulnerability = vv
 		} else {

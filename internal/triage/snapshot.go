@@ -31,29 +31,13 @@ func ListViews(ctx context.Context, st *store.Store, maintained []string) ([]Vie
 	if err != nil {
 		return nil, err
 	}
-	commits, err := latestCommits(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	vulns, err := st.LatestVulnerabilities(ctx)
-	if err != nil {
-		return nil, err
-	}
-	views := make([]View, 0, len(triages))
-	for _, t := range triages {
+	return viewsOf(ctx, st, triages, func(t store.Triage, commits map[string]string) (View, error) {
 		d, err := kept(ctx, st, snap, t.ID)
 		if err != nil {
-			return nil, err
+			return View{}, err
 		}
-		v := d.view(t, maintained, commits)
-		if vv, ok := vulns[t.VulnID]; ok {
-			v.Vulnerability = vv
-		} else {
-			v.Vulnerability = scan.Vulnerability{ID: t.VulnID}
-		}
-		views = append(views, v)
-	}
-	return views, nil
+		return d.view(t, maintained, commits), nil
+	})
 }
 
 // kept is a triage's derivation: from its history if it moved since the
