@@ -143,10 +143,7 @@ func main() {
 	}
 	var runnerRSS int64
 	for i, b := range branches {
-		var rs []result
-		for _, round := range four {
-			rs = append(rs, round[i])
-		}
+		rs := runner(four, i)
 		r := medianRSS(rs)
 		runnerRSS = max(runnerRSS, r)
 		fmt.Printf("%-22s %10s %9.1f MiB\n", b+" (one of four)", medianWall(rs).Round(time.Millisecond), float64(r)/(1<<20))
@@ -171,21 +168,13 @@ func main() {
 		aloneCPU += medianCPU(alone[b])
 	}
 	for i := range branches {
-		var rs []result
-		for _, round := range four {
-			rs = append(rs, round[i])
-		}
-		fourCPU += medianCPU(rs)
+		fourCPU += medianCPU(runner(four, i))
 	}
 	// The same four runners one after another against one store: the
 	// round's shared work without contention for the cores.
 	var seqCPU time.Duration
 	for i := range branches {
-		var rs []result
-		for _, round := range oneByOne {
-			rs = append(rs, round[i])
-		}
-		seqCPU += medianCPU(rs)
+		seqCPU += medianCPU(runner(oneByOne, i))
 	}
 	fmt.Printf("CPU, four runners one after another / alone %5.2f  (%s; the shared store's work without contention)\n", float64(seqCPU)/float64(aloneCPU), seqCPU.Round(time.Millisecond))
 	cores := max(numCPU(), 1)
@@ -200,11 +189,25 @@ func main() {
 func single(bin, dir, cfg string, fresh func() (string, string), b string) result {
 	storeURL, cache := fresh()
 	cmd := updateCmd(bin, dir, cfg, storeURL, cache, b)
+	return timed(cmd, "update --branch "+b)
+}
+
+// timed runs cmd to its end, which must be a success, and measures it.
+func timed(cmd *exec.Cmd, what string) result {
 	begin := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
-		log.Fatalf("update --branch %s: %v\n%s", b, err, out)
+		log.Fatalf("%s: %v\n%s", what, err, out)
 	}
 	return result{time.Since(begin), maxRSS(cmd.ProcessState), cpuTime(cmd.ProcessState)}
+}
+
+// runner is the results of runner i (of branches[i]) in each round.
+func runner(rounds [][]result, i int) []result {
+	var rs []result
+	for _, round := range rounds {
+		rs = append(rs, round[i])
+	}
+	return rs
 }
 
 // sequential runs the four runners one after another against one fresh
@@ -215,11 +218,7 @@ func sequential(bin, dir, cfg string, fresh func() (string, string)) []result {
 	for i, b := range branches {
 		_, cache := fresh()
 		cmd := updateCmd(bin, dir, cfg, storeURL, cache, b)
-		begin := time.Now()
-		if o, err := cmd.CombinedOutput(); err != nil {
-			log.Fatalf("update --branch %s (one after another): %v\n%s", b, err, o)
-		}
-		out[i] = result{time.Since(begin), maxRSS(cmd.ProcessState), cpuTime(cmd.ProcessState)}
+		out[i] = timed(cmd, "update --branch "+b+" (one after another)")
 	}
 	return out
 }
@@ -239,11 +238,7 @@ func parallel(bin, dir, cfg string, fresh func() (string, string)) []result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			begin := time.Now()
-			if o, err := cmd.CombinedOutput(); err != nil {
-				log.Fatalf("update --branch %s (one of four): %v\n%s", branches[i], err, o)
-			}
-			out[i] = result{time.Since(begin), maxRSS(cmd.ProcessState), cpuTime(cmd.ProcessState)}
+			out[i] = timed(cmd, "update --branch "+branches[i]+" (one of four)")
 		}()
 	}
 	wg.Wait()
