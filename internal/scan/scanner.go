@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -430,9 +431,26 @@ func executableStamp() string {
 	return stamp
 }
 
-// installedGo asks the go command for its version once.
+// installedGo asks the go command for its version once per Scanner, and
+// once per process for the same go binary (by path, size and time, so that
+// a long-running server sees an upgrade), environment and working
+// directory (PATH, GOROOT and GOTOOLCHAIN, and the go.mod whose toolchain
+// line may switch toolchains).
 func (s *Scanner) installedGo() (string, error) {
 	s.goOnce.Do(func() {
+		env := s.opts.Env
+		if env == nil {
+			env = os.Environ()
+		}
+		wd, _ := os.Getwd()
+		key := goBinaryStamp(env) + "\x00" + wd + "\x00" + strings.Join(env, "\x00")
+		goVersionsMu.Lock()
+		v, ok := goVersions[key]
+		goVersionsMu.Unlock()
+		if ok {
+			s.installed = v
+			return
+		}
 		cmd := exec.Command("go", "env", "GOVERSION")
 		if s.opts.Env != nil {
 			cmd.Env = s.opts.Env
@@ -443,9 +461,39 @@ func (s *Scanner) installedGo() (string, error) {
 			return
 		}
 		s.installed = strings.TrimSpace(string(out))
+		goVersionsMu.Lock()
+		goVersions[key] = s.installed
+		goVersionsMu.Unlock()
 	})
 	return s.installed, s.goErr
 }
+
+// goBinaryStamp names the go binary the environment's PATH finds, with its
+// size and modification time ("" when there is none).
+func goBinaryStamp(env []string) string {
+	var pathList string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathList = v
+		}
+	}
+	for _, dir := range filepath.SplitList(pathList) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, "go")
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return fmt.Sprintf("%s %d %d", p, fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return ""
+}
+
+// goVersions holds the go command's answers, by environment.
+var (
+	goVersionsMu sync.Mutex
+	goVersions   = map[string]string{}
+)
 
 // filter keeps the configured modules (by path or directory).
 func (s *Scanner) filter(mods []source.Module) ([]source.Module, error) {

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vexloom/vexloom/internal/branch"
@@ -49,6 +50,13 @@ type Repository struct {
 
 	origin string
 	git    *git
+
+	// What was read of the mirror's refs (refs.go), kept for the
+	// Repository's life.
+	mu       sync.Mutex
+	snapshot *refs
+	headRef  string
+	headRead bool
 }
 
 // Commit is a resolved revision.
@@ -130,6 +138,9 @@ func OpenRepository(ctx context.Context, spec, cacheDir string, p *progress.Repo
 		return r, nil
 	}
 	p.Printf("fetching %s", r.Spec)
+	if !IsRemote(spec) && r.inSync(ctx) {
+		return r, nil
+	}
 	if err := r.fetch(ctx); err != nil {
 		return nil, err
 	}
@@ -175,6 +186,7 @@ func (r *Repository) fetch(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
+	defer r.forget()
 	// Holding the mirror's lock, any lock file git left in it belongs to a
 	// run that was killed mid-change: it would refuse every later change.
 	removeStaleGitLocks(r.Mirror)
@@ -202,20 +214,23 @@ func (r *Repository) fetch(ctx context.Context) error {
 
 // DefaultBranch returns the repository's default branch.
 func (r *Repository) DefaultBranch(ctx context.Context) (string, error) {
-	out, err := r.git.run(ctx, r.Mirror, "symbolic-ref", "--quiet", "HEAD")
+	ref, err := r.head(ctx)
 	if err != nil {
 		return "", fmt.Errorf("reading the default branch of %s: %w", r.Spec, err)
 	}
-	name := strings.TrimPrefix(strings.TrimSpace(out), "refs/heads/")
+	name := strings.TrimPrefix(ref, "refs/heads/")
 	if name == "" {
 		return "", fmt.Errorf("%s has no default branch", r.Spec)
 	}
-	if _, err := r.git.run(ctx, r.Mirror, "rev-parse", "--verify", "--quiet", "refs/heads/"+name); err == nil {
+	all, err := r.Branches(ctx)
+	if err != nil {
+		return "", err
+	}
+	if slices.Contains(all, name) {
 		return name, nil
 	}
 	// The remote did not say which branch is its default; take the usual
 	// names, or the only branch there is.
-	all, _ := r.Branches(ctx)
 	for _, cand := range []string{"main", "master"} {
 		if slices.Contains(all, cand) {
 			return cand, nil
@@ -229,18 +244,11 @@ func (r *Repository) DefaultBranch(ctx context.Context) (string, error) {
 
 // Branches lists the repository's branches, sorted.
 func (r *Repository) Branches(ctx context.Context) ([]string, error) {
-	out, err := r.git.run(ctx, r.Mirror, "for-each-ref", "--format=%(refname:lstrip=2)", "refs/heads/")
+	rs, err := r.refs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		if l != "" {
-			names = append(names, l)
-		}
-	}
-	slices.Sort(names)
-	return names, nil
+	return slices.Clone(rs.names), nil
 }
 
 // MatchBranches expands names and glob patterns (release-1.*) against the
@@ -307,11 +315,59 @@ func (r *Repository) ResolveRevision(ctx context.Context, rev string) (Commit, e
 
 // Contains reports whether commit is reachable from branch.
 func (r *Repository) Contains(ctx context.Context, branch, commit string) bool {
-	_, err := r.git.run(ctx, r.Mirror, "merge-base", "--is-ancestor", commit, "refs/heads/"+branch)
+	rs, err := r.refs(ctx)
+	if err != nil {
+		return false
+	}
+	tip, ok := rs.branches[branch]
+	if !ok {
+		return false
+	}
+	key := commit + " " + tip.Hash
+	if v, ok := ancestry.get(key); ok {
+		return v
+	}
+	_, err = r.git.run(ctx, r.Mirror, "merge-base", "--is-ancestor", commit, tip.Hash)
+	if err != nil && ctx.Err() != nil {
+		return false
+	}
+	// merge-base exits 1 for "no" and 128 for an unknown commit; both are
+	// no, and neither changes while the two names stay what they are.
+	if isFullHash(commit) {
+		ancestry.put(key, err == nil)
+	}
 	return err == nil
 }
 
+// commit resolves rev: a branch or tag ref from the refs read at open, any
+// other revision through git (a full object name once per process).
 func (r *Repository) commit(ctx context.Context, rev string) (Commit, error) {
+	if name, ok := strings.CutPrefix(rev, "refs/heads/"); ok {
+		rs, err := r.refs(ctx)
+		if err != nil {
+			return Commit{}, err
+		}
+		if c, ok := rs.branches[name]; ok {
+			return c, nil
+		}
+		return Commit{}, fmt.Errorf("%w: %q", ErrNoCommit, rev)
+	}
+	if name, ok := strings.CutPrefix(rev, "refs/tags/"); ok {
+		rs, err := r.refs(ctx)
+		if err != nil {
+			return Commit{}, err
+		}
+		if t, ok := rs.tags[name]; ok {
+			return Commit{Hash: t.Commit, Time: t.Time}, nil
+		}
+		return Commit{}, fmt.Errorf("%w: %q", ErrNoCommit, rev)
+	}
+	full := isFullHash(rev)
+	if full {
+		if c, ok := commits.get(rev); ok {
+			return c, nil
+		}
+	}
 	out, err := r.git.run(ctx, r.Mirror, "log", "-1", "--format=%H %ct", rev+"^{commit}", "--")
 	if err != nil {
 		return Commit{}, err
@@ -324,18 +380,31 @@ func (r *Repository) commit(ctx context.Context, rev string) (Commit, error) {
 	if err != nil {
 		return Commit{}, err
 	}
-	return Commit{Hash: f[0], Time: time.Unix(sec, 0).UTC()}, nil
+	c := Commit{Hash: f[0], Time: time.Unix(sec, 0).UTC()}
+	if full {
+		commits.put(rev, c)
+	}
+	return c, nil
 }
 
 // Tags returns the tags that point at commit, sorted.
 func (r *Repository) Tags(ctx context.Context, commit string) ([]string, error) {
-	out, err := r.git.run(ctx, r.Mirror, "tag", "--points-at", commit)
+	if !isFullHash(commit) {
+		c, err := r.commit(ctx, commit)
+		if err != nil {
+			return nil, err
+		}
+		commit = c.Hash
+	}
+	rs, err := r.refs(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var tags []string
-	for _, t := range strings.Fields(out) {
-		tags = append(tags, t)
+	for name, t := range rs.tags {
+		if t.Commit == commit {
+			tags = append(tags, name)
+		}
 	}
 	slices.Sort(tags)
 	return tags, nil
@@ -348,7 +417,15 @@ func (r *Repository) Behind(ctx context.Context, branch, commit string) int {
 	if !r.Contains(ctx, branch, commit) {
 		return -1
 	}
-	out, err := r.git.run(ctx, r.Mirror, "rev-list", "--count", commit+".."+"refs/heads/"+branch)
+	rs, err := r.refs(ctx)
+	if err != nil {
+		return -1
+	}
+	span := commit + ".." + rs.branches[branch].Hash
+	if n, ok := distances.get(span); ok {
+		return n
+	}
+	out, err := r.git.run(ctx, r.Mirror, "rev-list", "--count", span)
 	if err != nil {
 		return -1
 	}
@@ -356,23 +433,46 @@ func (r *Repository) Behind(ctx context.Context, branch, commit string) int {
 	if err != nil {
 		return -1
 	}
+	if isFullHash(commit) {
+		distances.put(span, n)
+	}
 	return n
 }
 
 // MergedTags returns the tags reachable from commit (those at it and at
 // its ancestors), sorted.
 func (r *Repository) MergedTags(ctx context.Context, commit string) ([]string, error) {
+	rs, err := r.refs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := commit + " " + rs.tagSet
+	full := isFullHash(commit)
+	if full {
+		if tags, ok := mergedTags.get(key); ok {
+			return slices.Clone(tags), nil
+		}
+	}
 	out, err := r.git.run(ctx, r.Mirror, "tag", "--merged", commit)
 	if err != nil {
 		return nil, err
 	}
 	tags := strings.Fields(out)
 	slices.Sort(tags)
-	return tags, nil
+	if full {
+		mergedTags.put(key, tags)
+	}
+	return slices.Clone(tags), nil
 }
 
-// Files lists the paths of every file at commit.
+// Files lists the paths of every file at commit, sorted.
 func (r *Repository) Files(ctx context.Context, commit string) ([]string, error) {
+	full := isFullHash(commit)
+	if full {
+		if files, ok := fileLists.get(commit); ok {
+			return slices.Clone(files), nil
+		}
+	}
 	out, err := r.git.run(ctx, r.Mirror, "ls-tree", "-r", "-z", "--name-only", "--full-tree", commit)
 	if err != nil {
 		return nil, err
@@ -383,14 +483,31 @@ func (r *Repository) Files(ctx context.Context, commit string) ([]string, error)
 			files = append(files, f)
 		}
 	}
-	return files, nil
+	slices.Sort(files)
+	if full {
+		fileLists.put(commit, files)
+	}
+	return slices.Clone(files), nil
 }
 
 // ReadFile returns a file's content at commit; os.ErrNotExist if absent.
 func (r *Repository) ReadFile(ctx context.Context, commit, path string) ([]byte, error) {
-	out, err := r.git.runBytes(ctx, r.Mirror, "cat-file", "blob", commit+":"+path)
+	full := isFullHash(commit)
+	key := commit + ":" + path
+	if full {
+		if found, known := listed(commit, path); known && !found {
+			return nil, fmt.Errorf("reading %s at %s: %w", path, short(commit), os.ErrNotExist)
+		}
+		if b, ok := fileContents.get(key); ok {
+			return bytes.Clone(b), nil
+		}
+	}
+	out, err := r.git.runBytes(ctx, r.Mirror, "cat-file", "blob", key)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s at %s: %w", path, short(commit), os.ErrNotExist)
+	}
+	if full && len(out) <= smallFile {
+		fileContents.put(key, bytes.Clone(out))
 	}
 	return out, nil
 }
@@ -402,11 +519,24 @@ func (r *Repository) TreeHash(ctx context.Context, commit, dir string) (string, 
 	if dir != "." && dir != "" {
 		rev = commit + ":" + dir
 	}
+	full := isFullHash(commit)
+	if full {
+		if h, ok := treeHashes.get(rev); ok {
+			return h, nil
+		}
+	}
 	out, err := r.git.run(ctx, r.Mirror, "rev-parse", "--verify", "--quiet", rev)
 	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
 		return "", nil
 	}
-	return strings.TrimSpace(out), nil
+	h := strings.TrimSpace(out)
+	if full {
+		treeHashes.put(rev, h)
+	}
+	return h, nil
 }
 
 // Worktree is a temporary checkout of one commit.

@@ -399,3 +399,136 @@ func TestMatchBranchesAgreesWithBranchMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestReopenFollowsTheOrigin opens a local repository's mirror again after
+// each kind of change in the origin: each is seen, and an unchanged origin
+// is not fetched at all.
+func TestReopenFollowsTheOrigin(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := newDemo(t)
+	cache := t.TempDir()
+	open := func() *Repository {
+		t.Helper()
+		r, err := OpenRepository(ctx, d.Dir, cache, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	gitIn := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = d.Dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	r := open()
+	fetchHead := filepath.Join(r.Mirror, "FETCH_HEAD")
+	before, err := os.Stat(fetchHead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	r = open()
+	if after, err := os.Stat(fetchHead); err != nil || !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("an unchanged origin was fetched again (%v)", err)
+	}
+	if c, err := r.ResolveBranch(ctx, demo.MainBranch); err != nil || c.Hash != d.Commits[demo.MainBranch] {
+		t.Fatalf("main = %v, %v", c, err)
+	}
+
+	// A new commit, a new tag, a deleted tag, a new branch, a new default.
+	hash, err := d.Commit(ctx, demo.ReleaseBranch, demo.Epoch.Add(48*time.Hour), "a fix", map[string][]byte{"fix.txt": []byte("fix\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Tag(ctx, "v1.0.1", hash); err != nil {
+		t.Fatal(err)
+	}
+	gitIn("tag", "-d", demo.ReleaseTag)
+	gitIn("branch", "release-1.1", hash)
+	gitIn("symbolic-ref", "HEAD", "refs/heads/release-1.1")
+	r = open()
+	if c, err := r.ResolveBranch(ctx, demo.ReleaseBranch); err != nil || c.Hash != hash {
+		t.Errorf("release branch = %v, %v; want %s", c, err, hash)
+	}
+	if c, err := r.ResolveRevision(ctx, "v1.0.1"); err != nil || c.Hash != hash || !c.Time.Equal(demo.Epoch.Add(48*time.Hour)) {
+		t.Errorf("new tag = %v, %v", c, err)
+	}
+	if _, err := r.ResolveRevision(ctx, demo.ReleaseTag); !errors.Is(err, ErrNoCommit) {
+		t.Errorf("deleted tag still resolves: %v", err)
+	}
+	if tags, _ := r.Tags(ctx, hash); !slices.Equal(tags, []string{"v1.0.1"}) {
+		t.Errorf("Tags = %v", tags)
+	}
+	if def, err := r.DefaultBranch(ctx); err != nil || def != "release-1.1" {
+		t.Errorf("default branch = %q, %v", def, err)
+	}
+	if bs, _ := r.Branches(ctx); !slices.Equal(bs, []string{"main", "release-1.0", "release-1.1"}) {
+		t.Errorf("Branches = %v", bs)
+	}
+	if !r.Contains(ctx, "release-1.1", d.Commits[demo.ReleaseBranch]) || r.Contains(ctx, demo.MainBranch, hash) {
+		t.Error("Contains is wrong after the change")
+	}
+
+	// A detached HEAD in the origin leaves the mirror's default alone, and
+	// moving a branch back is seen too.
+	gitIn("checkout", "--quiet", "--detach", hash)
+	gitIn("branch", "-f", demo.ReleaseBranch, d.Commits[demo.ReleaseBranch])
+	r = open()
+	if c, _ := r.ResolveBranch(ctx, demo.ReleaseBranch); c.Hash != d.Commits[demo.ReleaseBranch] {
+		t.Errorf("branch moved back: %s", c.Hash)
+	}
+	if def, _ := r.DefaultBranch(ctx); def != "release-1.1" {
+		t.Errorf("default after detaching = %q", def)
+	}
+}
+
+// TestCommitAnswersAreStable reads the same commit through two mirrors and
+// a missing path twice: the answers kept for the process equal git's.
+func TestCommitAnswersAreStable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := newDemo(t)
+	commit := d.Commits[demo.MainBranch]
+	for i := range 2 {
+		r, err := OpenRepository(ctx, d.Dir, t.TempDir(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := r.Files(ctx, commit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := r.git.run(ctx, r.Mirror, "ls-tree", "-r", "-z", "--name-only", "--full-tree", commit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strings.Split(strings.TrimSuffix(out, "\x00"), "\x00"); !slices.Equal(files, want) {
+			t.Errorf("read %d: Files = %v, git lists %v", i, files, want)
+		}
+		files[0] = "changed by the caller"
+		if again, _ := r.Files(ctx, commit); again[0] == files[0] {
+			t.Error("a caller's change reached the kept list")
+		}
+		gomod, err := r.ReadFile(ctx, commit, "go.mod")
+		if err != nil || !bytes.Contains(gomod, []byte("module ")) {
+			t.Fatalf("go.mod: %q %v", gomod, err)
+		}
+		gomod[0] = 'X'
+		if again, _ := r.ReadFile(ctx, commit, "go.mod"); again[0] == 'X' {
+			t.Error("a caller's change reached the kept content")
+		}
+		if _, err := r.ReadFile(ctx, commit, "no-such-file"); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("missing file: %v", err)
+		}
+		if h, err := r.TreeHash(ctx, commit, "."); err != nil || !isFullHash(h) {
+			t.Errorf("TreeHash = %q, %v", h, err)
+		}
+		if h, err := r.TreeHash(ctx, commit, "no/such/dir"); err != nil || h != "" {
+			t.Errorf("TreeHash of a missing directory = %q, %v", h, err)
+		}
+	}
+}

@@ -23,7 +23,19 @@ func (r *Repository) TagsOn(ctx context.Context, branch string) ([]Tag, error) {
 	if strings.HasPrefix(branch, "-") || strings.Contains(branch, "..") {
 		return nil, fmt.Errorf("%w: %q is not a branch name", ErrNoBranch, branch)
 	}
-	out, err := r.git.run(ctx, r.Mirror, "for-each-ref", "--merged", "refs/heads/"+branch,
+	rs, err := r.refs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tip, ok := rs.branches[branch]
+	if !ok {
+		return nil, fmt.Errorf("listing the tags on %s: %w", branch, ErrNoBranch)
+	}
+	key := tip.Hash + " " + rs.tagSet
+	if tags, ok := tagsOn.get(key); ok {
+		return slices.Clone(tags), nil
+	}
+	out, err := r.git.run(ctx, r.Mirror, "for-each-ref", "--merged", tip.Hash,
 		"--format=%(refname:lstrip=2) %(objectname) %(*objectname) %(committerdate:unix) %(*committerdate:unix)", "refs/tags/")
 	if err != nil {
 		return nil, fmt.Errorf("listing the tags on %s: %w", branch, err)
@@ -51,5 +63,6 @@ func (r *Repository) TagsOn(ctx context.Context, branch string) ([]Tag, error) {
 		}
 		return strings.Compare(b.Name, a.Name)
 	})
-	return tags, nil
+	tagsOn.put(key, tags)
+	return slices.Clone(tags), nil
 }
