@@ -130,8 +130,9 @@ func (r *Repository) head(ctx context.Context) (string, error) {
 // already holds exactly the origin's branches and tags at the same objects,
 // with the same default branch: then a fetch has nothing to bring, and
 // costs (with its upload-pack and the default branch's query) eight git
-// processes where this costs three. Any doubt answers false, and the caller
-// fetches.
+// processes where this costs four, and what it read of the mirror serves
+// the rest of the run. Any doubt answers false, and the caller fetches
+// (which forgets what was read).
 func (r *Repository) inSync(ctx context.Context) bool {
 	out, err := r.git.run(ctx, r.origin, "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/", "refs/tags/")
 	if err != nil {
@@ -150,21 +151,16 @@ func (r *Repository) inSync(ctx context.Context) bool {
 	originHead = strings.TrimSpace(originHead)
 	rs, err := r.refs(ctx)
 	if err != nil || rs.listing != strings.Join(lines, "\n") {
-		r.forget()
 		return false
 	}
 	if originHead == "" {
 		return true
 	}
 	head, err := r.head(ctx)
-	if err != nil || head != originHead {
-		r.forget()
-		return false
-	}
-	return true
+	return err == nil && head == originHead
 }
 
-// forget drops what was read of the mirror's refs, before a fetch changes
+// forget drops what was read of the mirror's refs, once a fetch has changed
 // them.
 func (r *Repository) forget() {
 	r.mu.Lock()
