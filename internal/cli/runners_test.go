@@ -207,21 +207,32 @@ func TestKillRunnersAtRandom(t *testing.T) {
 	for _, b := range fourBranches {
 		start(b)
 	}
+	// Every moment, the runners that finished start again (four are
+	// always at work) and one of those at work is killed: every turn
+	// kills, so twenty kills cost twenty turns.
 	kills := 0
 	for kills < 20 {
 		time.Sleep(time.Duration(rng.Int64N(int64(full) + 1)))
-		b := fourBranches[rng.IntN(len(fourBranches))]
-		r := running[b]
-		select {
-		case err := <-r.done:
-			if err != nil {
-				t.Fatalf("runner %s: %v\n%s", b, err, r.stderr)
+		var busy []string
+		for _, b := range fourBranches {
+			r := running[b]
+			select {
+			case err := <-r.done:
+				if err != nil {
+					t.Fatalf("runner %s: %v\n%s", b, err, r.stderr)
+				}
+				start(b)
+			default:
+				busy = append(busy, b)
 			}
-		default:
-			r.cmd.Process.Signal(syscall.SIGKILL)
-			<-r.done
-			kills++
 		}
+		if len(busy) == 0 {
+			continue
+		}
+		b := busy[rng.IntN(len(busy))]
+		running[b].cmd.Process.Signal(syscall.SIGKILL)
+		<-running[b].done
+		kills++
 		start(b)
 	}
 	t.Logf("%d runners killed (a runner takes about %v)", kills, full.Round(time.Millisecond))

@@ -79,7 +79,7 @@ func mustReopen(t *testing.T, reopen func(t *testing.T) (*Store, error)) *Store 
 	return s
 }
 
-var allTables = []string{"scans", "findings", "vulnerabilities", "aliases", "triages", "events", "comments", "acks", "documents", "cursors", "scan_failures", "scan_outputs", "rounds", "triage_views", "view_marks"}
+var allTables = []string{"scans", "findings", "vulnerabilities", "aliases", "triages", "events", "comments", "acks", "documents", "cursors", "scan_failures", "scan_outputs", "rounds", "triage_views", "view_marks", "scan_observed"}
 
 func TestContractAppendOnly(t *testing.T) {
 	contract(t, func(t *testing.T, s *Store, _ func(t *testing.T) (*Store, error)) {
@@ -119,6 +119,8 @@ func firstColumn(table string) string {
 		return "at"
 	case "scan_outputs":
 		return "key"
+	case "scan_observed":
+		return "scan_id"
 	case "documents", "scans", "scan_failures":
 		return "branch"
 	case "rounds":
@@ -796,4 +798,82 @@ func TestContractFindingCounts(t *testing.T) {
 			t.Errorf("%d latest scans, %d counted; want 3 and the 2 with findings", len(latest), len(counts))
 		}
 	})
+}
+
+// A scan recorded pending is not its branch's latest, nor the base a
+// failure heals from, until its findings are marked observed; a runner
+// stopped in between leaves the branch at its previous scan.
+func TestContractPendingScans(t *testing.T) {
+	contract(t, func(t *testing.T, s *Store, reopen func(t *testing.T) (*Store, error)) {
+		ctx := context.Background()
+		mods := []ScannedModule{{Path: "example.com/app", Dir: "."}}
+		first := &Scan{Branch: "main", Commit: "c1", At: contractNow(), Modules: mods}
+		if err := s.RecordScan(ctx, first, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		f := Finding{Module: "example.com/app", Finding: scan.Finding{ID: "GO-2026-1", Module: "golang.org/x/net", Version: "v0.1.0", Level: scan.LevelModule}}
+		pending := &Scan{Branch: "main", Commit: "c2", At: contractNow(), Modules: mods, Pending: true}
+		if err := s.RecordScan(ctx, pending, []Finding{f}, nil); err != nil {
+			t.Fatal(err)
+		}
+		before, err := s.Revision(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s = mustReopen(t, reopen)
+		latest, err := s.LatestScans(ctx)
+		if err != nil || latest["main"] == nil || latest["main"].ID != first.ID {
+			t.Fatalf("a pending scan counts as the latest: %+v %v", latest["main"], err)
+		}
+		if counts, err := s.FindingCounts(ctx); err != nil || counts[pending.ID] != 0 {
+			t.Errorf("a pending scan's findings are counted: %v %v", counts, err)
+		}
+		fail := &ScanFailure{Branch: "main", Commit: "c3", At: contractNow(), Reason: "broken", Modules: mods}
+		if err := s.RecordScanFailure(ctx, fail); err != nil || fail.AfterScan != first.ID {
+			t.Errorf("a failure follows scan %d, want %d (%v)", fail.AfterScan, first.ID, err)
+		}
+		for range 2 {
+			if err := s.MarkObserved(ctx, pending.ID, contractNow()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if after, err := s.Revision(ctx); err != nil || after == before {
+			t.Errorf("marking a scan observed leaves the revision at %s (%v)", after, err)
+		}
+		latest, err = s.LatestScans(ctx)
+		if err != nil || latest["main"] == nil || latest["main"].ID != pending.ID {
+			t.Fatalf("an observed scan is not the latest: %+v %v", latest["main"], err)
+		}
+		if failing, err := s.FailingBranches(ctx); err != nil || failing["main"] != nil {
+			t.Errorf("the observed scan does not heal the branch: %+v %v", failing["main"], err)
+		}
+	})
+}
+
+// A store written before scans were marked observed keeps every scan it
+// has: migrating it marks them all.
+func TestContractObservedBackfill(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			saved := migrations
+			migrations = migrations[:7]
+			restore := func() { migrations = saved }
+			defer restore() // b.open may skip the test
+			s, reopen := b.open(t)
+			restore()
+			if _, err := s.db.ExecContext(ctx, `INSERT INTO scans (branch, commit_hash, commit_time, tool, engine, db_source, db_version, db_digest, at, modules) VALUES ('main','c1','','','','','','','2026-11-20T12:00:00Z','[]')`); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			s = mustReopen(t, reopen)
+			if v, err := s.SchemaVersion(ctx); err != nil || v != len(migrations) {
+				t.Fatalf("schema version %d, %v", v, err)
+			}
+			latest, err := s.LatestScans(ctx)
+			if err != nil || latest["main"] == nil || latest["main"].Commit != "c1" {
+				t.Errorf("a scan recorded before migration 8 is lost as the latest: %+v %v", latest, err)
+			}
+		})
+	}
 }

@@ -28,6 +28,10 @@ type Scan struct {
 	DBDigest   string
 	At         time.Time
 	Modules    []ScannedModule
+	// Pending records the scan without counting it as its branch's
+	// latest until MarkObserved says its findings are observed; a scan
+	// recorded otherwise counts at once.
+	Pending bool
 }
 
 // ScannedModule is a module of a scan.
@@ -63,6 +67,11 @@ func (s *Store) RecordScan(ctx context.Context, sc *Scan, findings []Finding, vu
 				return fmt.Errorf("recording a finding of %s: %w", sc.Branch, err)
 			}
 		}
+		if !sc.Pending {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO scan_observed (scan_id, at) VALUES (?,?)`, sc.ID, stamp(sc.At)); err != nil {
+				return fmt.Errorf("recording the scan of %s: %w", sc.Branch, err)
+			}
+		}
 		for _, v := range vulns {
 			if err := putVulnerability(ctx, tx, v); err != nil {
 				return err
@@ -70,6 +79,15 @@ func (s *Store) RecordScan(ctx context.Context, sc *Scan, findings []Finding, vu
 		}
 		return nil
 	})
+}
+
+// MarkObserved records that what a scan found is observed: from now on
+// it can be its branch's latest scan. Marking a scan twice is harmless.
+func (s *Store) MarkObserved(ctx context.Context, scanID int64, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO scan_observed (scan_id, at) VALUES (?,?) ON CONFLICT DO NOTHING`, scanID, stamp(at)); err != nil {
+		return fmt.Errorf("recording scan %d as observed: %w", scanID, err)
+	}
+	return nil
 }
 
 func putVulnerability(ctx context.Context, tx *Tx, v scan.Vulnerability) error {
@@ -126,13 +144,16 @@ func (s *Store) ResolveAlias(ctx context.Context, id string) ([]string, error) {
 	return out, rows.Err()
 }
 
-// goodScan is the SQL condition of a complete scan: no module has an
-// error. Failed scans are recorded in scan_failures; a store written before
-// that may hold some in scans, and they never count as a branch's latest.
-// The modules column is JSON, where a key is always written `"error":` and
-// a quote inside a value is always escaped, so the pattern matches the key
-// only.
-const goodScan = `modules NOT LIKE '%"error":%'`
+// goodScan is the SQL condition of a complete scan whose findings are
+// observed: no module has an error, and MarkObserved recorded it. Failed
+// scans are recorded in scan_failures; a store written before that may
+// hold some in scans, and they never count as a branch's latest. The
+// modules column is JSON, where a key is always written `"error":` and a
+// quote inside a value is always escaped, so the pattern matches the key
+// only. A scan recorded by a runner that stopped before it observed what
+// the scan found (killed, say) is not its branch's latest either: what
+// the store derives from a branch's latest scan would miss the findings.
+const goodScan = `modules NOT LIKE '%"error":%' AND id IN (SELECT scan_id FROM scan_observed)`
 
 // LatestScans returns the latest complete scan of each branch, by branch: a
 // scan in which a module failed is never a branch's latest.

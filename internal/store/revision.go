@@ -9,27 +9,28 @@ import (
 )
 
 // Revision names the store's content as it is now: it changes whenever
-// anything is recorded (an event, a scan, a document, a comment, a
+// anything is recorded (an event, a scan, a scan's observation, a document, a comment, a
 // triage, a vulnerability's description, a tracked release's document,
 // image or publication), so a reader can keep what it derived until it
 // does. Every table is append-only, so the largest row ID of each says
 // it, without counting.
 func (s *Store) Revision(ctx context.Context) (string, error) {
-	var events, scans, docs, comments, triages, vulns, rdocs, rimgs, rpubs int64
+	var events, scans, observed, docs, comments, triages, vulns, rdocs, rimgs, rpubs int64
 	err := s.db.QueryRowContext(ctx, `SELECT
 		(SELECT COALESCE(MAX(seq), 0) FROM events),
 		(SELECT COALESCE(MAX(id), 0) FROM scans),
+		(SELECT COALESCE(MAX(scan_id), 0) FROM scan_observed),
 		(SELECT COALESCE(MAX(rowid), 0) FROM documents),
 		(SELECT COALESCE(MAX(rowid), 0) FROM comments),
 		(SELECT COALESCE(MAX(rowid), 0) FROM triages),
 		(SELECT COALESCE(MAX(rowid), 0) FROM vulnerabilities),
 		(SELECT COALESCE(MAX(rowid), 0) FROM release_documents),
 		(SELECT COALESCE(MAX(seq), 0) FROM release_images),
-		(SELECT COALESCE(MAX(seq), 0) FROM release_publications)`).Scan(&events, &scans, &docs, &comments, &triages, &vulns, &rdocs, &rimgs, &rpubs)
+		(SELECT COALESCE(MAX(seq), 0) FROM release_publications)`).Scan(&events, &scans, &observed, &docs, &comments, &triages, &vulns, &rdocs, &rimgs, &rpubs)
 	if err != nil {
 		return "", fmt.Errorf("reading the store's revision: %w", err)
 	}
-	return fmt.Sprintf("e%d.s%d.d%d.c%d.t%d.v%d.r%d.%d.%d", events, scans, docs, comments, triages, vulns, rdocs, rimgs, rpubs), nil
+	return fmt.Sprintf("e%d.s%d.o%d.d%d.c%d.t%d.v%d.r%d.%d.%d", events, scans, observed, docs, comments, triages, vulns, rdocs, rimgs, rpubs), nil
 }
 
 // Vulnerabilities returns the latest description of every vulnerability

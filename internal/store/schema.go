@@ -171,6 +171,17 @@ CREATE INDEX rounds_kind ON rounds(kind, ref);
 
 	// 7: every triage's derivation kept between runs (views.go).
 	viewsMigration,
+
+	// 8: the scans whose findings are observed: a scan counts as its
+	// branch's latest only once every triage it found has been recorded
+	// (records.go, MarkObserved). Scans recorded before are.
+	`
+CREATE TABLE scan_observed (
+	scan_id INTEGER PRIMARY KEY,
+	at      TEXT NOT NULL
+);
+INSERT INTO scan_observed (scan_id, at) SELECT id, at FROM scans;
+` + appendOnly("scan_observed"),
 }
 
 // appendOnly returns triggers that refuse UPDATE and DELETE on tables.

@@ -399,13 +399,23 @@ func (r *Runner) runBranch(ctx context.Context, b string, evidence assess.Eviden
 		r.Progress.Printf("  %s keeps its last complete scan: %s", b, bf.Reason)
 		return nil
 	}
-	if err := r.recordScan(ctx, t, v); err != nil {
+	scanID, err := r.recordScan(ctx, t, v)
+	if err != nil {
 		return err
 	}
 	obs := ObservedFromTarget(t, evidence)
 	changes, err := Observe(ctx, r.Store, obs)
 	if err != nil {
 		return err
+	}
+	// Only now is the scan its branch's latest: a runner stopped before
+	// here (killed, say) leaves a scan that never counts, so no round
+	// writes the branch's document from half its observations, and the
+	// next run of the branch records and observes it again.
+	if scanID != 0 {
+		if err := r.Store.MarkObserved(ctx, scanID, r.Now()); err != nil {
+			return err
+		}
 	}
 	created := 0
 	for _, ch := range changes {
@@ -505,27 +515,28 @@ func (r *Runner) recordFailure(ctx context.Context, t *scan.Target, failed []sca
 	return BranchFailure{Branch: t.Branch, Commit: t.Commit, Reason: f.Reason}, nil
 }
 
-func (r *Runner) recordScan(ctx context.Context, t *scan.Target, v buildinfo.Versions) error {
+func (r *Runner) recordScan(ctx context.Context, t *scan.Target, v buildinfo.Versions) (int64, error) {
 	if err := t.Incomplete(); err != nil {
-		return err
+		return 0, err
 	}
 	// The same commit scanned by the same tool against the same database
 	// found the same: the store keeps the scan it has, unless the branch
 	// failed since, when the complete scan is what heals it.
 	prev, err := r.Store.LatestScans(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	failing, err := r.Store.FailingBranches(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if p := prev[t.Branch]; p != nil && p.Commit == t.Commit && p.DBDigest == r.DB.Digest && p.Tool == v.Tool && p.Engine == v.Engine && failing[t.Branch] == nil {
-		return nil
+		return 0, nil
 	}
 	sc := &store.Scan{
 		Branch: t.Branch, Commit: t.Commit, Tool: v.Tool, Engine: v.Engine,
 		DBSource: r.DB.Source, DBVersion: r.DB.Version, DBDigest: r.DB.Digest, At: r.Now(),
+		Pending: true,
 	}
 	if t.CommitTime != nil {
 		sc.CommitTime = *t.CommitTime
@@ -539,7 +550,10 @@ func (r *Runner) recordScan(ctx context.Context, t *scan.Target, v buildinfo.Ver
 		}
 		vulns = append(vulns, m.Vulnerabilities...)
 	}
-	return r.Store.RecordScan(ctx, sc, findings, vulns)
+	if err := r.Store.RecordScan(ctx, sc, findings, vulns); err != nil {
+		return 0, err
+	}
+	return sc.ID, nil
 }
 
 // publish writes a branch's current VEX if it changed, and records which
