@@ -51,17 +51,20 @@ const sharedTimeout = time.Minute
 
 // CacheKey is everything an engine output depends on.
 type CacheKey struct {
-	ContentHash   string   `json:"content_hash"`
-	Database      string   `json:"database"`
-	Tool          string   `json:"tool"`
-	Engine        string   `json:"engine"`
-	GoVersion     string   `json:"go_version"`
-	Patterns      []string `json:"patterns,omitempty"`
-	Tags          []string `json:"tags,omitempty"`
-	BuildEnv      []string `json:"build_env,omitempty"`
-	InstalledGo   string   `json:"installed_go,omitempty"`
-	ModulePath    string   `json:"module_path"`
-	ModuleVersion string   `json:"module_version,omitempty"`
+	ContentHash string   `json:"content_hash"`
+	Database    string   `json:"database"`
+	Tool        string   `json:"tool"`
+	Engine      string   `json:"engine"`
+	GoVersion   string   `json:"go_version"`
+	Patterns    []string `json:"patterns,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	BuildEnv    []string `json:"build_env,omitempty"`
+	InstalledGo string   `json:"installed_go,omitempty"`
+	ModulePath  string   `json:"module_path"`
+	// ModuleVersion is no longer part of a key (Scanner.cacheKey); it is
+	// kept so that entries written with one are still read as the entries
+	// of their own key.
+	ModuleVersion string `json:"module_version,omitempty"`
 }
 
 // ID returns the key's digest.

@@ -394,17 +394,20 @@ func (s *Scanner) cacheKey(res *ModuleResult, installed string) CacheKey {
 		patterns = []string{"./..."}
 	}
 	return CacheKey{
-		ContentHash:   res.ContentHash,
-		Database:      s.opts.DB.Digest,
-		Tool:          v.Tool + executableStamp(),
-		Engine:        v.Engine,
-		GoVersion:     res.GoVersion.Version,
-		Patterns:      patterns,
-		Tags:          s.opts.Tags,
-		BuildEnv:      buildEnv,
-		InstalledGo:   installed,
-		ModulePath:    res.Path,
-		ModuleVersion: res.Version,
+		ContentHash: res.ContentHash,
+		Database:    s.opts.DB.Digest,
+		Tool:        v.Tool + executableStamp(),
+		Engine:      v.Engine,
+		GoVersion:   res.GoVersion.Version,
+		Patterns:    patterns,
+		Tags:        s.opts.Tags,
+		BuildEnv:    buildEnv,
+		InstalledGo: installed,
+		ModulePath:  res.Path,
+		// Not the module's version: the engine never sees it (it reads
+		// the checkout, where the main module has none), so a tag added
+		// to a commit already scanned (a release tagged after its
+		// branch's scan) does not make its result stale.
 	}
 }
 

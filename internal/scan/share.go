@@ -65,7 +65,6 @@ func (s *Share) key(ctx context.Context, what string) (CacheKey, error) {
 	k.ContentHash = "analysed " + d
 	sum := sha256.Sum256([]byte(what))
 	k.Database = "delta " + hex.EncodeToString(sum[:])
-	k.ModuleVersion = ""
 	if len(k.Patterns) == 0 {
 		// What the engine is given for none (Run).
 		k.Patterns = []string{"./..."}
