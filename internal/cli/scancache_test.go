@@ -2,11 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vexloom/vexloom/examples/demo"
 	"github.com/vexloom/vexloom/internal/report"
 )
 
@@ -153,4 +155,51 @@ func copySharedEntries(t *testing.T, hash, dst string) {
 	if n == 0 {
 		t.Fatalf("the shared scan cache has no entry for %s", hash)
 	}
+}
+
+// A tag added to a commit already scanned (a release tagged after its
+// branch's scan) changes the module's version in the report, not the
+// scan: the engine's result for the same content is taken from the cache.
+func TestATagDoesNotMakeAScanStale(t *testing.T) {
+	t.Parallel()
+	warmScans(t)
+	repo := demoRepo(t, filepath.Join(t.TempDir(), "repo"))
+	scan := func(e *env) (report.Scan, string) {
+		t.Helper()
+		out, stderr, code := e.run("scan", "--format", "json", "--branch", demo.ReleaseBranch, repo.Dir)
+		var rep report.Scan
+		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Targets) != 1 || len(rep.Targets[0].Modules) != 1 {
+			t.Fatalf("scan: exit %d\n%s\n%s", code, out, stderr)
+		}
+		return rep, stderr
+	}
+	// The branch's entry (the warming update's) copied into a cache of
+	// this test's own.
+	first, _ := scan(newEnv(t))
+	e := newColdEnv(t)
+	copySharedEntries(t, first.Targets[0].Modules[0].ContentHash, filepath.Join(e.cache, "scans"))
+	if got := first.Targets[0].Modules[0].Version; got != demo.ReleaseTag {
+		t.Fatalf("release-1.0 is at %s, want %s", got, demo.ReleaseTag)
+	}
+	gitIn(t, repo.Dir, "2026-01-20T00:00:00Z", "tag", "v1.0.1", demo.ReleaseBranch)
+	again, stderr := scan(e)
+	if got := again.Targets[0].Modules[0].Version; got != "v1.0.1" {
+		t.Errorf("after the tag, the module's version is %s, want v1.0.1", got)
+	}
+	if !strings.Contains(stderr, "cached") || strings.Contains(stderr, "with go1.26.8") {
+		t.Errorf("the tagged commit was scanned again:\n%s", stderr)
+	}
+	if a, b := findingsOf(first), findingsOf(again); a != b {
+		t.Errorf("the findings differ after the tag:\n%s\n%s", a, b)
+	}
+}
+
+// findingsOf is what a scan found: each finding's ID, dependency and
+// level (its evidence names the module's version).
+func findingsOf(rep report.Scan) string {
+	var out []string
+	for _, f := range rep.Targets[0].Modules[0].Findings {
+		out = append(out, fmt.Sprint(f.ID, " ", f.Module, "@", f.Version, " ", f.Level))
+	}
+	return strings.Join(out, "\n")
 }
