@@ -15,6 +15,9 @@ import (
 // the demo project.
 func TestDemoRunsEndToEnd(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs the whole demo, govulncheck's engine over both branches included; run without -short")
+	}
 	e := newEnv(t)
 	dir := filepath.Join(t.TempDir(), "demo")
 	out, stderr, code := e.run("demo", "--dir", dir)

@@ -85,6 +85,7 @@ func jwtStatus(t *testing.T, res *Result) openvex.Status {
 // commit on): it is release-1.0's release, whatever order the maintained
 // branches are listed in, and release-1.0's decisions apply to it.
 func TestAssembleChoosesTheBranchThatMovedOnLeast(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end: scans two branches of the demo project; run without -short")
 	}
@@ -129,6 +130,7 @@ func TestAssembleChoosesTheBranchThatMovedOnLeast(t *testing.T) {
 }
 
 func TestAssembleReleaseOnNoMaintainedBranch(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	o := assembleFixture(t)
 	head, err := o.Repo.ResolveBranch(ctx, demo.MainBranch)

@@ -92,6 +92,7 @@ func binaryStatements(t *testing.T, body []byte, digest string) map[string]openv
 // vulnerability. A newer tag then pushes v1.0.0 out of keep: 1, which is
 // a drop, not a failure.
 func TestKeeperKeepsWhatVanished(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end: scans the demo project twice and builds its binary; run without -short")
 	}

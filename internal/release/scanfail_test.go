@@ -59,6 +59,7 @@ func releaseWithFiles(t *testing.T, files map[string][]byte, prog *progress.Repo
 // assemble refuses a release at which a module could not be scanned,
 // whatever the cause, rather than emit a document without that module.
 func TestAssembleRefusesAFailedModule(t *testing.T) {
+	t.Parallel()
 	files, err := demo.Files(demo.ReleaseBranch)
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +102,7 @@ func (c *cancelOnEngine) Write(p []byte) (int, error) {
 // An assemble whose scan is interrupted is an error, never a document of
 // what was scanned before the interruption.
 func TestAssembleInterruptedScanIsAnError(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	o := releaseWithFiles(t, nil, progress.New(&cancelOnEngine{cancel: cancel}))

@@ -82,6 +82,7 @@ func mustReopen(t *testing.T, reopen func(t *testing.T) (*Store, error)) *Store 
 var allTables = []string{"scans", "findings", "vulnerabilities", "aliases", "triages", "events", "comments", "acks", "documents", "cursors", "scan_failures", "scan_outputs", "rounds", "triage_views", "view_marks", "scan_observed"}
 
 func TestContractAppendOnly(t *testing.T) {
+	t.Parallel()
 	contract(t, func(t *testing.T, s *Store, _ func(t *testing.T) (*Store, error)) {
 		ctx := context.Background()
 		fill(t, s)
@@ -252,6 +253,7 @@ func countRows(t *testing.T, s *Store) string {
 // Triages are created exactly once by concurrent runners, each with its
 // first events, never half.
 func TestContractTriageCreatedOnce(t *testing.T) {
+	t.Parallel()
 	contract(t, func(t *testing.T, s *Store, reopen func(t *testing.T) (*Store, error)) {
 		ctx := context.Background()
 		var wg sync.WaitGroup
@@ -303,6 +305,7 @@ func TestContractTriageCreatedOnce(t *testing.T) {
 // AppendIf serialises derive-then-write across handles: each transition is
 // recorded once however many runners try it.
 func TestContractAppendIfOnce(t *testing.T) {
+	t.Parallel()
 	contract(t, func(t *testing.T, s *Store, reopen func(t *testing.T) (*Store, error)) {
 		ctx := context.Background()
 		tr, _, err := s.EnsureTriage(ctx, "GO-2026-0001", "example.com/dep", nil)
@@ -346,6 +349,7 @@ func TestContractAppendIfOnce(t *testing.T) {
 
 // A comment is processed once, with its events, whoever records it.
 func TestContractCommentsAndClaims(t *testing.T) {
+	t.Parallel()
 	contract(t, func(t *testing.T, s *Store, reopen func(t *testing.T) (*Store, error)) {
 		ctx := context.Background()
 		tr, _, err := s.EnsureTriage(ctx, "GO-2026-0001", "example.com/dep", nil)
@@ -402,6 +406,7 @@ func TestContractCommentsAndClaims(t *testing.T) {
 
 // Cursors: the latest value wins; history keeps every value.
 func TestContractCursors(t *testing.T) {
+	t.Parallel()
 	contract(t, func(t *testing.T, s *Store, _ func(t *testing.T) (*Store, error)) {
 		ctx := context.Background()
 		if v, err := s.Cursor(ctx, "k"); v != "" || err != nil {
@@ -435,6 +440,7 @@ func TestContractCursors(t *testing.T) {
 // triages; documents by version; the latest complete scan per branch; the
 // latest description of a vulnerability; findings in their order.
 func TestContractHistoryOrder(t *testing.T) {
+	t.Parallel()
 	contract(t, func(t *testing.T, s *Store, _ func(t *testing.T) (*Store, error)) {
 		ctx := context.Background()
 		a, _, _ := s.EnsureTriage(ctx, "GO-2026-0002", "b.example/dep", nil)
@@ -522,6 +528,7 @@ func TestContractHistoryOrder(t *testing.T) {
 // The update lock and leases are exclusive across handles and released on
 // Close or Release.
 func TestContractLocksAndLeases(t *testing.T) {
+	t.Parallel()
 	contract(t, func(t *testing.T, s *Store, reopen func(t *testing.T) (*Store, error)) {
 		ctx := context.Background()
 		other := mustReopen(t, reopen)
@@ -562,6 +569,7 @@ func TestContractLocksAndLeases(t *testing.T) {
 // branch, and only those; LIKE's and JSON's special characters in a branch
 // name match only themselves.
 func TestContractEventsOnBranch(t *testing.T) {
+	t.Parallel()
 	contract(t, func(t *testing.T, s *Store, _ func(t *testing.T) (*Store, error)) {
 		ctx := context.Background()
 		names := []string{"release_1%0", "release-1x0", `a"b<c>`, "main"}
@@ -590,6 +598,7 @@ func TestContractEventsOnBranch(t *testing.T) {
 // A scan output one runner put in the shared cache is found by another
 // runner whose local cache is empty, and checked like a local entry.
 func TestContractSharedScanCache(t *testing.T) {
+	t.Parallel()
 	contract(t, func(t *testing.T, s *Store, reopen func(t *testing.T) (*Store, error)) {
 		key := scan.CacheKey{ContentHash: "tree:abc", Database: "sha256:db", ModulePath: "example.com/app"}
 		out := &scan.Output{GoVersion: "go1.26.0", Findings: []scan.Finding{{ID: "GO-2024-3333", Module: "golang.org/x/net", Level: scan.LevelSymbol}}}
@@ -616,6 +625,7 @@ func TestContractSharedScanCache(t *testing.T) {
 // with runners appending and recording at once, every triage's latest row
 // derived from its whole history once the last record is done.
 func TestContractViewSnapshot(t *testing.T) {
+	t.Parallel()
 	contract(t, func(t *testing.T, s *Store, reopen func(t *testing.T) (*Store, error)) {
 		ctx := context.Background()
 		snapshot := func(format int) *ViewSnapshot {
@@ -757,6 +767,7 @@ func sorted(xs ...string) []string {
 // FindingCounts counts, in one query, the findings of each branch's latest
 // complete scan as FindingCount does one by one.
 func TestContractFindingCounts(t *testing.T) {
+	t.Parallel()
 	contract(t, func(t *testing.T, s *Store, _ func(t *testing.T) (*Store, error)) {
 		ctx := context.Background()
 		finding := func(id string) Finding {
@@ -804,6 +815,7 @@ func TestContractFindingCounts(t *testing.T) {
 // failure heals from, until its findings are marked observed; a runner
 // stopped in between leaves the branch at its previous scan.
 func TestContractPendingScans(t *testing.T) {
+	t.Parallel()
 	contract(t, func(t *testing.T, s *Store, reopen func(t *testing.T) (*Store, error)) {
 		ctx := context.Background()
 		mods := []ScannedModule{{Path: "example.com/app", Dir: "."}}

@@ -14,6 +14,7 @@ import (
 // goes on numbering after the copied events; a non-empty destination is
 // refused.
 func TestCopyRoundTrip(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	bs := backends()
 	sqliteA, _ := bs[0].open(t)
@@ -86,6 +87,7 @@ func TestCopyRoundTrip(t *testing.T) {
 // Projects in one PostgreSQL database are isolated: each sees only its own
 // history, and the database lists them all.
 func TestPostgresProjectsIsolated(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	u := pgtest.Database(t)
 	open := func(project string) *Store {
@@ -130,6 +132,7 @@ func TestPostgresProjectsIsolated(t *testing.T) {
 // all get it, migrated once; a schema that holds other tables is refused
 // and left as it was.
 func TestPostgresFirstOpenConcurrentAndForeignSchema(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	u := pgtest.Database(t)
 	errs := make(chan error, 8)

@@ -6,6 +6,7 @@ import (
 )
 
 func TestQueryTranslation(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ in, want string }{
 		{`SELECT a FROM t WHERE b = ? AND c = ?`, `SELECT a FROM t WHERE b = $1 AND c = $2`},
 		{`SELECT '?', "x?" FROM t WHERE b = ?`, `SELECT '?', "x?" FROM t WHERE b = $1`},
@@ -26,6 +27,7 @@ func TestQueryTranslation(t *testing.T) {
 // PostgreSQL twin; one that only SQLite understands is refused, not
 // guessed at.
 func TestMigrationTranslation(t *testing.T) {
+	t.Parallel()
 	later := `
 CREATE TABLE releases (
 	id      INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -12,6 +12,7 @@ import (
 // with a failed module written by an earlier version never counts as
 // latest.
 func TestScanFailures(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := open(t, t.TempDir())
 	t0 := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)

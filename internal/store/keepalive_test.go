@@ -12,6 +12,7 @@ import (
 // held: the server's keepalive settings in the store's URL apply to
 // vexloom's sessions.
 func TestPostgresKeepaliveFromURL(t *testing.T) {
+	t.Parallel()
 	u := pgtest.Database(t)
 	sep := "?"
 	if strings.Contains(u, "?") {

@@ -77,6 +77,7 @@ func snapshot(t *testing.T, dir string) map[string]string {
 }
 
 func TestOpenRefusesWhatIsNotAStore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	random := make([]byte, 8192)
 	r := rand.New(rand.NewPCG(1, 2))
@@ -203,6 +204,7 @@ func TestOpenRefusesWhatIsNotAStore(t *testing.T) {
 }
 
 func TestOpenCreatesOnlyWhereNothingIs(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	parent := t.TempDir()
 	dir := filepath.Join(parent, ".vexloom")

@@ -8,6 +8,7 @@ import (
 )
 
 func TestReleaseRecords(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	s, err := Open(ctx, t.TempDir(), func() time.Time { return now })

@@ -11,6 +11,7 @@ import (
 // The revision changes with every record; Vulnerabilities has the latest
 // description of each.
 func TestRevisionAndVulnerabilities(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	st, err := Open(ctx, t.TempDir(), func() time.Time { return now })

@@ -22,6 +22,7 @@ func open(t *testing.T, dir string) *Store {
 }
 
 func TestMigrationsAndAppendOnly(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := open(t, dir)
@@ -63,6 +64,7 @@ func TestMigrationsAndAppendOnly(t *testing.T) {
 }
 
 func TestEnsureTriageIsUniqueUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	var wg sync.WaitGroup
@@ -106,6 +108,7 @@ func TestEnsureTriageIsUniqueUnderConcurrency(t *testing.T) {
 }
 
 func TestCommentsAreProcessedOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := open(t, t.TempDir())
 	tr, _, _ := s.EnsureTriage(ctx, "GO-1", "m", nil)
@@ -132,6 +135,7 @@ func TestCommentsAreProcessedOnce(t *testing.T) {
 }
 
 func TestScansVulnerabilitiesAndLookups(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := open(t, t.TempDir())
 	sc := &Scan{Branch: "main", Commit: "abc", Modules: []ScannedModule{{Path: "example.com/m", Dir: ".", Version: "v1.0.0"}}}
@@ -173,6 +177,7 @@ func TestScansVulnerabilitiesAndLookups(t *testing.T) {
 }
 
 func TestDocumentsOnlyGrow(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := open(t, t.TempDir())
 	if _, err := s.LatestDocument(ctx, "main"); !errors.Is(err, ErrNotFound) {
@@ -197,6 +202,7 @@ func TestDocumentsOnlyGrow(t *testing.T) {
 }
 
 func TestCursorAndAcks(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := open(t, t.TempDir())
 	if v, _ := s.Cursor(ctx, "k"); v != "" {
@@ -219,6 +225,7 @@ func TestCursorAndAcks(t *testing.T) {
 }
 
 func TestLock(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	a := open(t, dir)
@@ -238,6 +245,7 @@ func TestLock(t *testing.T) {
 }
 
 func TestClaimIsFirstOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	var wg sync.WaitGroup
