@@ -833,6 +833,9 @@ func TestContractPendingScans(t *testing.T) {
 			t.Fatal(err)
 		}
 		s = mustReopen(t, reopen)
+		if p, err := s.PendingBranches(ctx); err != nil || len(p) != 1 || !p["main"] {
+			t.Errorf("pending branches %v %v, want main", p, err)
+		}
 		latest, err := s.LatestScans(ctx)
 		if err != nil || latest["main"] == nil || latest["main"].ID != first.ID {
 			t.Fatalf("a pending scan counts as the latest: %+v %v", latest["main"], err)
@@ -858,6 +861,21 @@ func TestContractPendingScans(t *testing.T) {
 		}
 		if failing, err := s.FailingBranches(ctx); err != nil || failing["main"] != nil {
 			t.Errorf("the observed scan does not heal the branch: %+v %v", failing["main"], err)
+		}
+		if p, err := s.PendingBranches(ctx); err != nil || len(p) != 0 {
+			t.Errorf("pending branches %v %v once observed, want none", p, err)
+		}
+		// A pending scan older than the latest observed one is not
+		// pending: a later run observed the branch.
+		older := &Scan{Branch: "main", Commit: "c4", At: contractNow(), Modules: mods, Pending: true}
+		newer := &Scan{Branch: "main", Commit: "c5", At: contractNow(), Modules: mods}
+		for _, sc := range []*Scan{older, newer} {
+			if err := s.RecordScan(ctx, sc, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if p, err := s.PendingBranches(ctx); err != nil || len(p) != 0 {
+			t.Errorf("pending branches %v %v after a newer observed scan, want none", p, err)
 		}
 	})
 }

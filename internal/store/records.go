@@ -399,6 +399,29 @@ func (s *Store) RecordScanFailure(ctx context.Context, f *ScanFailure) error {
 	})
 }
 
+// PendingBranches returns the branches with a complete scan newer than
+// their latest observed one: a runner recorded it and stopped (was
+// killed, say) before everything it found was observed, so what the store
+// holds of the branch is part old, part new until a run observes a scan
+// of it again.
+func (s *Store) PendingBranches(ctx context.Context) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := eachRow(ctx, s.db, func(rows *sql.Rows) error {
+		var b string
+		if err := rows.Scan(&b); err != nil {
+			return err
+		}
+		out[b] = true
+		return nil
+	}, `SELECT DISTINCT p.branch FROM scans p
+WHERE p.modules NOT LIKE '%"error":%' AND p.id NOT IN (SELECT scan_id FROM scan_observed)
+AND p.id > (SELECT COALESCE(MAX(o.id), 0) FROM scans o WHERE o.branch = p.branch AND o.`+goodScan+`)`)
+	if err != nil {
+		return nil, fmt.Errorf("reading the scans being observed: %w", err)
+	}
+	return out, nil
+}
+
 // FailingBranches returns the branches whose scans have failed since their
 // last complete scan, by branch. A complete scan recorded after a failure
 // heals the branch.

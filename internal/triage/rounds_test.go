@@ -28,8 +28,7 @@ import (
 
 // roundBranches are the maintained branches of the round tests: the demo's
 // two, and one more at each one's commit (four branches to record, two
-// trees for the engine: a scan is cached by content and module version,
-// and another commit of the same tree is another pseudo-version).
+// trees for the engine: a scan is cached by content).
 var roundBranches = []string{"main", "release-1.0", "release-1.1", "release-1.2"}
 
 func roundNow() time.Time { return demo.Epoch.Add(48 * time.Hour) }
@@ -319,5 +318,55 @@ func TestRoundOncePerChange(t *testing.T) {
 				t.Errorf("an idle run: round %q, %d writes to GitHub", sum.Round, writes(w.gh)-before)
 			}
 		})
+	}
+}
+
+// A runner stopped after recording its branch's scan and before observing
+// all it found leaves the branch pending: another runner's round keeps
+// that branch's document as it is (written now, it would say part of the
+// scan), and the branch's next run records and observes its scan again,
+// even at the same commit.
+func TestRoundKeepsAHalfObservedBranch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: runners over the demo project; run without -short")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	f := newRoundFixture(t)
+	w := newRoundWorld(t, "postgres")
+	if _, err := w.runner(t, f, "first").Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := w.open(t)
+	scans, err := st.LatestScans(ctx)
+	if err != nil || scans["main"] == nil {
+		t.Fatalf("latest scans %v %v", scans, err)
+	}
+	// What a killed runner of main leaves: its scan, never observed.
+	half := *scans["main"]
+	half.ID, half.Pending = 0, true
+	if err := st.RecordScan(ctx, &half, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := w.runner(t, f, "release", "release-1.0").Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var others []string
+	for _, o := range sum.Others {
+		others = append(others, o.Branch)
+	}
+	if sum.Round != triage.RoundDone || !slices.Equal(others, []string{"release-1.1", "release-1.2"}) {
+		t.Errorf("the round (%v) wrote the documents of %v, want release-1.1 and release-1.2 (main is half observed)", sum.Round, others)
+	}
+	if _, err := w.runner(t, f, "main", "main").Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := st.PendingBranches(ctx); err != nil || len(p) != 0 {
+		t.Errorf("main's run left pending branches %v (%v)", p, err)
+	}
+	after, err := st.LatestScans(ctx)
+	if err != nil || after["main"] == nil || after["main"].ID <= half.ID || after["main"].Commit != half.Commit {
+		t.Errorf("main's latest scan is %+v (%v), want a new one of %s after the half-observed %d", after["main"], err, half.Commit, half.ID)
 	}
 }

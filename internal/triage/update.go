@@ -305,8 +305,15 @@ func (r *Runner) sharedRound(ctx context.Context, branches []string, mark int64,
 	if err != nil {
 		return nil, err
 	}
+	// A branch whose runner stopped while observing its scan keeps its
+	// document until a run of it completes: written now, it would say part
+	// of what that scan found.
+	pending, err := r.Store.PendingBranches(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, b := range branches {
-		if failing[b] != nil || scans[b] == nil || slices.ContainsFunc(sum.Branches, func(bs BranchSummary) bool { return bs.Branch == b }) {
+		if failing[b] != nil || pending[b] || scans[b] == nil || slices.ContainsFunc(sum.Branches, func(bs BranchSummary) bool { return bs.Branch == b }) {
 			continue
 		}
 		sum.Others = append(sum.Others, BranchSummary{Branch: b, Commit: scans[b].Commit})
@@ -530,7 +537,13 @@ func (r *Runner) recordScan(ctx context.Context, t *scan.Target, v buildinfo.Ver
 	if err != nil {
 		return 0, err
 	}
-	if p := prev[t.Branch]; p != nil && p.Commit == t.Commit && p.DBDigest == r.DB.Digest && p.Tool == v.Tool && p.Engine == v.Engine && failing[t.Branch] == nil {
+	// A scan recorded since and never observed (its runner stopped) is
+	// not the same: this run records and observes one again.
+	pending, err := r.Store.PendingBranches(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if p := prev[t.Branch]; p != nil && p.Commit == t.Commit && p.DBDigest == r.DB.Digest && p.Tool == v.Tool && p.Engine == v.Engine && failing[t.Branch] == nil && !pending[t.Branch] {
 		return 0, nil
 	}
 	sc := &store.Scan{
