@@ -522,6 +522,9 @@ func (r *Runner) recordFailure(ctx context.Context, t *scan.Target, failed []sca
 	return BranchFailure{Branch: t.Branch, Commit: t.Commit, Reason: f.Reason}, nil
 }
 
+// recordScan records a branch's complete scan, pending until what it found
+// is observed (MarkObserved), and returns its ID: 0 when the store keeps
+// the scan it has.
 func (r *Runner) recordScan(ctx context.Context, t *scan.Target, v buildinfo.Versions) (int64, error) {
 	if err := t.Incomplete(); err != nil {
 		return 0, err
