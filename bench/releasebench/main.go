@@ -251,19 +251,24 @@ func run(releases, keep, changed int, vulndb, work string, enforce, withImported
 	// vexloom scan (not update) of the release: at the old database (a
 	// full scan, the base), then at the new one (the delta), then again
 	// without the cache (a full rescan).
+	// In a cache of its own: the update's holds the release's result at
+	// the new database already (a scan's key has no module version), and
+	// the analyses the update's deltas shared.
 	step("delta against full rescan on " + last)
+	senv := append(slices.Clone(env), "VEXLOOM_CACHE="+filepath.Join(work, "scan-cache"))
+	sx := func(args ...string) ([]byte, error) { return cmd(proj, senv, vexloom, append(args, "-q")...) }
 	scanArgs := []string{"scan", "--branch", demo.ReleaseBranch, "--commit", last, "--format", "json", "repo"}
-	if _, err := vx("db", "update", "--source", "dir:"+oldDB, "--force"); err != nil {
+	if _, err := sx("db", "update", "--source", "dir:"+oldDB, "--force"); err != nil {
 		return err
 	}
-	if _, err := vx(scanArgs...); err != nil {
+	if _, err := sx(scanArgs...); err != nil {
 		return err
 	}
-	if _, err := vx("db", "update", "--source", "dir:"+osvDir, "--force"); err != nil {
+	if _, err := sx("db", "update", "--source", "dir:"+osvDir, "--force"); err != nil {
 		return err
 	}
 	deltaStart := time.Now()
-	deltaOut, progressOut, err := cmdStderr(proj, env, vexloom, scanArgs...)
+	deltaOut, progressOut, err := cmdStderr(proj, senv, vexloom, scanArgs...)
 	if err != nil {
 		return err
 	}
@@ -277,7 +282,7 @@ func run(releases, keep, changed int, vulndb, work string, enforce, withImported
 		}
 	}
 	fullStart := time.Now()
-	fullOut, err := vx(append(scanArgs, "--no-cache")...)
+	fullOut, err := sx(append(scanArgs, "--no-cache")...)
 	if err != nil {
 		return err
 	}
