@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vexloom/vexloom/examples/demo"
 	"github.com/vexloom/vexloom/internal/store"
@@ -243,5 +244,51 @@ func TestScanOpenVEXRefusesAFailedModule(t *testing.T) {
 		if code != 1 || !strings.Contains(stdout, `"error"`) {
 			t.Errorf("%q as JSON: exit %d, want 1 with the error in the report\n%s", gomod, code, stdout)
 		}
+	}
+}
+
+// A branch whose update stopped after recording its scan and before
+// observing it says so in status (table and JSON), keeps its last observed
+// scan there, and is whole again after its next update.
+func TestStatusShowsAnInterruptedBranch(t *testing.T) {
+	t.Parallel()
+	p := newTestProject(t)
+	p.ok("update", "--config", p.cfg, "-q")
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(p.dir, ".vexloom"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scans, err := st.LatestScans(ctx)
+	if err != nil || scans["main"] == nil {
+		t.Fatalf("latest scans %v %v", scans, err)
+	}
+	half := *scans["main"]
+	half.ID, half.Pending = 0, true
+	half.At = half.At.Add(time.Hour)
+	err = st.RecordScan(ctx, &half, nil, nil)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := p.ok("status", "--config", p.cfg)
+	want := "interrupted: main: the scan of " + shortHash(half.Commit) + " recorded at " + half.At.UTC().Format(time.RFC3339) + " was not observed (its update stopped); keeps its last observed scan of " + shortHash(half.Commit) + " until the branch's next update"
+	if !strings.Contains(out, want) {
+		t.Errorf("status does not say main is interrupted:\n%s\nwant a line %q", out, want)
+	}
+	var js struct {
+		Branches []triage.BranchStatus `json:"branches"`
+	}
+	if err := json.Unmarshal([]byte(p.ok("status", "--config", p.cfg, "--format", "json")), &js); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range js.Branches {
+		if in := b.Interrupted; (b.Branch == "main") != (in != nil) || in != nil && (in.Commit != half.Commit || !in.At.Equal(half.At)) {
+			t.Errorf("status JSON: %s interrupted %+v", b.Branch, in)
+		}
+	}
+	p.ok("update", "--config", p.cfg, "-q")
+	if out := p.ok("status", "--config", p.cfg); strings.Contains(out, "interrupted") {
+		t.Errorf("main is still interrupted after its update:\n%s", out)
 	}
 }

@@ -68,6 +68,13 @@ func newStatusCmd(g *globals) *cobra.Command {
 					}
 					fmt.Fprintf(w, "failing: %s since %s (%d %s, latest at %s on %s; %s): %s\n", termtext.Line(b.Branch), f.Since.Format(time.RFC3339), f.Attempts, plural(f.Attempts, "attempt"), f.At.Format(time.RFC3339), shortHash(f.Commit), kept, termtext.Line(f.Reason))
 				}
+				if in := b.Interrupted; in != nil {
+					kept := "no observed scan yet"
+					if b.Commit != "" {
+						kept = "keeps its last observed scan of " + shortHash(b.Commit)
+					}
+					fmt.Fprintf(w, "interrupted: %s: the scan of %s recorded at %s was not observed (its update stopped); %s until the branch's next update\n", termtext.Line(b.Branch), shortHash(in.Commit), in.At.Format(time.RFC3339), kept)
+				}
 			}
 			writeReleaseStatus(w, st.Releases)
 			fmt.Fprintf(w, "\ntriages: %d open, %d assessed, %d published, %d closed; %d of the project's own advisories\n", st.Triages["open"], st.Triages["assessed"], st.Triages["published"], st.Triages["closed"], st.Advisories)

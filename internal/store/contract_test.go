@@ -833,8 +833,8 @@ func TestContractPendingScans(t *testing.T) {
 			t.Fatal(err)
 		}
 		s = mustReopen(t, reopen)
-		if p, err := s.PendingBranches(ctx); err != nil || len(p) != 1 || !p["main"] {
-			t.Errorf("pending branches %v %v, want main", p, err)
+		if p, err := s.PendingBranches(ctx); err != nil || len(p) != 1 || p["main"] == nil || p["main"].ID != pending.ID || p["main"].Commit != "c2" || !p["main"].Pending {
+			t.Errorf("pending branches %v %v, want main's scan %d of c2", p, err, pending.ID)
 		}
 		latest, err := s.LatestScans(ctx)
 		if err != nil || latest["main"] == nil || latest["main"].ID != first.ID {

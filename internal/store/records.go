@@ -399,27 +399,31 @@ func (s *Store) RecordScanFailure(ctx context.Context, f *ScanFailure) error {
 	})
 }
 
-// PendingBranches returns the branches with a complete scan newer than
-// their latest observed one: a runner recorded it and stopped (was
-// killed, say) before everything it found was observed, so what the store
-// holds of the branch is part old, part new until a run observes a scan
-// of it again.
-func (s *Store) PendingBranches(ctx context.Context) (map[string]bool, error) {
-	out := map[string]bool{}
-	err := eachRow(ctx, s.db, func(rows *sql.Rows) error {
-		var b string
-		if err := rows.Scan(&b); err != nil {
-			return err
-		}
-		out[b] = true
-		return nil
-	}, `SELECT DISTINCT p.branch FROM scans p
+// PendingBranches returns, by branch, the newest complete scan of each
+// branch that is newer than its latest observed one: a runner recorded it
+// and stopped (was killed, say) before everything it found was observed,
+// so what the store holds of the branch is part old, part new until a run
+// observes a scan of it again.
+func (s *Store) PendingBranches(ctx context.Context) (map[string]*Scan, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, branch, commit_hash, commit_time, tool, engine, db_source, db_version, db_digest, at, modules FROM scans WHERE id IN (
+SELECT MAX(p.id) FROM scans p
 WHERE p.modules NOT LIKE '%"error":%' AND p.id NOT IN (SELECT scan_id FROM scan_observed)
-AND p.id > (SELECT COALESCE(MAX(o.id), 0) FROM scans o WHERE o.branch = p.branch AND o.`+goodScan+`)`)
+AND p.id > (SELECT COALESCE(MAX(o.id), 0) FROM scans o WHERE o.branch = p.branch AND o.`+goodScan+`)
+GROUP BY p.branch)`)
 	if err != nil {
 		return nil, fmt.Errorf("reading the scans being observed: %w", err)
 	}
-	return out, nil
+	defer rows.Close()
+	out := map[string]*Scan{}
+	for rows.Next() {
+		sc, err := scanScan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading the scans being observed: %w", err)
+		}
+		sc.Pending = true
+		out[sc.Branch] = sc
+	}
+	return out, rows.Err()
 }
 
 // FailingBranches returns the branches whose scans have failed since their

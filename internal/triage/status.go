@@ -3,6 +3,8 @@ package triage
 import (
 	"context"
 	"fmt"
+	"iter"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -50,6 +52,18 @@ type BranchStatus struct {
 	// VEX the other fields still show), why the latest one failed, at
 	// which commit, and how many attempts failed.
 	Failing *BranchFailing `json:"failing,omitempty"`
+	// Interrupted is set while the branch's newest scan is recorded but
+	// not observed (its update stopped in between): which commit, when.
+	// The other fields show the branch's last observed scan until its
+	// next update records and observes one again.
+	Interrupted *BranchInterrupted `json:"interrupted,omitempty"`
+}
+
+// BranchInterrupted is a branch's scan that an update recorded and stopped
+// before observing.
+type BranchInterrupted struct {
+	Commit string    `json:"commit"`
+	At     time.Time `json:"at"`
 }
 
 // BranchFailing says since when and why a branch's scans fail.
@@ -122,12 +136,19 @@ func ProjectStatus(ctx context.Context, st *store.Store, p Project, now time.Tim
 	if err != nil {
 		return nil, err
 	}
-	// A branch whose every scan failed has no complete scan to be known
-	// by; it is listed all the same.
+	pending, err := st.PendingBranches(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// A branch whose every scan failed, or whose first scan is not
+	// observed yet, has no complete scan to be known by; it is listed
+	// all the same.
 	listed := slices.Clone(maintained)
-	for b := range failing {
-		if !slices.Contains(listed, b) && p.Configured(b) {
-			listed = append(listed, b)
+	for _, bs := range []iter.Seq[string]{maps.Keys(failing), maps.Keys(pending)} {
+		for b := range bs {
+			if !slices.Contains(listed, b) && p.Configured(b) {
+				listed = append(listed, b)
+			}
 		}
 	}
 	sort.Strings(listed)
@@ -146,6 +167,9 @@ func ProjectStatus(ctx context.Context, st *store.Store, p Project, now time.Tim
 		}
 		if f := failing[b]; f != nil {
 			bs.Failing = &BranchFailing{Since: f.Since.UTC(), Reason: f.Latest.Reason, Commit: f.Latest.Commit, At: f.Latest.At.UTC(), Attempts: f.Attempts}
+		}
+		if sc := pending[b]; sc != nil {
+			bs.Interrupted = &BranchInterrupted{Commit: sc.Commit, At: sc.At.UTC()}
 		}
 		if v, ok := versions[b]; ok {
 			bs.VEXVersion = v

@@ -313,7 +313,7 @@ func (r *Runner) sharedRound(ctx context.Context, branches []string, mark int64,
 		return nil, err
 	}
 	for _, b := range branches {
-		if failing[b] != nil || pending[b] || scans[b] == nil || slices.ContainsFunc(sum.Branches, func(bs BranchSummary) bool { return bs.Branch == b }) {
+		if failing[b] != nil || pending[b] != nil || scans[b] == nil || slices.ContainsFunc(sum.Branches, func(bs BranchSummary) bool { return bs.Branch == b }) {
 			continue
 		}
 		sum.Others = append(sum.Others, BranchSummary{Branch: b, Commit: scans[b].Commit})
@@ -546,7 +546,7 @@ func (r *Runner) recordScan(ctx context.Context, t *scan.Target, v buildinfo.Ver
 	if err != nil {
 		return 0, err
 	}
-	if p := prev[t.Branch]; p != nil && p.Commit == t.Commit && p.DBDigest == r.DB.Digest && p.Tool == v.Tool && p.Engine == v.Engine && failing[t.Branch] == nil && !pending[t.Branch] {
+	if p := prev[t.Branch]; p != nil && p.Commit == t.Commit && p.DBDigest == r.DB.Digest && p.Tool == v.Tool && p.Engine == v.Engine && failing[t.Branch] == nil && pending[t.Branch] == nil {
 		return 0, nil
 	}
 	sc := &store.Scan{
