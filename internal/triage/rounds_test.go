@@ -204,6 +204,10 @@ func TestRoundOncePerChange(t *testing.T) {
 		t.Fatalf("the sequential update: %d rounds, %d writes to GitHub, %d issues", seq.afterRounds.Load(), wantWrites, len(seq.gh.Issues("demo-org/triage")))
 	}
 
+	t.Run("half observed", func(t *testing.T) {
+		t.Parallel()
+		testRoundKeepsAHalfObservedBranch(t, f)
+	})
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
@@ -326,13 +330,10 @@ func TestRoundOncePerChange(t *testing.T) {
 // that branch's document as it is (written now, it would say part of the
 // scan), and the branch's next run records and observes its scan again,
 // even at the same commit.
-func TestRoundKeepsAHalfObservedBranch(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: runners over the demo project; run without -short")
-	}
-	t.Parallel()
+// (A subtest of TestRoundOncePerChange, whose fixture has both trees
+// scanned already.)
+func testRoundKeepsAHalfObservedBranch(t *testing.T, f *roundFixture) {
 	ctx := context.Background()
-	f := newRoundFixture(t)
 	w := newRoundWorld(t, "postgres")
 	if _, err := w.runner(t, f, "first").Run(ctx); err != nil {
 		t.Fatal(err)
