@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -118,12 +120,50 @@ func (r *Repository) head(ctx context.Context) (string, error) {
 	if r.headRead {
 		return r.headRef, nil
 	}
+	if ref, ok := symbolicHead(r.Mirror); ok {
+		r.headRef, r.headRead = ref, true
+		return ref, nil
+	}
 	out, err := r.git.run(ctx, r.Mirror, "symbolic-ref", "--quiet", "HEAD")
 	if err != nil {
 		return "", err
 	}
 	r.headRef, r.headRead = strings.TrimSpace(out), true
 	return r.headRef, nil
+}
+
+// symbolicHead reads the branch a repository's HEAD names from the HEAD
+// file of its git directory, as git's repository layout documents it
+// ("ref: refs/heads/NAME"), saving a git process on every open. Anything
+// else — a detached HEAD, a reftable repository (whose HEAD file names
+// refs/heads/.invalid), a file that cannot be read — answers false, and
+// the caller asks git.
+func symbolicHead(gitDir string) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(gitDir, "HEAD"))
+	if err != nil || len(b) > 1024 {
+		return "", false
+	}
+	ref, ok := strings.CutPrefix(strings.TrimRight(string(b), "\n"), "ref: ")
+	if !ok || !strings.HasPrefix(ref, "refs/heads/") || len(ref) == len("refs/heads/") || ref == "refs/heads/.invalid" || strings.ContainsAny(ref, "\n\r\x00") {
+		return "", false
+	}
+	return ref, true
+}
+
+// gitDir returns the git directory of a repository on this machine: DIR/.git
+// when it is a directory, DIR itself when DIR is bare; "" otherwise (a
+// worktree's .git file, say), when the caller asks git.
+func gitDir(dir string) string {
+	if fi, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+		if fi.IsDir() {
+			return filepath.Join(dir, ".git")
+		}
+		return ""
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "objects")); err == nil && fi.IsDir() {
+		return dir
+	}
+	return ""
 }
 
 // inSync reports whether the mirror of a repository on this machine
@@ -143,12 +183,18 @@ func (r *Repository) inSync(ctx context.Context) bool {
 		lines = nil
 	}
 	slices.Sort(lines)
-	originHead, err := r.git.run(ctx, r.origin, "symbolic-ref", "--quiet", "HEAD")
-	if err != nil {
-		// A detached HEAD: the fetch would not change the mirror's.
-		originHead = ""
+	originHead, ok := "", false
+	if d := gitDir(r.origin); d != "" {
+		originHead, ok = symbolicHead(d)
 	}
-	originHead = strings.TrimSpace(originHead)
+	if !ok {
+		out, err := r.git.run(ctx, r.origin, "symbolic-ref", "--quiet", "HEAD")
+		if err != nil {
+			// A detached HEAD: the fetch would not change the mirror's.
+			out = ""
+		}
+		originHead = strings.TrimSpace(out)
+	}
 	rs, err := r.refs(ctx)
 	if err != nil || rs.listing != strings.Join(lines, "\n") {
 		return false
