@@ -73,6 +73,9 @@ func TestAssembleRefusesAFailedModule(t *testing.T) {
 		{"packages do not load", map[string][]byte{"main.go": append(files["main.go"], "\nfunc broken( {\n"...)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if testing.Short() && tc.name == "packages do not load" {
+				t.Skip("runs govulncheck's engine over the demo's packages; run without -short")
+			}
 			o := releaseWithFiles(t, tc.files, nil)
 			res, err := Assemble(context.Background(), o)
 			if !errors.Is(err, scan.ErrIncomplete) || res != nil {
@@ -103,6 +106,9 @@ func (c *cancelOnEngine) Write(p []byte) (int, error) {
 // what was scanned before the interruption.
 func TestAssembleInterruptedScanIsAnError(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("interrupts govulncheck's engine over the demo, which finishes in the background; run without -short")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	o := releaseWithFiles(t, nil, progress.New(&cancelOnEngine{cancel: cancel}))
