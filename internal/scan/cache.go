@@ -61,10 +61,6 @@ type CacheKey struct {
 	BuildEnv    []string `json:"build_env,omitempty"`
 	InstalledGo string   `json:"installed_go,omitempty"`
 	ModulePath  string   `json:"module_path"`
-	// ModuleVersion is no longer part of a key (Scanner.cacheKey); it is
-	// kept so that entries written with one are still read as the entries
-	// of their own key.
-	ModuleVersion string `json:"module_version,omitempty"`
 }
 
 // ID returns the key's digest.
