@@ -877,6 +877,28 @@ func TestContractPendingScans(t *testing.T) {
 		if p, err := s.PendingBranches(ctx); err != nil || len(p) != 0 {
 			t.Errorf("pending branches %v %v after a newer observed scan, want none", p, err)
 		}
+		// Runners mark their scans in any order: a scan marked after a
+		// newer one (of another branch) changes the revision all the same.
+		first2 := &Scan{Branch: "release-1.0", Commit: "r1", At: contractNow(), Modules: mods, Pending: true}
+		second2 := &Scan{Branch: "release-1.1", Commit: "r2", At: contractNow(), Modules: mods, Pending: true}
+		for _, sc := range []*Scan{first2, second2} {
+			if err := s.RecordScan(ctx, sc, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.MarkObserved(ctx, second2.ID, contractNow()); err != nil {
+			t.Fatal(err)
+		}
+		rev, err := s.Revision(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkObserved(ctx, first2.ID, contractNow()); err != nil {
+			t.Fatal(err)
+		}
+		if after, err := s.Revision(ctx); err != nil || after == rev {
+			t.Errorf("marking an older scan observed after a newer one leaves the revision at %s (%v)", after, err)
+		}
 	})
 }
 

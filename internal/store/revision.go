@@ -9,17 +9,18 @@ import (
 )
 
 // Revision names the store's content as it is now: it changes whenever
-// anything is recorded (an event, a scan, a scan's observation, a document, a comment, a
-// triage, a vulnerability's description, a tracked release's document,
-// image or publication), so a reader can keep what it derived until it
+// anything is recorded (an event, a scan, a scan's observation, a
+// document, a comment, a triage, a vulnerability's description, a tracked
+// release's document, image or publication), so a reader can keep what it derived until it
 // does. Every table is append-only, so the largest row ID of each says
-// it, without counting.
+// it, without counting — except scan_observed, keyed by the scan it
+// marks: runners mark their scans in any order, so its rows are counted.
 func (s *Store) Revision(ctx context.Context) (string, error) {
 	var events, scans, observed, docs, comments, triages, vulns, rdocs, rimgs, rpubs int64
 	err := s.db.QueryRowContext(ctx, `SELECT
 		(SELECT COALESCE(MAX(seq), 0) FROM events),
 		(SELECT COALESCE(MAX(id), 0) FROM scans),
-		(SELECT COALESCE(MAX(scan_id), 0) FROM scan_observed),
+		(SELECT count(*) FROM scan_observed),
 		(SELECT COALESCE(MAX(rowid), 0) FROM documents),
 		(SELECT COALESCE(MAX(rowid), 0) FROM comments),
 		(SELECT COALESCE(MAX(rowid), 0) FROM triages),
