@@ -153,7 +153,11 @@ func (s *Store) ResolveAlias(ctx context.Context, id string) ([]string, error) {
 // only. A scan recorded by a runner that stopped before it observed what
 // the scan found (killed, say) is not its branch's latest either: what
 // the store derives from a branch's latest scan would miss the findings.
-const goodScan = `modules NOT LIKE '%"error":%' AND id IN (SELECT scan_id FROM scan_observed)`
+const goodScan = completeScan + ` AND id IN (SELECT scan_id FROM scan_observed)`
+
+// completeScan is the SQL condition of a scan in which no module failed,
+// observed or not (goodScan).
+const completeScan = `modules NOT LIKE '%"error":%'`
 
 // LatestScans returns the latest complete scan of each branch, by branch: a
 // scan in which a module failed is never a branch's latest.
@@ -407,7 +411,7 @@ func (s *Store) RecordScanFailure(ctx context.Context, f *ScanFailure) error {
 func (s *Store) PendingBranches(ctx context.Context) (map[string]*Scan, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, branch, commit_hash, commit_time, tool, engine, db_source, db_version, db_digest, at, modules FROM scans WHERE id IN (
 SELECT MAX(p.id) FROM scans p
-WHERE p.modules NOT LIKE '%"error":%' AND p.id NOT IN (SELECT scan_id FROM scan_observed)
+WHERE p.`+completeScan+` AND p.id NOT IN (SELECT scan_id FROM scan_observed)
 AND p.id > (SELECT COALESCE(MAX(o.id), 0) FROM scans o WHERE o.branch = p.branch AND o.`+goodScan+`)
 GROUP BY p.branch)`)
 	if err != nil {
