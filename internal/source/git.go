@@ -141,7 +141,7 @@ func OpenRepository(ctx context.Context, spec, cacheDir string, p *progress.Repo
 	if !IsRemote(spec) && r.inSync(ctx) {
 		return r, nil
 	}
-	if err := r.fetch(ctx); err != nil {
+	if err := r.fetch(ctx, false); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -167,7 +167,7 @@ func (r *Repository) clone(ctx context.Context) error {
 		return fmt.Errorf("creating the mirror of %s: %w", r.Spec, err)
 	}
 	probe := &Repository{Spec: r.Spec, Mirror: tmp, origin: r.origin, git: r.git}
-	if err := probe.fetch(ctx); err != nil {
+	if err := probe.fetch(ctx, true); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, r.Mirror); err != nil {
@@ -180,7 +180,10 @@ func (r *Repository) clone(ctx context.Context) error {
 	return nil
 }
 
-func (r *Repository) fetch(ctx context.Context) error {
+// fetch brings the origin's branches and tags into the mirror, and its
+// default branch. fresh says the mirror was just made, with the origin's
+// URL: then its configuration needs no look.
+func (r *Repository) fetch(ctx context.Context, fresh bool) error {
 	unlock, err := lockMirror(ctx, r.Mirror)
 	if err != nil {
 		return err
@@ -190,16 +193,28 @@ func (r *Repository) fetch(ctx context.Context) error {
 	// Holding the mirror's lock, any lock file git left in it belongs to a
 	// run that was killed mid-change: it would refuse every later change.
 	removeStaleGitLocks(r.Mirror)
-	if cur, err := r.git.run(ctx, r.Mirror, "config", "--get", "remote.origin.url"); err != nil || strings.TrimSpace(cur) != r.origin {
-		if _, err := r.git.run(ctx, r.Mirror, "remote", "set-url", "origin", r.origin); err != nil {
-			return err
+	if !fresh {
+		if cur, err := r.git.run(ctx, r.Mirror, "config", "--get", "remote.origin.url"); err != nil || strings.TrimSpace(cur) != r.origin {
+			if _, err := r.git.run(ctx, r.Mirror, "remote", "set-url", "origin", r.origin); err != nil {
+				return err
+			}
 		}
 	}
 	if _, err := r.git.run(ctx, r.Mirror, "fetch", "--quiet", "--prune", "--prune-tags", "--force", "origin",
 		"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"); err != nil {
 		return fmt.Errorf("%w: fetching %s: %v", ErrUnreachable, r.Spec, redact.Error(err))
 	}
-	// The remote's default branch may have changed.
+	// The remote's default branch may have changed. A repository on this
+	// machine says it in its HEAD file (read as inSync does); the mirror's
+	// HEAD is set only when it names another branch.
+	if d := gitDir(r.origin); d != "" && !IsRemote(r.origin) {
+		if ref, ok := symbolicHead(d); ok {
+			if cur, ok := symbolicHead(r.Mirror); !ok || cur != ref {
+				_, _ = r.git.run(ctx, r.Mirror, "symbolic-ref", "HEAD", ref)
+			}
+			return nil
+		}
+	}
 	if out, err := r.git.run(ctx, r.Mirror, "ls-remote", "--symref", "origin", "HEAD"); err == nil {
 		for _, line := range strings.Split(out, "\n") {
 			if rest, ok := strings.CutPrefix(line, "ref: "); ok {
