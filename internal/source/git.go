@@ -207,13 +207,11 @@ func (r *Repository) fetch(ctx context.Context, fresh bool) error {
 	// The remote's default branch may have changed. A repository on this
 	// machine says it in its HEAD file (read as inSync does); the mirror's
 	// HEAD is set only when it names another branch.
-	if d := gitDir(r.origin); d != "" && !IsRemote(r.origin) {
-		if ref, ok := symbolicHead(d); ok {
-			if cur, ok := symbolicHead(r.Mirror); !ok || cur != ref {
-				_, _ = r.git.run(ctx, r.Mirror, "symbolic-ref", "HEAD", ref)
-			}
-			return nil
+	if ref, ok := r.originHeadFile(); ok {
+		if cur, ok := symbolicHead(r.Mirror); !ok || cur != ref {
+			_, _ = r.git.run(ctx, r.Mirror, "symbolic-ref", "HEAD", ref)
 		}
+		return nil
 	}
 	if out, err := r.git.run(ctx, r.Mirror, "ls-remote", "--symref", "origin", "HEAD"); err == nil {
 		for _, line := range strings.Split(out, "\n") {

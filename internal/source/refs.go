@@ -150,6 +150,20 @@ func symbolicHead(gitDir string) (string, bool) {
 	return ref, true
 }
 
+// originHeadFile returns the branch the HEAD of an origin on this machine
+// names, read from its HEAD file (symbolicHead); false for a remote origin
+// and whenever the file does not say, when the caller asks git.
+func (r *Repository) originHeadFile() (string, bool) {
+	if IsRemote(r.origin) {
+		return "", false
+	}
+	d := gitDir(r.origin)
+	if d == "" {
+		return "", false
+	}
+	return symbolicHead(d)
+}
+
 // gitDir returns the git directory of a repository on this machine: DIR/.git
 // when it is a directory, DIR itself when DIR is bare; "" otherwise (a
 // worktree's .git file, say), when the caller asks git.
@@ -183,10 +197,7 @@ func (r *Repository) inSync(ctx context.Context) bool {
 		lines = nil
 	}
 	slices.Sort(lines)
-	originHead, ok := "", false
-	if d := gitDir(r.origin); d != "" {
-		originHead, ok = symbolicHead(d)
-	}
+	originHead, ok := r.originHeadFile()
 	if !ok {
 		out, err := r.git.run(ctx, r.origin, "symbolic-ref", "--quiet", "HEAD")
 		if err != nil {
