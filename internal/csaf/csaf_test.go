@@ -192,7 +192,6 @@ func TestParseRefuses(t *testing.T) {
 		{"csaf 2.1", strings.Replace(good, `"csaf_version": "2.0"`, `"csaf_version": "2.1"`, 1), "csaf_version"},
 		{"no tracking id", strings.Replace(good, `"id": "https://openvex.dev/docs/public/vex-2b1c56e1a8a1a0f7d8e0c6e0a4f0b5c3d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6"`, `"id": " "`, 1), "tracking id"},
 		{"bad date", strings.Replace(good, `"initial_release_date": "2026-11-20T10:00:00Z"`, `"initial_release_date": "last week"`, 1), "RFC 3339"},
-		{"too big", "{" + strings.Repeat(" ", MaxDocumentSize) + "}", "allowed"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse([]byte(c.doc))
@@ -201,6 +200,15 @@ func TestParseRefuses(t *testing.T) {
 			}
 		})
 	}
+	t.Run("too big", func(t *testing.T) {
+		// One byte over the limit; the bytes between the braces are never
+		// written, so the test costs no memory the parser does not touch.
+		data := make([]byte, MaxDocumentSize+1)
+		data[0], data[len(data)-1] = '{', '}'
+		if _, err := Parse(data); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "allowed") {
+			t.Errorf("got %v, want ErrInvalid mentioning %q", err, "allowed")
+		}
+	})
 }
 
 // Documents that parse but say something the VEX profile forbids, or name

@@ -36,12 +36,18 @@ const scanSchemaPrefix = "https://github.com/vexloom/vexloom/schema/scan/"
 // govulncheck stream that stopped before its SBOM message, gives the
 // findings it holds together with an error wrapping ErrIncomplete.
 func ReadFindings(r io.Reader) ([]Finding, Format, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxInputSize+1))
+	return readFindings(r, MaxInputSize)
+}
+
+// readFindings is ReadFindings reading at most limit bytes (tests bound
+// the input with a smaller limit than MaxInputSize).
+func readFindings(r io.Reader, limit int) ([]Finding, Format, error) {
+	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, "", fmt.Errorf("reading scan results: %w", err)
 	}
-	if len(data) > MaxInputSize {
-		return nil, "", fmt.Errorf("%w: more than %d bytes", ErrInput, MaxInputSize)
+	if len(data) > limit {
+		return nil, "", fmt.Errorf("%w: more than %d bytes", ErrInput, limit)
 	}
 	format, err := detect(data)
 	if err != nil {

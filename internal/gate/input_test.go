@@ -3,6 +3,7 @@ package gate
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -188,10 +189,21 @@ func TestReadFindingsIncompleteScan(t *testing.T) {
 }
 
 func TestReadFindingsBoundsInput(t *testing.T) {
-	big := &repeatReader{chunk: []byte(`{"progress":{"message":"x"}}` + "\n"), left: MaxInputSize + 1024}
-	_, _, err := ReadFindings(big)
-	if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "more than") {
+	// A valid govulncheck stream, one chunk longer than the limit. The
+	// limit is a megabyte here rather than MaxInputSize's 256: the same
+	// code, without reading and copying a quarter of a gigabyte.
+	const limit = 1 << 20
+	chunk := []byte(`{"progress":{"message":"x"}}` + "\n")
+	big := &repeatReader{chunk: chunk, left: limit + len(chunk)}
+	_, _, err := readFindings(big, limit)
+	if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "more than 1048576 bytes") {
 		t.Fatalf("err = %v, want a size error", err)
+	}
+	// Within the limit, the same stream is read to its end: a
+	// govulncheck stream that stops before its SBOM message.
+	within := &repeatReader{chunk: chunk, left: limit / len(chunk) * len(chunk)}
+	if _, format, err := readFindings(within, limit); format != FormatGovulncheck || !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("a stream within the limit: format %q, err %v; want govulncheck, incomplete", format, err)
 	}
 }
 
@@ -203,7 +215,7 @@ type repeatReader struct {
 
 func (r *repeatReader) Read(p []byte) (int, error) {
 	if r.left <= 0 {
-		return 0, os.ErrClosed
+		return 0, io.EOF
 	}
 	n := 0
 	for n < len(p) && r.left > 0 {

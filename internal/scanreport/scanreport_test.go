@@ -84,7 +84,6 @@ func TestParseRefuses(t *testing.T) {
 		{"unknown distro without purl", strings.Replace(trivy, `"Type": "debian"`, `"Type": "plan9"`, 1), ErrMalformed, "plan9"},
 		{"osv without ecosystem", strings.Replace(osv, `"ecosystem": "npm"`, `"ecosystem": ""`, 1), ErrMalformed, "no ecosystem"},
 		{"osv group without ids", strings.Replace(osv, `"groups": [{"ids": ["DEBIAN-CVE-2024-1111"]`, `"groups": [{"ids": []`, 1), ErrMalformed, "no ids"},
-		{"too big", "{" + strings.Repeat(" ", MaxReportSize) + "}", ErrMalformed, "allowed"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse([]byte(c.data))
@@ -93,4 +92,13 @@ func TestParseRefuses(t *testing.T) {
 			}
 		})
 	}
+	t.Run("too big", func(t *testing.T) {
+		// One byte over the limit; the bytes between the braces are never
+		// written, so the test costs no memory the parser does not touch.
+		data := make([]byte, MaxReportSize+1)
+		data[0], data[len(data)-1] = '{', '}'
+		if _, err := Parse(data); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "allowed") {
+			t.Errorf("got %v, want %v mentioning %q", err, ErrMalformed, "allowed")
+		}
+	})
 }
