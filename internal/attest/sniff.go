@@ -69,16 +69,27 @@ func Sniff(data []byte) Form {
 // DSSE envelope carries without checking its signature: for reporting what
 // a bundle says that did not verify, never for trusting it (Verify).
 func ReadBundleUnverified(data []byte) (*openvex.VEX, []Subject, error) {
+	st, err := BundleStatement(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ReadStatement(st)
+}
+
+// BundleStatement returns the in-toto statement a Sigstore bundle's DSSE
+// envelope carries, without checking its signature: for reading what a
+// bundle says (ReadStatement, ReadContent), never for trusting it (Verify).
+func BundleStatement(data []byte) ([]byte, error) {
 	if len(data) > MaxBundleSize {
-		return nil, nil, fmt.Errorf("%w: bundle of %d bytes", ErrMalformed, len(data))
+		return nil, fmt.Errorf("%w: bundle of %d bytes is more than the %d allowed", ErrMalformed, len(data), MaxBundleSize)
 	}
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(data); err != nil {
-		return nil, nil, fmt.Errorf("%w: not a Sigstore bundle: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: not a Sigstore bundle: %v", ErrMalformed, err)
 	}
 	env := b.GetDsseEnvelope()
 	if env == nil {
-		return nil, nil, fmt.Errorf("%w: the bundle holds no DSSE attestation", ErrMalformed)
+		return nil, fmt.Errorf("%w: the bundle holds no DSSE attestation", ErrMalformed)
 	}
-	return ReadStatement(env.GetPayload())
+	return env.GetPayload(), nil
 }

@@ -31,9 +31,9 @@ import (
 // PredicateType is the predicate type of every statement vexloom writes.
 const PredicateType = "https://openvex.dev/ns/v0.2.0"
 
-// predicateTypePrefix is what a predicate type must start with to be read
+// PredicateTypePrefix is what a predicate type must start with to be read
 // as OpenVEX (older and newer OpenVEX versions included).
-const predicateTypePrefix = "https://openvex.dev/ns"
+const PredicateTypePrefix = "https://openvex.dev/ns"
 
 // PayloadType is the DSSE payload type of an in-toto statement.
 const PayloadType = "application/vnd.in-toto+json"
@@ -223,30 +223,60 @@ func normalAlg(a string) string {
 // document (parsed and validated by internal/vex) and the subjects. It does
 // not check any signature: use Verify for what comes from outside.
 func ReadStatement(data []byte) (*openvex.VEX, []Subject, error) {
+	c, err := ReadContent(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.Document, c.Subjects, nil
+}
+
+// Content is what an in-toto statement with an OpenVEX predicate says.
+type Content struct {
+	// Document is the predicate, parsed and validated by internal/vex.
+	Document *openvex.VEX
+	// Subjects are the statement's subjects.
+	Subjects []Subject
+	// PredicateType is the statement's predicate type.
+	PredicateType string
+	// Predicate is the predicate as it was signed.
+	Predicate json.RawMessage
+}
+
+// ReadContent is ReadStatement giving the statement's whole content: for
+// comparing what was signed with a document published beside it.
+func ReadContent(data []byte) (*Content, error) {
+	doc, subjects, raw, err := readStatement(data)
+	if err != nil {
+		return nil, err
+	}
+	return &Content{Document: doc, Subjects: subjects, PredicateType: raw.PredicateType, Predicate: raw.Predicate}, nil
+}
+
+func readStatement(data []byte) (*openvex.VEX, []Subject, *statementJSON, error) {
 	if len(data) > MaxStatementSize {
-		return nil, nil, fmt.Errorf("%w: statement of %d bytes is more than the %d allowed", ErrMalformed, len(data), MaxStatementSize)
+		return nil, nil, nil, fmt.Errorf("%w: statement of %d bytes is more than the %d allowed", ErrMalformed, len(data), MaxStatementSize)
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
-		return nil, nil, fmt.Errorf("%w: statement is not a JSON object", ErrMalformed)
+		return nil, nil, nil, fmt.Errorf("%w: statement is not a JSON object", ErrMalformed)
 	}
 	var raw statementJSON
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, nil, fmt.Errorf("%w: statement: %v", ErrMalformed, err)
+		return nil, nil, nil, fmt.Errorf("%w: statement: %v", ErrMalformed, err)
 	}
 	if raw.Type != intoto.StatementTypeUri && raw.Type != "https://in-toto.io/Statement/v0.1" {
-		return nil, nil, fmt.Errorf("%w: _type %q is not an in-toto statement", ErrMalformed, truncate(raw.Type))
+		return nil, nil, nil, fmt.Errorf("%w: _type %q is not an in-toto statement", ErrMalformed, truncate(raw.Type))
 	}
 	if len(raw.Subject) == 0 {
-		return nil, nil, fmt.Errorf("%w: statement has no subject", ErrMalformed)
+		return nil, nil, nil, fmt.Errorf("%w: statement has no subject", ErrMalformed)
 	}
 	if len(raw.Subject) > maxSubjects {
-		return nil, nil, fmt.Errorf("%w: statement has %d subjects, more than the %d allowed", ErrMalformed, len(raw.Subject), maxSubjects)
+		return nil, nil, nil, fmt.Errorf("%w: statement has %d subjects, more than the %d allowed", ErrMalformed, len(raw.Subject), maxSubjects)
 	}
 	subjects := make([]Subject, 0, len(raw.Subject))
 	for i, s := range raw.Subject {
 		if len(s.Digest) == 0 {
-			return nil, nil, fmt.Errorf("%w: subject %d (%s) has no digest", ErrMalformed, i+1, truncate(s.Name))
+			return nil, nil, nil, fmt.Errorf("%w: subject %d (%s) has no digest", ErrMalformed, i+1, truncate(s.Name))
 		}
 		norm := make(map[string]string, len(s.Digest))
 		for alg, h := range s.Digest {
@@ -256,23 +286,23 @@ func ReadStatement(data []byte) (*openvex.VEX, []Subject, error) {
 			}
 			d, err := digest.New(alg, h)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%w: subject %d (%s): %v", ErrMalformed, i+1, truncate(s.Name), err)
+				return nil, nil, nil, fmt.Errorf("%w: subject %d (%s): %v", ErrMalformed, i+1, truncate(s.Name), err)
 			}
 			norm[d.Algorithm] = d.Hex
 		}
 		subjects = append(subjects, Subject{Name: s.Name, Digest: norm})
 	}
-	if !strings.HasPrefix(raw.PredicateType, predicateTypePrefix) {
-		return nil, nil, fmt.Errorf("%w: predicate type %q does not start with %s", ErrPredicate, truncate(raw.PredicateType), predicateTypePrefix)
+	if !strings.HasPrefix(raw.PredicateType, PredicateTypePrefix) {
+		return nil, nil, nil, fmt.Errorf("%w: predicate type %q does not start with %s", ErrPredicate, truncate(raw.PredicateType), PredicateTypePrefix)
 	}
 	if len(raw.Predicate) == 0 || bytes.Equal(raw.Predicate, []byte("null")) {
-		return nil, nil, fmt.Errorf("%w: statement has no predicate", ErrPredicate)
+		return nil, nil, nil, fmt.Errorf("%w: statement has no predicate", ErrPredicate)
 	}
 	doc, err := vex.Parse(raw.Predicate)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrPredicate, err)
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrPredicate, err)
 	}
-	return doc, subjects, nil
+	return doc, subjects, &raw, nil
 }
 
 func truncate(s string) string {

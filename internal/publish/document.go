@@ -146,7 +146,7 @@ func Bundle(ctx context.Context, bundle []byte, opts Options) (Result, error) {
 // the stores, with the document it carries: its subjects and document are
 // read from its statement, unverified.
 func BundleObject(bundle []byte) (Object, *openvex.VEX, error) {
-	st, err := bundleStatement(bundle)
+	st, err := attest.BundleStatement(bundle)
 	if err != nil {
 		return Object{}, nil, err
 	}
@@ -229,21 +229,6 @@ func IsBundle(data []byte) bool {
 		MediaType string `json:"mediaType"`
 	}
 	return json.Unmarshal(data, &probe) == nil && strings.HasPrefix(probe.MediaType, "application/vnd.dev.sigstore.bundle")
-}
-
-// bundleStatement returns the in-toto statement a bundle's DSSE envelope
-// carries, unverified: for publishing what was signed elsewhere; readers
-// verify.
-func bundleStatement(bundle []byte) ([]byte, error) {
-	var b struct {
-		DSSEEnvelope *struct {
-			Payload []byte `json:"payload"`
-		} `json:"dsseEnvelope"`
-	}
-	if err := json.Unmarshal(bundle, &b); err != nil || b.DSSEEnvelope == nil {
-		return nil, fmt.Errorf("%w: not a bundle with a DSSE envelope", attest.ErrMalformed)
-	}
-	return b.DSSEEnvelope.Payload, nil
 }
 
 // ObjectOf describes a document for the stores: its encoding, the subjects

@@ -57,6 +57,12 @@ func docBytes(t testing.TB, ts time.Time, sts ...openvex.Statement) []byte {
 // internal/attest does.
 func signedBundle(t testing.TB, doc []byte, subjects ...Digest) []byte {
 	t.Helper()
+	return signedBundleOfType(t, "https://openvex.dev/ns/v0.2.0", doc, subjects...)
+}
+
+// signedBundleOfType is signedBundle with another predicate type.
+func signedBundleOfType(t testing.TB, predicateType string, doc []byte, subjects ...Digest) []byte {
+	t.Helper()
 	var pred map[string]any
 	if err := json.Unmarshal(doc, &pred); err != nil {
 		t.Fatal(err)
@@ -67,7 +73,7 @@ func signedBundle(t testing.TB, doc []byte, subjects ...Digest) []byte {
 	}
 	st := &intoto.Statement{
 		Type:          intoto.StatementTypeUri,
-		PredicateType: "https://openvex.dev/ns/v0.2.0",
+		PredicateType: predicateType,
 		Predicate:     ps,
 	}
 	for i, s := range subjects {

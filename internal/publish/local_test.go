@@ -294,6 +294,15 @@ func TestLocalRejectsHostileObjects(t *testing.T) {
 			o.Bundle = signedBundle(t, docBytes(t, t0, stmt("CVE-2", kube, openvex.StatusFixed, t0)), bin)
 			o.Subjects = []Subject{{Digest: bin}}
 		},
+		"bundle of another predicate type": func(o *Object) {
+			o.Bundle = signedBundleOfType(t, "https://slsa.dev/provenance/v1", doc, bin)
+			o.Subjects = []Subject{{Digest: bin}}
+		},
+		"signed predicate not OpenVEX": func(o *Object) {
+			// The predicate type says OpenVEX, the predicate is not.
+			o.Bundle = signedBundle(t, []byte(`{"@context":"https://openvex.dev/ns/v0.2.0"}`), bin)
+			o.Subjects = []Subject{{Digest: bin}}
+		},
 		"subject not signed": func(o *Object) {
 			o.Bundle = signedBundle(t, doc, bin)
 			o.Subjects = []Subject{{Digest: digestOf("other")}}

@@ -29,12 +29,11 @@ import (
 	"strings"
 	"unicode"
 
+	openvex "github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/purl"
-
-	openvex "github.com/openvex/go-vex/pkg/vex"
-	"github.com/sigstore/sigstore-go/pkg/bundle"
-
 	"github.com/vexloom/vexloom/internal/vex"
 )
 
@@ -54,7 +53,7 @@ const (
 
 // OpenVEXPredicatePrefix starts every predicate type vexloom accepts in a
 // bundle (DESIGN.md: read any type that starts with it).
-const OpenVEXPredicatePrefix = "https://openvex.dev/ns"
+const OpenVEXPredicatePrefix = attest.PredicateTypePrefix
 
 // Kinds of published documents.
 const (
@@ -214,24 +213,19 @@ func Check(obj Object) (*Checked, error) {
 }
 
 func checkBundle(obj Object, c *Checked) error {
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(obj.Bundle); err != nil {
-		return fmt.Errorf("%w: not a Sigstore bundle: %v", ErrInvalidObject, err)
-	}
-	env, err := b.Envelope()
+	// internal/attest reads the bundle and its statement (unverified:
+	// signatures are checked before publishing, and by every reader).
+	st, err := attest.BundleStatement(obj.Bundle)
 	if err != nil {
-		return fmt.Errorf("%w: bundle has no DSSE envelope: %v", ErrInvalidObject, err)
+		return fmt.Errorf("%w: %v", ErrInvalidObject, err)
 	}
-	st, err := env.Statement()
+	content, err := attest.ReadContent(st)
 	if err != nil {
-		return fmt.Errorf("%w: bundle payload is not an in-toto statement: %v", ErrInvalidObject, err)
+		return fmt.Errorf("%w: the bundle's statement: %v", ErrInvalidObject, err)
 	}
-	if !strings.HasPrefix(st.GetPredicateType(), OpenVEXPredicatePrefix) {
-		return fmt.Errorf("%w: predicate type %q is not OpenVEX", ErrInvalidObject, truncate(st.GetPredicateType()))
-	}
-	c.PredicateType = st.GetPredicateType()
-	for _, s := range st.GetSubject() {
-		for alg, h := range s.GetDigest() {
+	c.PredicateType = content.PredicateType
+	for _, s := range content.Subjects {
+		for alg, h := range s.Digest {
 			c.StatementSubjects = append(c.StatementSubjects, Digest{Algorithm: alg, Hex: h})
 		}
 	}
@@ -242,12 +236,8 @@ func checkBundle(obj Object, c *Checked) error {
 	}
 	// The document published beside the bundle must be what was signed:
 	// compare both as JSON values.
-	pred, err := json.Marshal(st.GetPredicate())
-	if err != nil {
-		return fmt.Errorf("%w: reading the predicate: %v", ErrInvalidObject, err)
-	}
 	var signed, given any
-	if err := json.Unmarshal(pred, &signed); err != nil {
+	if err := json.Unmarshal(content.Predicate, &signed); err != nil {
 		return fmt.Errorf("%w: reading the predicate: %v", ErrInvalidObject, err)
 	}
 	if err := json.Unmarshal(obj.Document, &given); err != nil {
