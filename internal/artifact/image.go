@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/purl"
 )
 
@@ -212,13 +213,15 @@ func platformOf(img v1.Image, base Platform, digest v1.Hash, plat *v1.Platform) 
 // purl only when each of its qualifiers is in the query, so a tag would hide
 // the statement from scans by digest.
 func ImageProduct(p Platform) openvex.Product {
-	hex := strings.TrimPrefix(p.Digest, "sha256:")
 	id := ImagePURL(p)
-	return openvex.Product{Component: openvex.Component{
+	prod := openvex.Product{Component: openvex.Component{
 		ID:          id,
 		Identifiers: map[openvex.IdentifierType]string{openvex.PURL: id},
-		Hashes:      map[openvex.Algorithm]openvex.Hash{openvex.SHA256: openvex.Hash(hex)},
 	}}
+	if d, err := digest.Parse(p.Digest); err == nil && d.Algorithm == "sha256" {
+		prod.Hashes = map[openvex.Algorithm]openvex.Hash{openvex.SHA256: openvex.Hash(d.Hex)}
+	}
+	return prod
 }
 
 // ImagePURL is the package URL of a platform image (see ImageProduct).

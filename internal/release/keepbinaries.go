@@ -10,6 +10,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/artifact"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/store"
 	"github.com/vexloom/vexloom/internal/vex"
@@ -231,7 +232,11 @@ func carryBinaries(doc *openvex.VEX, prev *store.ReleaseDocument, res *Result, g
 // productFor is a recorded binary as a product, as it was stated while
 // it could be read.
 func productFor(r store.ReleaseBinary) openvex.Product {
-	return artifact.BinaryProduct(artifact.Binary{Path: r.Name, Size: r.Size, SHA256: strings.TrimPrefix(r.Digest, "sha256:"),
+	var sha string
+	if d, err := digest.Parse(r.Digest); err == nil && d.Algorithm == "sha256" {
+		sha = d.Hex
+	}
+	return artifact.BinaryProduct(artifact.Binary{Path: r.Name, Size: r.Size, SHA256: sha,
 		Package: r.Package, Module: r.Module, Version: r.Version, GoVersion: r.GoVersion})
 }
 
@@ -249,11 +254,11 @@ func sourceVersion(s openvex.Statement, mod string) string {
 
 // shortDigest shortens "sha256:hex" for a line.
 func shortDigest(d string) string {
-	alg, hex, ok := strings.Cut(d, ":")
-	if !ok {
+	parsed, err := digest.Parse(d)
+	if err != nil {
 		return shortHash(d)
 	}
-	return alg + ":" + shortHash(hex)
+	return parsed.Algorithm + ":" + shortHash(parsed.Hex)
 }
 
 // listNames lists up to n names, and how many more.

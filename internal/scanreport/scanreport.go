@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
@@ -219,8 +220,8 @@ func addDigest(ds []string, refs ...string) []string {
 		if _, d, ok := strings.Cut(r, "@"); ok {
 			r = d
 		}
-		if strings.HasPrefix(r, "sha256:") && len(r) == 71 && !slices.Contains(ds, r) {
-			ds = append(ds, r)
+		if d, err := digest.Parse(r); err == nil && d.Algorithm == "sha256" && !slices.Contains(ds, d.String()) {
+			ds = append(ds, d.String())
 		}
 	}
 	slices.Sort(ds)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -101,4 +102,22 @@ func TestParseRefuses(t *testing.T) {
 			t.Errorf("got %v, want %v mentioning %q", err, ErrMalformed, "allowed")
 		}
 	})
+}
+
+// Image digests from a report are read by internal/digest: only sha256,
+// normalised to lowercase, each once; anything else is left out.
+func TestAddDigest(t *testing.T) {
+	hexd := strings.Repeat("ab", 32)
+	got := addDigest(nil,
+		"registry.example/app@sha256:"+strings.ToUpper(hexd),
+		"sha256:"+hexd,
+		"sha256:"+hexd[:60],
+		"sha256:"+strings.Repeat("zz", 32),
+		"md5:"+hexd[:32],
+		"sha512:"+strings.Repeat("cd", 64),
+		"registry.example/app:latest",
+	)
+	if want := []string{"sha256:" + hexd}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }
