@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vexloom/vexloom/internal/atomicfile"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/source"
 	"github.com/vexloom/vexloom/internal/vulndb"
@@ -44,7 +45,10 @@ type baseEntry struct {
 // it was computed under the current rules.
 func (e *baseEntry) analysed() string {
 	d, ok := strings.CutPrefix(e.Analysed, analysisFormat+" ")
-	if !ok || !strings.HasPrefix(d, "sha256:") {
+	if !ok {
+		return ""
+	}
+	if dg, err := digest.ParseExact(d); err != nil || dg.Algorithm != "sha256" {
 		return ""
 	}
 	return d
@@ -474,9 +478,9 @@ func sharedNote(st DeltaStats) string {
 	if len(what) == 0 {
 		return ""
 	}
-	d := strings.TrimPrefix(st.Analysed, "sha256:")
-	if len(d) > 12 {
-		d = d[:12]
+	d := st.Analysed
+	if dg, err := digest.ParseExact(d); err == nil {
+		d = dg.Hex[:12]
 	}
 	return fmt.Sprintf("; shared with an earlier analysis of the same analysed code %s: %s", d, strings.Join(what, ", "))
 }

@@ -37,6 +37,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/osv"
 )
 
@@ -170,7 +171,7 @@ func openGen(dir string) (*DB, error) {
 	if m.Format != FormatVersion {
 		return nil, corrupt(metaPath, "layout format %d, this vexloom reads format %d", m.Format, FormatVersion)
 	}
-	if !strings.HasPrefix(m.Digest, "sha256:") {
+	if d, err := digest.ParseExact(m.Digest); err != nil || d.Algorithm != "sha256" {
 		return nil, corrupt(metaPath, "no database digest")
 	}
 	db := &DB{Dir: dir, Meta: m, state: &dbState{}}
