@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/gate"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/vex"
@@ -77,7 +78,7 @@ func TestGateOCIMultiArchIndex(t *testing.T) {
 			Component:     openvex.Component{ID: purl, Hashes: map[openvex.Algorithm]openvex.Hash{openvex.SHA256: openvex.Hash(d.Hex)}},
 			Subcomponents: []openvex.Subcomponent{{Component: openvex.Component{ID: "pkg:golang/golang.org/x/net"}}},
 		})
-		subjects = append(subjects, publish.Subject{Name: purl, Digest: publish.Digest{Algorithm: "sha256", Hex: d.Hex}})
+		subjects = append(subjects, digest.SubjectOf(purl, publish.Digest{Algorithm: "sha256", Hex: d.Hex}))
 	}
 	doc := notAffectedHTML(products[0].Component)
 	doc.Statements[0].Products = products

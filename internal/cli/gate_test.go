@@ -27,6 +27,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/fixture"
 	"github.com/vexloom/vexloom/internal/gate"
 	"github.com/vexloom/vexloom/internal/publish"
@@ -178,7 +179,7 @@ func TestGateSignedVEX(t *testing.T) {
 		for _, pr := range s.Products {
 			if !slices.Contains(obj.Products, pr.ID) {
 				obj.Products = append(obj.Products, pr.ID)
-				obj.Subjects = append(obj.Subjects, publish.Subject{Name: pr.ID, Digest: publish.Digest{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)}})
+				obj.Subjects = append(obj.Subjects, digest.SubjectOf(pr.ID, publish.Digest{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)}))
 			}
 		}
 	}
@@ -495,12 +496,12 @@ func TestGateVEXSources(t *testing.T) {
 	if err := remote.Write(tag, img); err != nil {
 		t.Fatal(err)
 	}
-	digest, err := img.Digest()
+	imgDigest, err := img.Digest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	purl := "pkg:oci/app@" + digest.String() + "?repository_url=" + host + "/demo/app"
-	doc = notAffectedHTML(openvex.Component{ID: purl, Hashes: map[openvex.Algorithm]openvex.Hash{openvex.SHA256: openvex.Hash(digest.Hex)}})
+	purl := "pkg:oci/app@" + imgDigest.String() + "?repository_url=" + host + "/demo/app"
+	doc = notAffectedHTML(openvex.Component{ID: purl, Hashes: map[openvex.Algorithm]openvex.Hash{openvex.SHA256: openvex.Hash(imgDigest.Hex)}})
 	publishSigned := func(keyFile string) {
 		t.Helper()
 		bf := filepath.Join(t.TempDir(), "b.json")
@@ -516,7 +517,7 @@ func TestGateVEXSources(t *testing.T) {
 		}
 		if _, err := store.Publish(context.Background(), publish.Object{
 			Bundle: b, Document: pred, Kind: publish.KindRelease, Ref: "v1", Products: []string{purl},
-			Subjects: []publish.Subject{{Name: purl, Digest: publish.Digest{Algorithm: "sha256", Hex: digest.Hex}}},
+			Subjects: []publish.Subject{digest.SubjectOf(purl, publish.Digest{Algorithm: "sha256", Hex: imgDigest.Hex})},
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/vexloom/vexloom/examples/demo"
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/fixture"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/vex"
@@ -104,7 +105,7 @@ func TestImagesBaseVEXFromFeed(t *testing.T) {
 	basePriv, basePub := keyPair(t, dir, "base")
 	forgerPriv, _ := keyPair(t, dir, "forger")
 	libc, zlib := "pkg:deb/debian/libc6@2.36-9+deb12u10?arch=amd64", "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64"
-	subject := []publish.Subject{{Name: basePURL, Digest: publish.Digest{Algorithm: "sha256", Hex: baseDigest.Hex}}}
+	subject := []publish.Subject{digest.SubjectOf(basePURL, publish.Digest{Algorithm: "sha256", Hex: baseDigest.Hex})}
 	for i, c := range []struct {
 		doc *openvex.VEX
 		key string

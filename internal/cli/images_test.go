@@ -27,6 +27,7 @@ import (
 
 	"github.com/vexloom/vexloom/examples/demo"
 	"github.com/vexloom/vexloom/internal/artifact"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/fixture"
 	"github.com/vexloom/vexloom/internal/imagevex"
 	"github.com/vexloom/vexloom/internal/publish"
@@ -90,7 +91,7 @@ func attachVEX(t *testing.T, repo string, doc *openvex.VEX, keyFile, dir, file s
 		t.Fatal(err)
 	}
 	if _, err := st.Publish(context.Background(), publish.Object{Bundle: b, Document: pred, Kind: publish.KindRelease, Ref: "bookworm",
-		Products: []string{purl}, Subjects: []publish.Subject{{Name: purl, Digest: publish.Digest{Algorithm: "sha256", Hex: subject.Hex}}}}); err != nil {
+		Products: []string{purl}, Subjects: []publish.Subject{digest.SubjectOf(purl, publish.Digest{Algorithm: "sha256", Hex: subject.Hex})}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	openvex "github.com/openvex/go-vex/pkg/vex"
 
 	"github.com/vexloom/vexloom/internal/attest"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/vex"
 )
@@ -72,7 +73,7 @@ func TestPublishDocumentSubjectsAreWhatWasSigned(t *testing.T) {
 	if len(signed.Statements) != 1 {
 		t.Errorf("the signed document has %d statements, want the public one", len(signed.Statements))
 	}
-	if !reflect.DeepEqual(back.Subjects, res.Object.Subjects) || len(back.Subjects) != 1 || back.Subjects[0].Digest.Hex != commit {
+	if !reflect.DeepEqual(back.Subjects, res.Object.Subjects) || len(back.Subjects) != 1 || back.Subjects[0].Digest[digest.GitCommit] != commit {
 		t.Errorf("subjects published %+v, signed %+v", res.Object.Subjects, back.Subjects)
 	}
 	rec, ok, err := publish.ReadHeld(ctx, log, "v1.0.0")

@@ -185,7 +185,9 @@ func columnJSON(c *column) apiColumn {
 	for _, p := range c.Published {
 		ap := apiPublished{ID: p.ID, At: p.At.UTC(), Store: p.Store, Signed: p.Signed, Subjects: []apiSubject{}, Products: p.Products, Statements: p.Statements}
 		for _, s := range p.Subjects {
-			ap.Subjects = append(ap.Subjects, apiSubject{s.Name, s.Digest.String()})
+			for _, d := range s.Digests() {
+				ap.Subjects = append(ap.Subjects, apiSubject{s.Name, d.String()})
+			}
 		}
 		if ap.Products == nil {
 			ap.Products = []string{}

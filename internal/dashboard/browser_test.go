@@ -208,8 +208,8 @@ func TestBrowserShowsTheLoop(t *testing.T) {
 	))
 	artifacts, err := text(ctx, "#published")
 	must(err)
-	if !strings.Contains(artifacts, "vexloom-demo_linux_amd64") {
-		t.Errorf("the release page does not name its binary: %q", artifacts)
+	if !strings.Contains(artifacts, "vexloom-demo_linux_amd64 sha256:") {
+		t.Errorf("the release page does not name its binary and its digest: %q", artifacts)
 	}
 	screenshot(t, ctx, "release")
 	must(chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/releases/branch/main?from=1&to=2"), chromedp.WaitVisible(chromedp.CSS("#diff"))))

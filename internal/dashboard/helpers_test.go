@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vexloom/vexloom/examples/demo"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/fixture"
 	"github.com/vexloom/vexloom/internal/owners"
 	"github.com/vexloom/vexloom/internal/publish"
@@ -203,7 +204,7 @@ func buildDemoStore(t testing.TB) (*demoFixture, error) {
 	bin := sha256.Sum256([]byte("the demo binary"))
 	if _, err := pub.Publish(ctx, publish.Object{
 		Document: d.Body, Kind: publish.KindRelease, Ref: demo.ReleaseTag,
-		Subjects: []publish.Subject{{Name: "vexloom-demo_linux_amd64", Digest: publish.Digest{Algorithm: "sha256", Hex: hex.EncodeToString(bin[:])}}},
+		Subjects: []publish.Subject{digest.SubjectOf("vexloom-demo_linux_amd64", publish.Digest{Algorithm: "sha256", Hex: hex.EncodeToString(bin[:])})},
 	}); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/store"
 )
@@ -221,7 +222,7 @@ func TestTrackedReleaseIsOneColumnWithItsPublishedRecord(t *testing.T) {
 	}
 	if _, err := pub.Publish(ctx, publish.Object{
 		Document: trackedDoc(1, "under_investigation", ""), Kind: publish.KindRelease, Ref: hostileRelease,
-		Subjects: []publish.Subject{{Name: "app", Digest: publish.Digest{Algorithm: "sha256", Hex: strings.Repeat("b", 64)}}},
+		Subjects: []publish.Subject{digest.SubjectOf("app", publish.Digest{Algorithm: "sha256", Hex: strings.Repeat("b", 64)})},
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -118,6 +119,25 @@ func SHA256(b []byte) Digest {
 type Subject struct {
 	Name   string            `json:"name"`
 	Digest map[string]string `json:"digest"`
+}
+
+// SubjectOf returns the subject named name with digests ds.
+func SubjectOf(name string, ds ...Digest) Subject {
+	s := Subject{Name: name, Digest: make(map[string]string, len(ds))}
+	for _, d := range ds {
+		s.Digest[d.Algorithm] = d.Hex
+	}
+	return s
+}
+
+// Digests returns the subject's digests, sorted by algorithm.
+func (s Subject) Digests() []Digest {
+	out := make([]Digest, 0, len(s.Digest))
+	for alg, h := range s.Digest {
+		out = append(out, Digest{Algorithm: alg, Hex: h})
+	}
+	slices.SortFunc(out, func(a, b Digest) int { return strings.Compare(a.String(), b.String()) })
+	return out
 }
 
 // Has reports whether d is one of the subject's digests.

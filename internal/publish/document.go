@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -240,9 +241,7 @@ func ObjectOf(doc *openvex.VEX, subjects []attest.Subject, bundle []byte) (Objec
 	}
 	obj := Object{Bundle: bundle, Document: body}
 	for _, s := range subjects {
-		for alg, hex := range s.Digest {
-			obj.Subjects = append(obj.Subjects, Subject{Name: s.Name, Digest: Digest{Algorithm: alg, Hex: hex}})
-		}
+		obj.Subjects = append(obj.Subjects, Subject{Name: s.Name, Digest: maps.Clone(s.Digest)})
 	}
 	for _, st := range doc.Statements {
 		for _, pr := range st.Products {

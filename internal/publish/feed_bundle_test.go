@@ -11,6 +11,8 @@ import (
 	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/vexloom/vexloom/internal/digest"
 )
 
 // A signed document's bundle travels in the feed beside the regrouped
@@ -32,7 +34,7 @@ func TestFeedCarriesBundles(t *testing.T) {
 	signedDoc := docBytes(t, t0, stmt("CVE-1", imageID, openvex.StatusNotAffected, t0, xnet))
 	bundle := signedBundle(t, signedDoc, digestOf("image"))
 	if _, err := feed.Publish(ctx, Object{Bundle: bundle, Document: signedDoc, Products: []string{imageID}, Kind: KindRelease, Ref: "v1",
-		Subjects: []Subject{{Name: imageID, Digest: digestOf("image")}}}); err != nil {
+		Subjects: []Subject{digest.SubjectOf(imageID, digestOf("image"))}}); err != nil {
 		t.Fatal(err)
 	}
 	unsigned := docBytes(t, t0, stmt("CVE-2", kube, openvex.StatusFixed, t0))

@@ -9,6 +9,8 @@ import (
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 	"github.com/package-url/packageurl-go"
+
+	"github.com/vexloom/vexloom/internal/digest"
 )
 
 // FuzzPackageLocation checks that no package URL maps to a path outside the
@@ -76,7 +78,7 @@ func FuzzCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, document, bundle []byte, subject string) {
 		obj := Object{Document: document, Bundle: bundle, Products: []string{kube}, Kind: KindRelease, Ref: "v1"}
 		if subject != "" {
-			obj.Subjects = []Subject{{Digest: Digest{Algorithm: "sha256", Hex: subject}}}
+			obj.Subjects = []Subject{digest.SubjectOf("", Digest{Algorithm: "sha256", Hex: subject})}
 		}
 		c, err := Check(obj)
 		if err != nil {

@@ -54,7 +54,7 @@ func (g *GitHub) Publish(ctx context.Context, obj Object) (Receipt, error) {
 	}
 	subjects := checked.StatementSubjects
 	if len(obj.Subjects) > 0 {
-		subjects = []Digest{obj.Subjects[0].Digest}
+		subjects = obj.Subjects[0].Digests()
 	}
 	if len(subjects) == 0 {
 		return Receipt{}, fmt.Errorf("%w: the statement has no subject", ErrInvalidObject)

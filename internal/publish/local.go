@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vexloom/vexloom/internal/atomicfile"
+	"github.com/vexloom/vexloom/internal/digest"
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/vex"
@@ -184,10 +185,12 @@ func (l *Local) Publish(ctx context.Context, obj Object) (Receipt, error) {
 	}
 	seen := map[string]bool{}
 	for _, s := range obj.Subjects {
-		k := s.Name + "\x00" + s.Digest.String()
-		if !seen[k] {
-			seen[k] = true
-			rec.Subjects = append(rec.Subjects, recordSubject{Name: s.Name, Digest: s.Digest.String()})
+		for _, d := range s.Digests() {
+			k := s.Name + "\x00" + d.String()
+			if !seen[k] {
+				seen[k] = true
+				rec.Subjects = append(rec.Subjects, recordSubject{Name: s.Name, Digest: d.String()})
+			}
 		}
 	}
 	slices.SortFunc(rec.Subjects, func(a, b recordSubject) int {
@@ -340,7 +343,7 @@ func (l *Local) load(ctx context.Context, id Digest, published time.Time) (Recor
 		if err != nil {
 			return Record{}, bad("%v", err)
 		}
-		obj.Subjects = append(obj.Subjects, Subject{Name: s.Name, Digest: d})
+		obj.Subjects = append(obj.Subjects, digest.SubjectOf(s.Name, d))
 	}
 	return Record{ID: id.String(), PublishedAt: published, Object: obj}, nil
 }

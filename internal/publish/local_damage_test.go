@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/vexloom/vexloom/internal/digest"
 )
 
 // TestLocalReportsDamageNeverNothing: whatever happened to a published
@@ -22,7 +24,7 @@ func TestLocalReportsDamageNeverNothing(t *testing.T) {
 	obj := Object{
 		Bundle:   signedBundle(t, doc, bin),
 		Document: doc,
-		Subjects: []Subject{{Name: "kube-apiserver", Digest: bin}},
+		Subjects: []Subject{digest.SubjectOf("kube-apiserver", bin)},
 		Products: []string{kube},
 		Kind:     KindRelease,
 		Ref:      "v1.34.2",

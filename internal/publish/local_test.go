@@ -14,6 +14,8 @@ import (
 	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/vexloom/vexloom/internal/digest"
 )
 
 const (
@@ -49,7 +51,7 @@ func TestLocalPublishGetList(t *testing.T) {
 	obj := Object{
 		Bundle:   signedBundle(t, doc, bin),
 		Document: doc,
-		Subjects: []Subject{{Name: "kube-apiserver", Digest: bin}},
+		Subjects: []Subject{digest.SubjectOf("kube-apiserver", bin)},
 		Products: []string{kube},
 		Kind:     KindRelease,
 		Ref:      "v1.34.2",
@@ -69,7 +71,7 @@ func TestLocalPublishGetList(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got.Object.Document, doc) || !bytes.Equal(got.Object.Bundle, obj.Bundle) ||
-		got.Object.Kind != KindRelease || got.Object.Ref != "v1.34.2" || got.Object.Subjects[0] != obj.Subjects[0] ||
+		got.Object.Kind != KindRelease || got.Object.Ref != "v1.34.2" || !reflect.DeepEqual(got.Object.Subjects, obj.Subjects) ||
 		got.Object.Products[0] != kube || !got.PublishedAt.Equal(t0.Add(time.Second)) {
 		t.Fatalf("read back %+v", got)
 	}
@@ -284,28 +286,28 @@ func TestLocalRejectsHostileObjects(t *testing.T) {
 		"traversal in product": func(o *Object) { o.Products = []string{"pkg:golang/../../etc/passwd@v1"} },
 		"product not a purl":   func(o *Object) { o.Products = []string{"../../etc/passwd"} },
 		"bad subject digest": func(o *Object) {
-			o.Subjects = []Subject{{Digest: Digest{Algorithm: "sha256", Hex: "../../../etc/passwd"}}}
+			o.Subjects = []Subject{digest.SubjectOf("", Digest{Algorithm: "sha256", Hex: "../../../etc/passwd"})}
 		},
-		"bad algorithm":  func(o *Object) { o.Subjects = []Subject{{Digest: Digest{Algorithm: "../x", Hex: bin.Hex}}} },
+		"bad algorithm":  func(o *Object) { o.Subjects = []Subject{digest.SubjectOf("", Digest{Algorithm: "../x", Hex: bin.Hex})} },
 		"bad kind":       func(o *Object) { o.Kind = "nightly" },
 		"control in ref": func(o *Object) { o.Ref = "main\n" },
 		"empty ref":      func(o *Object) { o.Ref = "" },
 		"bundle of another document": func(o *Object) {
 			o.Bundle = signedBundle(t, docBytes(t, t0, stmt("CVE-2", kube, openvex.StatusFixed, t0)), bin)
-			o.Subjects = []Subject{{Digest: bin}}
+			o.Subjects = []Subject{digest.SubjectOf("", bin)}
 		},
 		"bundle of another predicate type": func(o *Object) {
 			o.Bundle = signedBundleOfType(t, "https://slsa.dev/provenance/v1", doc, bin)
-			o.Subjects = []Subject{{Digest: bin}}
+			o.Subjects = []Subject{digest.SubjectOf("", bin)}
 		},
 		"signed predicate not OpenVEX": func(o *Object) {
 			// The predicate type says OpenVEX, the predicate is not.
 			o.Bundle = signedBundle(t, []byte(`{"@context":"https://openvex.dev/ns/v0.2.0"}`), bin)
-			o.Subjects = []Subject{{Digest: bin}}
+			o.Subjects = []Subject{digest.SubjectOf("", bin)}
 		},
 		"subject not signed": func(o *Object) {
 			o.Bundle = signedBundle(t, doc, bin)
-			o.Subjects = []Subject{{Digest: digestOf("other")}}
+			o.Subjects = []Subject{digest.SubjectOf("", digestOf("other"))}
 		},
 	}
 	for name, mutate := range cases {

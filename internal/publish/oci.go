@@ -249,7 +249,7 @@ func (o *OCI) targets(ctx context.Context, obj Object, checked *Checked) ([]*v1.
 	if len(obj.Subjects) > 0 {
 		candidates = nil
 		for _, s := range obj.Subjects {
-			candidates = append(candidates, s.Digest)
+			candidates = append(candidates, s.Digests()...)
 		}
 	}
 	var out []*v1.Descriptor

@@ -20,6 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	openvex "github.com/openvex/go-vex/pkg/vex"
+
+	"github.com/vexloom/vexloom/internal/digest"
 )
 
 // testRegistry runs go-containerregistry's registry on loopback with a
@@ -54,7 +56,7 @@ func releaseObject(t *testing.T, ts time.Time, vuln string, subjects ...Digest) 
 	doc := docBytes(t, ts, stmt(vuln, imageID, openvex.StatusNotAffected, ts, xnet))
 	o := Object{Bundle: signedBundle(t, doc, subjects...), Document: doc, Products: []string{imageID}, Kind: KindRelease, Ref: "v1.34.2"}
 	for _, s := range subjects {
-		o.Subjects = append(o.Subjects, Subject{Digest: s})
+		o.Subjects = append(o.Subjects, digest.SubjectOf("", s))
 	}
 	return o
 }

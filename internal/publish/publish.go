@@ -104,11 +104,9 @@ type Object struct {
 	Ref string
 }
 
-// Subject is an artifact named by digest.
-type Subject struct {
-	Name   string
-	Digest Digest
-}
+// Subject is an artifact named by its digests. It is internal/digest's
+// (the subject of an in-toto statement).
+type Subject = digest.Subject
 
 // Digest is a content digest. It is internal/digest's.
 type Digest = digest.Digest
@@ -178,8 +176,13 @@ func Check(obj Object) (*Checked, error) {
 		return nil, err
 	}
 	for _, s := range obj.Subjects {
-		if err := s.Digest.Validate(); err != nil {
-			return nil, fmt.Errorf("%w: subject %q: %v", ErrInvalidObject, truncate(s.Name), err)
+		if len(s.Digest) == 0 {
+			return nil, fmt.Errorf("%w: subject %q has no digest", ErrInvalidObject, truncate(s.Name))
+		}
+		for _, d := range s.Digests() {
+			if err := d.Validate(); err != nil {
+				return nil, fmt.Errorf("%w: subject %q: %v", ErrInvalidObject, truncate(s.Name), err)
+			}
 		}
 		if s.Name != "" {
 			if err := checkName("subject name", s.Name); err != nil {
@@ -230,8 +233,10 @@ func checkBundle(obj Object, c *Checked) error {
 		}
 	}
 	for _, s := range obj.Subjects {
-		if !slices.Contains(c.StatementSubjects, s.Digest) {
-			return fmt.Errorf("%w: subject %s is not in the signed statement", ErrInvalidObject, s.Digest)
+		for _, d := range s.Digests() {
+			if !slices.Contains(c.StatementSubjects, d) {
+				return fmt.Errorf("%w: subject %s is not in the signed statement", ErrInvalidObject, d)
+			}
 		}
 	}
 	// The document published beside the bundle must be what was signed:

@@ -620,7 +620,9 @@ func (k *Keeper) publish(ctx context.Context, d *store.ReleaseDocument, images [
 	// subject).
 	subjects := map[string]bool{}
 	for _, s := range obj.Subjects {
-		subjects[s.Digest.String()] = true
+		for _, d := range s.Digests() {
+			subjects[d.String()] = true
+		}
 	}
 	var repos []string
 	for _, img := range images {

@@ -79,7 +79,7 @@ func object(t *testing.T, doc *openvex.VEX, bundle []byte, d digest.Digest) publ
 		t.Fatal(err)
 	}
 	return publish.Object{Bundle: bundle, Document: body, Kind: publish.KindRelease, Ref: "v1",
-		Products: []string{doc.Statements[0].Products[0].ID}, Subjects: []publish.Subject{{Name: "app", Digest: pd}}}
+		Products: []string{doc.Statements[0].Products[0].ID}, Subjects: []publish.Subject{digest.SubjectOf("app", pd)}}
 }
 
 func digestOf(s string) digest.Digest {
