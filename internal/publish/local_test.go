@@ -288,10 +288,11 @@ func TestLocalRejectsHostileObjects(t *testing.T) {
 		"bad subject digest": func(o *Object) {
 			o.Subjects = []Subject{digest.SubjectOf("", Digest{Algorithm: "sha256", Hex: "../../../etc/passwd"})}
 		},
-		"bad algorithm":  func(o *Object) { o.Subjects = []Subject{digest.SubjectOf("", Digest{Algorithm: "../x", Hex: bin.Hex})} },
-		"bad kind":       func(o *Object) { o.Kind = "nightly" },
-		"control in ref": func(o *Object) { o.Ref = "main\n" },
-		"empty ref":      func(o *Object) { o.Ref = "" },
+		"subject without digest": func(o *Object) { o.Subjects = []Subject{{Name: "kube-apiserver"}} },
+		"bad algorithm":          func(o *Object) { o.Subjects = []Subject{digest.SubjectOf("", Digest{Algorithm: "../x", Hex: bin.Hex})} },
+		"bad kind":               func(o *Object) { o.Kind = "nightly" },
+		"control in ref":         func(o *Object) { o.Ref = "main\n" },
+		"empty ref":              func(o *Object) { o.Ref = "" },
 		"bundle of another document": func(o *Object) {
 			o.Bundle = signedBundle(t, docBytes(t, t0, stmt("CVE-2", kube, openvex.StatusFixed, t0)), bin)
 			o.Subjects = []Subject{digest.SubjectOf("", bin)}
