@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-github/v75/github"
 	"github.com/spf13/cobra"
 
+	"github.com/vexloom/vexloom/internal/attest"
 	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/termtext"
@@ -91,7 +92,7 @@ printed and recorded in the store.`,
 			}
 			opts := publish.Options{Kind: kind, Ref: ref, Stores: stores}
 			var res publish.Result
-			if publish.IsBundle(data) {
+			if attest.Sniff(data) == attest.FormBundle {
 				if sf.key != "" || sf.keyless {
 					return usageError("%s is already signed; publish it without --key", args[0])
 				}

@@ -176,6 +176,9 @@ func TestSignVerifyPublish(t *testing.T) {
 	if len(recs) != 2 {
 		t.Errorf("after publishing the bundle: %d records", len(recs))
 	}
+	if _, stderr, code := p.cmd("publish", bundle, "--ref", "v1.0.0", "--key", key+".key", "--config", p.cfg); code != 2 || !strings.Contains(stderr, "already signed") {
+		t.Errorf("a bundle with --key: exit %d %s", code, stderr)
+	}
 	if _, stderr, code := p.cmd("publish", doc, "--ref", "v1.0.0"); code != 2 || !strings.Contains(stderr, "signed") {
 		t.Errorf("an unsigned release: exit %d %s", code, stderr)
 	}

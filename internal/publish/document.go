@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
@@ -222,14 +221,6 @@ func CommitSubject(doc *openvex.VEX, commit string) (attest.Subject, error) {
 func HasDigestProduct(doc *openvex.VEX) bool {
 	_, err := attest.Statement(doc)
 	return !errors.Is(err, attest.ErrNoSubject)
-}
-
-// IsBundle tells a Sigstore bundle from an OpenVEX document.
-func IsBundle(data []byte) bool {
-	var probe struct {
-		MediaType string `json:"mediaType"`
-	}
-	return json.Unmarshal(data, &probe) == nil && strings.HasPrefix(probe.MediaType, "application/vnd.dev.sigstore.bundle")
 }
 
 // ObjectOf describes a document for the stores: its encoding, the subjects
