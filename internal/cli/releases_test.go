@@ -30,6 +30,7 @@ import (
 	"github.com/vexloom/vexloom/internal/publish"
 	"github.com/vexloom/vexloom/internal/release"
 	"github.com/vexloom/vexloom/internal/vex"
+	"github.com/vexloom/vexloom/internal/viewjson"
 )
 
 // releasesProject is the demo with an older release v0.9.0 on release-1.0
@@ -419,6 +420,15 @@ func TestTrackedReleaseLivesOn(t *testing.T) {
 	}
 	if v1 := p.ok("vex", "--release", demo.ReleaseTag, "--version", "1", "--config", p.cfg); strings.Contains(v1, cve) {
 		t.Errorf("version 1 names %s", cve)
+	}
+	// In JSON, the same document with its version (the dashboard's API
+	// writes the same view).
+	var view viewjson.ReleaseVEX
+	if err := json.Unmarshal([]byte(p.ok("vex", "--release", demo.ReleaseTag, "--format", "json", "--config", p.cfg)), &view); err != nil {
+		t.Fatal(err)
+	}
+	if view.Schema != viewjson.SchemaReleaseVEX || view.Release != demo.ReleaseTag || view.Version < 2 || view.Hash == "" || !strings.Contains(string(view.Document), cve) {
+		t.Errorf("vex --release --format json: %+v", view)
 	}
 
 	// status shows each tracked release; history which releases the

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/release"
 	"github.com/vexloom/vexloom/internal/termtext"
+	"github.com/vexloom/vexloom/internal/viewjson"
 )
 
 // The printing of tracked releases: what update did for them, a release's
@@ -79,17 +79,7 @@ func releaseVEX(cmd *cobra.Command, g *globals, pf *projectFlags, name string, v
 	}
 	return writeOutput(cmd.OutOrStdout(), output, func(w io.Writer) error {
 		if format == "json" {
-			return jsonx.Write(w, struct {
-				Schema   string          `json:"schema"`
-				Release  string          `json:"release"`
-				Branch   string          `json:"branch"`
-				Commit   string          `json:"commit"`
-				Version  int             `json:"version"`
-				Hash     string          `json:"statements_hash"`
-				Written  time.Time       `json:"written"`
-				Signed   bool            `json:"signed"`
-				Document json.RawMessage `json:"document"`
-			}{schemaBase + "release-vex/v1", doc.Release, doc.Branch, doc.Commit, doc.Version, doc.StatementsHash, doc.At.UTC(), doc.Bundle != nil, json.RawMessage(doc.Body)})
+			return jsonx.Write(w, viewjson.ReleaseVEXOf(*doc))
 		}
 		_, err := w.Write(doc.Body)
 		return err

@@ -1,17 +1,16 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vexloom/vexloom/internal/jsonx"
 	"github.com/vexloom/vexloom/internal/store"
 	"github.com/vexloom/vexloom/internal/vex"
+	"github.com/vexloom/vexloom/internal/viewjson"
 )
 
 func newVEXCmd(g *globals) *cobra.Command {
@@ -81,15 +80,7 @@ latest version, or --version N. Every version ever written stays readable.`,
 					return writeVEXAs(w, parsed, format, p.cfg.Project.Repository)
 				}
 				if format == "json" {
-					return jsonx.Write(w, struct {
-						Schema      string          `json:"schema"`
-						Branch      string          `json:"branch"`
-						Version     int             `json:"version"`
-						ContentHash string          `json:"content_hash"`
-						Written     time.Time       `json:"written"`
-						File        string          `json:"file"`
-						Document    json.RawMessage `json:"document"`
-					}{schemaBase + "vex/v1", doc.Branch, doc.Version, doc.ContentHash, doc.At.UTC(), doc.Path, json.RawMessage(doc.Body)})
+					return jsonx.Write(w, viewjson.BranchVEXOf(*doc))
 				}
 				_, err := w.Write(doc.Body)
 				return err

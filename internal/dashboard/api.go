@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -18,10 +17,10 @@ const (
 	SchemaReleases = viewjson.SchemaBase + "dashboard/releases/v1"
 	SchemaRelease  = viewjson.SchemaBase + "dashboard/release/v1"
 	SchemaCharts   = viewjson.SchemaBase + "dashboard/charts/v1"
-	SchemaVEX      = viewjson.SchemaBase + "vex/v1"
+	SchemaVEX      = viewjson.SchemaVEX
 	// SchemaReleaseVEX is a version of a tracked release's document, as
 	// `vexloom vex --release` prints it in JSON.
-	SchemaReleaseVEX = viewjson.SchemaBase + "release-vex/v1"
+	SchemaReleaseVEX = viewjson.SchemaReleaseVEX
 )
 
 type apiFunc func(r *http.Request, s *snapshot) (any, error)
@@ -331,17 +330,7 @@ func (d *Dashboard) apiRelease(r *http.Request, s *snapshot) (any, error) {
 		for _, doc := range docs {
 			if doc.Version == n {
 				// As `vexloom vex --release --format json` prints it.
-				return struct {
-					Schema   string          `json:"schema"`
-					Release  string          `json:"release"`
-					Branch   string          `json:"branch"`
-					Commit   string          `json:"commit"`
-					Version  int             `json:"version"`
-					Hash     string          `json:"statements_hash"`
-					Written  time.Time       `json:"written"`
-					Signed   bool            `json:"signed"`
-					Document json.RawMessage `json:"document"`
-				}{SchemaReleaseVEX, doc.Release, doc.Branch, doc.Commit, doc.Version, doc.StatementsHash, doc.At.UTC(), doc.Bundle != nil, json.RawMessage(doc.Body)}, nil
+				return viewjson.ReleaseVEXOf(doc), nil
 			}
 		}
 		return nil, notFound("%s has no version %d", c.Name, n)
@@ -357,15 +346,7 @@ func (d *Dashboard) apiRelease(r *http.Request, s *snapshot) (any, error) {
 		}
 		for _, doc := range docs {
 			if doc.Version == n {
-				return struct {
-					Schema      string          `json:"schema"`
-					Branch      string          `json:"branch"`
-					Version     int             `json:"version"`
-					ContentHash string          `json:"content_hash"`
-					Written     time.Time       `json:"written"`
-					File        string          `json:"file"`
-					Document    json.RawMessage `json:"document"`
-				}{SchemaVEX, doc.Branch, doc.Version, doc.ContentHash, doc.At.UTC(), doc.Path, json.RawMessage(doc.Body)}, nil
+				return viewjson.BranchVEXOf(doc), nil
 			}
 		}
 		return nil, notFound("%s has no version %d", c.Name, n)

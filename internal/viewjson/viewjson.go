@@ -1,6 +1,8 @@
-// Package viewjson is vexloom's JSON for triages and their history, the
-// versioned schemas triages/v1, triage/v1 and history/v1 that the command
-// line (`triage list|show`, `history`) and the dashboard's API both write.
+// Package viewjson is vexloom's JSON for triages and their history, and for
+// a version of a branch's or a tracked release's VEX: the versioned schemas
+// triages/v1, triage/v1, history/v1, vex/v1 and release-vex/v1 that the
+// command line (`triage list|show`, `history`, `vex --format json`) and the
+// dashboard's API both write.
 // Fields may be added within a schema version, never removed or changed in
 // meaning.
 package viewjson
@@ -21,7 +23,46 @@ const (
 	SchemaTriages = SchemaBase + "triages/v1"
 	SchemaTriage  = SchemaBase + "triage/v1"
 	SchemaHistory = SchemaBase + "history/v1"
+	// SchemaVEX is a version of a branch's document.
+	SchemaVEX = SchemaBase + "vex/v1"
+	// SchemaReleaseVEX is a version of a tracked release's document.
+	SchemaReleaseVEX = SchemaBase + "release-vex/v1"
 )
+
+// BranchVEX is a version of a branch's VEX document (vex/v1).
+type BranchVEX struct {
+	Schema      string          `json:"schema"`
+	Branch      string          `json:"branch"`
+	Version     int             `json:"version"`
+	ContentHash string          `json:"content_hash"`
+	Written     time.Time       `json:"written"`
+	File        string          `json:"file"`
+	Document    json.RawMessage `json:"document"`
+}
+
+// BranchVEXOf is the view of a stored branch document.
+func BranchVEXOf(doc store.Document) BranchVEX {
+	return BranchVEX{SchemaVEX, doc.Branch, doc.Version, doc.ContentHash, doc.At.UTC(), doc.Path, json.RawMessage(doc.Body)}
+}
+
+// ReleaseVEX is a version of a tracked release's VEX document
+// (release-vex/v1).
+type ReleaseVEX struct {
+	Schema   string          `json:"schema"`
+	Release  string          `json:"release"`
+	Branch   string          `json:"branch"`
+	Commit   string          `json:"commit"`
+	Version  int             `json:"version"`
+	Hash     string          `json:"statements_hash"`
+	Written  time.Time       `json:"written"`
+	Signed   bool            `json:"signed"`
+	Document json.RawMessage `json:"document"`
+}
+
+// ReleaseVEXOf is the view of a stored release document.
+func ReleaseVEXOf(doc store.ReleaseDocument) ReleaseVEX {
+	return ReleaseVEX{SchemaReleaseVEX, doc.Release, doc.Branch, doc.Commit, doc.Version, doc.StatementsHash, doc.At.UTC(), doc.Bundle != nil, json.RawMessage(doc.Body)}
+}
 
 // Triage is a triage (triage/v1; in a list, triages/v1, without schema and
 // history).
