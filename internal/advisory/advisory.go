@@ -187,7 +187,7 @@ func (p Project) Validate() error {
 			return fmt.Errorf("%w: product %q is listed twice", ErrInvalid, pr.Ref)
 		}
 		refs[pr.Ref] = true
-		if _, ok := Canonical(pr.Version); !ok {
+		if _, ok := osv.Canonical(pr.Version); !ok {
 			return fmt.Errorf("%w: product %s: version %q is not a semantic version", ErrInvalid, pr.Ref, clip(pr.Version, 40))
 		}
 	}
@@ -261,7 +261,7 @@ func (a *Advisory) Assess(p Project) ([]Statement, error) {
 			out *[]string
 		}{{af.Versions, &c.versions}, {af.Fixed, &c.fixes}} {
 			for _, v := range lst.in {
-				cv, ok := Canonical(v)
+				cv, ok := osv.Canonical(v)
 				if !ok {
 					errs = append(errs, fmt.Errorf("%w: %s: affected[%d] (%s): %q is not a semantic version", ErrInvalid, a.ID, i, clip(af.Component, 60), clip(v, 40)))
 					bad = true
@@ -281,7 +281,7 @@ func (a *Advisory) Assess(p Project) ([]Statement, error) {
 	}
 	var out []Statement
 	for _, pr := range p.Products {
-		v, ok := Canonical(pr.Version)
+		v, ok := osv.Canonical(pr.Version)
 		if !ok {
 			errs = append(errs, fmt.Errorf("%w: product %s: version %q is not a semantic version", ErrInvalid, pr.Ref, clip(pr.Version, 40)))
 			continue

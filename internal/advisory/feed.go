@@ -431,7 +431,7 @@ func splitEntry(s string) (string, *entryExpr) {
 	name := strings.TrimSpace(strings.Join(comp, " "))
 	rest := words[i:]
 	ver := func(w string) (string, bool) {
-		c, ok := Canonical(w)
+		c, ok := osv.Canonical(w)
 		return c, ok && versionWord.MatchString(w)
 	}
 	switch {

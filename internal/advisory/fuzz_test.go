@@ -113,19 +113,3 @@ func FuzzParseOSV(f *testing.F) {
 		}
 	})
 }
-
-func FuzzCanonical(f *testing.F) {
-	for _, s := range []string{"1.2.3", "v1.2", "v1.35.0-alpha.1", "1.2.3+x", "", "v", "01.2.3", "1.2.3-"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		c, ok := Canonical(s)
-		if !ok {
-			return
-		}
-		again, ok2 := Canonical(c)
-		if !ok2 || again != c {
-			t.Fatalf("Canonical(%q) = %q, then %q %v", s, c, again, ok2)
-		}
-	})
-}

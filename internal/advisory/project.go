@@ -8,6 +8,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
+	"github.com/vexloom/vexloom/internal/osv"
 	"github.com/vexloom/vexloom/internal/progress"
 	"github.com/vexloom/vexloom/internal/purl"
 	"github.com/vexloom/vexloom/internal/source"
@@ -45,7 +46,7 @@ func NewProject(ctx context.Context, st *store.Store, openRepo func() (*source.R
 				}
 			}
 		}
-		if _, ok := Canonical(version); !ok {
+		if _, ok := osv.Canonical(version); !ok {
 			prog.Printf("warning: %s: the version of %s there (%q) is not a semantic version; advisories are not judged against it", termtext.Line(b), termtext.Line(mod), version)
 			continue
 		}

@@ -3,41 +3,11 @@ package advisory
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"golang.org/x/mod/semver"
 
 	"github.com/vexloom/vexloom/internal/osv"
 )
-
-// Canonical returns a Kubernetes-style version in the form
-// golang.org/x/mod/semver compares: with its leading "v" ("1.29.4" →
-// "v1.29.4"), a short "1.29" spelled out as "v1.29.0" and build metadata
-// dropped. It reports false for anything that is not a semantic version.
-func Canonical(v string) (string, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" || len(v) > 64 {
-		return "", false
-	}
-	if !strings.HasPrefix(v, "v") {
-		v = "v" + v
-	}
-	core, rest := v, ""
-	if i := strings.IndexAny(v, "-+"); i >= 0 {
-		core, rest = v[:i], v[i:]
-	}
-	switch strings.Count(core, ".") {
-	case 0:
-		core += ".0.0"
-	case 1:
-		core += ".0"
-	}
-	v = core + rest
-	if !semver.IsValid(v) {
-		return "", false
-	}
-	return semver.Canonical(v), true
-}
 
 // line is a version's release line, "v1.29" for "v1.29.4".
 func line(v string) string { return semver.MajorMinor(v) }
@@ -61,7 +31,7 @@ func compileRanges(ranges []osv.Range) ([]versionRange, error) {
 		default:
 			return nil, fmt.Errorf("ranges[%d]: unknown range type %q", i, clip(r.Type, 20))
 		}
-		vr, err := osv.Compile(r.Events, Canonical)
+		vr, err := osv.Compile(r.Events, osv.Canonical)
 		if err != nil {
 			return nil, fmt.Errorf("ranges[%d].%w", i, err)
 		}

@@ -29,17 +29,47 @@ func CanonicalGo(v string) string {
 	if i := strings.IndexAny(v, "-+"); i >= 0 {
 		core, pre = v[:i], v[i:]
 	}
-	// semver accepts "v1.22" as shorthand; spell it out.
-	switch strings.Count(core, ".") {
-	case 0:
-		core += ".0.0"
-	case 1:
-		core += ".0"
-	}
+	core = spellOut(core)
 	if semver.IsValid(core + pre) {
 		return core + pre
 	}
 	return v
+}
+
+// Canonical returns a semantic version, as Kubernetes writes its versions
+// and OSV its SEMVER ranges, in the form
+// golang.org/x/mod/semver compares: with its leading "v" ("1.29.4" →
+// "v1.29.4"), a short "1.29" spelled out as "v1.29.0" and build metadata
+// dropped. It reports false for anything that is not a semantic version.
+func Canonical(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" || len(v) > 64 {
+		return "", false
+	}
+	if !strings.HasPrefix(v, "v") {
+		v = "v" + v
+	}
+	core, rest := v, ""
+	if i := strings.IndexAny(v, "-+"); i >= 0 {
+		core, rest = v[:i], v[i:]
+	}
+	v = spellOut(core) + rest
+	if !semver.IsValid(v) {
+		return "", false
+	}
+	return semver.Canonical(v), true
+}
+
+// spellOut spells out the shorthand "v1.22" and "v1" as "v1.22.0" and
+// "v1.0.0", which golang.org/x/mod/semver accepts but does not order by.
+func spellOut(core string) string {
+	switch strings.Count(core, ".") {
+	case 0:
+		return core + ".0.0"
+	case 1:
+		return core + ".0"
+	}
+	return core
 }
 
 // lessSemver compares two OSV SEMVER versions ("" and "0" sort first).
