@@ -57,7 +57,12 @@ func Canonical(v string) (string, bool) {
 	if !semver.IsValid(v) {
 		return "", false
 	}
-	return semver.Canonical(v), true
+	// The bound holds for what is returned too (spelling out adds up to
+	// four bytes), so that a canonical version reads back as itself.
+	if c := semver.Canonical(v); len(c) <= 64 {
+		return c, true
+	}
+	return "", false
 }
 
 // spellOut spells out the shorthand "v1.22" and "v1" as "v1.22.0" and
