@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/vexloom/vexloom/internal/release"
 	"github.com/vexloom/vexloom/internal/store"
 	"github.com/vexloom/vexloom/internal/termtext"
+	"github.com/vexloom/vexloom/internal/triage"
 )
 
 func newHistoryCmd(g *globals) *cobra.Command {
@@ -107,46 +107,11 @@ or deleted.`,
 // eventLine renders an event in one line for people, with what came from
 // outside (authors, notes, reasons) escaped for a terminal.
 func eventLine(ev store.Event) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "#%d %s %s %s", ev.Seq, ev.At.UTC().Format("2006-01-02 15:04"), ev.Author, ev.Kind)
-	if ev.Status != "" {
-		fmt.Fprintf(&b, " %s", ev.Status)
+	line := fmt.Sprintf("#%d %s %s %s", ev.Seq, ev.At.UTC().Format("2006-01-02 15:04"), ev.Author, triage.EventSummary(ev))
+	if note := triage.EventNote(ev); note != "" {
+		line += " — " + oneLine(note)
 	}
-	if ev.Justification != "" {
-		fmt.Fprintf(&b, ":%s", ev.Justification)
-	}
-	if len(ev.Branches) > 0 {
-		fmt.Fprintf(&b, " [%s]", strings.Join(ev.Branches, ","))
-	}
-	if ev.Retracts != 0 {
-		fmt.Fprintf(&b, " retracts #%d", ev.Retracts)
-	}
-	switch ev.Kind {
-	case store.KindState:
-		var sc struct{ From, To, Reason string }
-		if json.Unmarshal(ev.Data, &sc) == nil {
-			if sc.From == "" {
-				sc.From = "new"
-			}
-			fmt.Fprintf(&b, " %s → %s (%s)", sc.From, sc.To, sc.Reason)
-		}
-	case store.KindPublished:
-		var pb struct {
-			Decision int64 `json:"decision"`
-			Version  int   `json:"document_version"`
-		}
-		if json.Unmarshal(ev.Data, &pb) == nil {
-			fmt.Fprintf(&b, " #%d in VEX v%d", pb.Decision, pb.Version)
-		}
-	}
-	if ev.Notes != "" {
-		fmt.Fprintf(&b, " — %s", oneLine(ev.Notes))
-	} else if ev.Impact != "" {
-		fmt.Fprintf(&b, " — %s", oneLine(ev.Impact))
-	} else if ev.Action != "" {
-		fmt.Fprintf(&b, " — %s", oneLine(ev.Action))
-	}
-	return termtext.Line(b.String())
+	return termtext.Line(line)
 }
 
 func oneLine(s string) string {

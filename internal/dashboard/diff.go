@@ -1,14 +1,11 @@
 package dashboard
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 
 	openvex "github.com/openvex/go-vex/pkg/vex"
 )
-
-func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // docDiff is what changed between two versions of a VEX document, by
 // statement: one per vulnerability and product.

@@ -393,40 +393,15 @@ func commandsFor(v *triage.View) []string {
 	}
 }
 
-// eventLine says an event in one line, the way `vexloom history` does.
+// eventLine says an event in one line, the way `vexloom history` does
+// (without its sequence number, time and author, which the timeline shows
+// apart).
 func eventLine(ev store.Event) string {
-	var b strings.Builder
-	b.WriteString(string(ev.Kind))
-	if ev.Status != "" {
-		fmt.Fprintf(&b, " %s", ev.Status)
+	line := triage.EventSummary(ev)
+	if note := triage.EventNote(ev); note != "" {
+		line += " — " + note
 	}
-	if ev.Justification != "" {
-		fmt.Fprintf(&b, ":%s", ev.Justification)
-	}
-	if len(ev.Branches) > 0 {
-		fmt.Fprintf(&b, " [%s]", strings.Join(ev.Branches, ","))
-	}
-	if ev.Retracts != 0 {
-		fmt.Fprintf(&b, " retracts #%d", ev.Retracts)
-	}
-	if ev.Kind == store.KindState {
-		var sc struct{ From, To, Reason string }
-		if jsonUnmarshal(ev.Data, &sc) == nil {
-			if sc.From == "" {
-				sc.From = "new"
-			}
-			fmt.Fprintf(&b, " %s → %s (%s)", sc.From, sc.To, sc.Reason)
-		}
-	}
-	switch {
-	case ev.Notes != "":
-		fmt.Fprintf(&b, " — %s", ev.Notes)
-	case ev.Impact != "":
-		fmt.Fprintf(&b, " — %s", ev.Impact)
-	case ev.Action != "":
-		fmt.Fprintf(&b, " — %s", ev.Action)
-	}
-	return b.String()
+	return line
 }
 
 type releasesData struct {
