@@ -139,16 +139,11 @@ func ScanFindings(r *report.Scan) ([]Finding, error) {
 func fromReport(r *report.Scan) ([]Finding, error) {
 	slices.SortFunc(r.Vulnerabilities, func(a, b scan.Vulnerability) int { return strings.Compare(a.ID, b.ID) })
 	out := []Finding{}
-	var incomplete []string
+	incomplete := r.Failures()
 	for _, t := range r.Targets {
 		for _, m := range t.Modules {
 			if m.Error != "" {
-				name := m.Path
-				if name == "" {
-					name = m.Dir
-				}
-				incomplete = append(incomplete, fmt.Sprintf("%s: module %s: %s", t.Name(), name, m.Error))
-				continue
+				continue // in incomplete
 			}
 			product := ""
 			if m.Path != "" {
