@@ -205,8 +205,17 @@ func Normalize(s string) (string, error) {
 		}
 	}
 	if p.Subpath != "" {
+		// The parser decoded the subpath's segments: encode them again, or
+		// a "%" they hold would be read as an escape the next time.
+		segs := strings.Split(p.Subpath, "/")
+		for i, seg := range segs {
+			if strings.ContainsFunc(seg, isControl) {
+				return "", fmt.Errorf("invalid package URL %q: bad subpath", truncate(s))
+			}
+			segs[i] = url.PathEscape(seg)
+		}
 		b.WriteString("#")
-		b.WriteString(p.Subpath)
+		b.WriteString(strings.Join(segs, "/"))
 	}
 	out := b.String()
 	// What vexloom writes must read back the same.
@@ -217,6 +226,8 @@ func Normalize(s string) (string, error) {
 }
 
 func isControlOrSpace(r rune) bool { return r <= ' ' || r == 0x7f }
+
+func isControl(r rune) bool { return r < ' ' || r == 0x7f }
 
 // escapeQualifier percent-encodes what cannot stand in a qualifier value;
 // "/" and ":" are kept, as in repository_url=registry.k8s.io/kube-apiserver.

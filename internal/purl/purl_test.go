@@ -139,3 +139,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A subpath is written with its segments encoded again: a "%" in one stays
+// a "%" (found by FuzzNormalize: it was written bare, and read back as an
+// escape).
+func TestNormalizeSubpath(t *testing.T) {
+	for in, want := range map[string]string{
+		"pkg:golang/golang.org/x/net@v0.35.0#html": "pkg:golang/golang.org/x/net@v0.35.0#html",
+		"pkg:generic/a#cmd/kubectl":                "pkg:generic/a#cmd/kubectl",
+		"pkg:generic/a#%25000":                     "pkg:generic/a#%25000",
+		"pkg:generic/a#with%20space":               "pkg:generic/a#with%20space",
+	} {
+		got, err := Normalize(in)
+		if err != nil || got != want {
+			t.Errorf("Normalize(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if got, err := Normalize("pkg:generic/a#x%00y"); err == nil {
+		t.Errorf("a control character in the subpath was accepted: %q", got)
+	}
+}
