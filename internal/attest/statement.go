@@ -245,38 +245,30 @@ type Content struct {
 // ReadContent is ReadStatement giving the statement's whole content: for
 // comparing what was signed with a document published beside it.
 func ReadContent(data []byte) (*Content, error) {
-	doc, subjects, raw, err := readStatement(data)
-	if err != nil {
-		return nil, err
-	}
-	return &Content{Document: doc, Subjects: subjects, PredicateType: raw.PredicateType, Predicate: raw.Predicate}, nil
-}
-
-func readStatement(data []byte) (*openvex.VEX, []Subject, *statementJSON, error) {
 	if len(data) > MaxStatementSize {
-		return nil, nil, nil, fmt.Errorf("%w: statement of %d bytes is more than the %d allowed", ErrMalformed, len(data), MaxStatementSize)
+		return nil, fmt.Errorf("%w: statement of %d bytes is more than the %d allowed", ErrMalformed, len(data), MaxStatementSize)
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
-		return nil, nil, nil, fmt.Errorf("%w: statement is not a JSON object", ErrMalformed)
+		return nil, fmt.Errorf("%w: statement is not a JSON object", ErrMalformed)
 	}
 	var raw statementJSON
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: statement: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: statement: %v", ErrMalformed, err)
 	}
 	if raw.Type != intoto.StatementTypeUri && raw.Type != "https://in-toto.io/Statement/v0.1" {
-		return nil, nil, nil, fmt.Errorf("%w: _type %q is not an in-toto statement", ErrMalformed, truncate(raw.Type))
+		return nil, fmt.Errorf("%w: _type %q is not an in-toto statement", ErrMalformed, truncate(raw.Type))
 	}
 	if len(raw.Subject) == 0 {
-		return nil, nil, nil, fmt.Errorf("%w: statement has no subject", ErrMalformed)
+		return nil, fmt.Errorf("%w: statement has no subject", ErrMalformed)
 	}
 	if len(raw.Subject) > maxSubjects {
-		return nil, nil, nil, fmt.Errorf("%w: statement has %d subjects, more than the %d allowed", ErrMalformed, len(raw.Subject), maxSubjects)
+		return nil, fmt.Errorf("%w: statement has %d subjects, more than the %d allowed", ErrMalformed, len(raw.Subject), maxSubjects)
 	}
 	subjects := make([]Subject, 0, len(raw.Subject))
 	for i, s := range raw.Subject {
 		if len(s.Digest) == 0 {
-			return nil, nil, nil, fmt.Errorf("%w: subject %d (%s) has no digest", ErrMalformed, i+1, truncate(s.Name))
+			return nil, fmt.Errorf("%w: subject %d (%s) has no digest", ErrMalformed, i+1, truncate(s.Name))
 		}
 		norm := make(map[string]string, len(s.Digest))
 		for alg, h := range s.Digest {
@@ -286,23 +278,23 @@ func readStatement(data []byte) (*openvex.VEX, []Subject, *statementJSON, error)
 			}
 			d, err := digest.New(alg, h)
 			if err != nil {
-				return nil, nil, nil, fmt.Errorf("%w: subject %d (%s): %v", ErrMalformed, i+1, truncate(s.Name), err)
+				return nil, fmt.Errorf("%w: subject %d (%s): %v", ErrMalformed, i+1, truncate(s.Name), err)
 			}
 			norm[d.Algorithm] = d.Hex
 		}
 		subjects = append(subjects, Subject{Name: s.Name, Digest: norm})
 	}
 	if !strings.HasPrefix(raw.PredicateType, PredicateTypePrefix) {
-		return nil, nil, nil, fmt.Errorf("%w: predicate type %q does not start with %s", ErrPredicate, truncate(raw.PredicateType), PredicateTypePrefix)
+		return nil, fmt.Errorf("%w: predicate type %q does not start with %s", ErrPredicate, truncate(raw.PredicateType), PredicateTypePrefix)
 	}
 	if len(raw.Predicate) == 0 || bytes.Equal(raw.Predicate, []byte("null")) {
-		return nil, nil, nil, fmt.Errorf("%w: statement has no predicate", ErrPredicate)
+		return nil, fmt.Errorf("%w: statement has no predicate", ErrPredicate)
 	}
 	doc, err := vex.Parse(raw.Predicate)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %w", ErrPredicate, err)
+		return nil, fmt.Errorf("%w: %w", ErrPredicate, err)
 	}
-	return doc, subjects, &raw, nil
+	return &Content{Document: doc, Subjects: subjects, PredicateType: raw.PredicateType, Predicate: raw.Predicate}, nil
 }
 
 func truncate(s string) string {

@@ -228,9 +228,7 @@ func checkBundle(obj Object, c *Checked) error {
 	}
 	c.PredicateType = content.PredicateType
 	for _, s := range content.Subjects {
-		for alg, h := range s.Digest {
-			c.StatementSubjects = append(c.StatementSubjects, Digest{Algorithm: alg, Hex: h})
-		}
+		c.StatementSubjects = append(c.StatementSubjects, s.Digests()...)
 	}
 	for _, s := range obj.Subjects {
 		for _, d := range s.Digests() {
